@@ -1,0 +1,37 @@
+# tallyproof — every target sets itself up on a fresh machine with Python 3.11.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOME_DIR ?= var/demo
+PYTEST_WORKERS ?= 2
+
+.DEFAULT_GOAL := help
+.PHONY: help demo test lint bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP) ## Load the sample elections into var/demo and print results and findings
+	$(BIN)/tallyproof --home $(HOME_DIR) demo
+
+test: $(STAMP) ## Run the whole test suite (PostgreSQL tests need TALLYPROOF_TEST_PG_URL)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
+
+lint: $(STAMP) ## ruff check and format check only
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+bench: $(STAMP) ## Ingest benchmarks: forms/s and the ratio to the bare cost (bench/)
+	$(BIN)/python bench/ingest.py
+
+clean: ## Remove the virtualenv and generated data
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,505 @@
+"""The `tallyproof` command: set up a home, import an election, submit and declare results,
+and read results, standings and findings. Exit codes are mapped in one place (ExitCode)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict
+from enum import IntEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from tallyproof import console as render
+from tallyproof.domain.findings import Severity
+from tallyproof.export.documents import read_documents
+from tallyproof.export.structure_files import FileFormatError, read_structure, write_structure
+from tallyproof.importers.plan import run_plan
+from tallyproof.ledger.entries import EntryKind, sign
+from tallyproof.ledger.keys import KeyTextError, Signer
+from tallyproof.sample.generator import build_sample
+from tallyproof.service import admin, queries, submission
+from tallyproof.service.context import Context, NotInitialised, utc_now
+from tallyproof.service.outcomes import Outcome
+from tallyproof.service.settings import Settings
+
+
+class ExitCode(IntEnum):
+    """What the shell sees. Every refusal also prints the rule's code and message."""
+
+    OK = 0
+    REFUSED = 1  # some input broke a rule; that input changed nothing
+    USAGE = 2  # the command line itself was wrong (Typer's own code)
+    NOT_READY = 3  # no initialised home, unknown election or contest, unreadable file or key
+    AUDIT_FAILED = 4  # an audit found the published record inconsistent
+
+
+app = typer.Typer(
+    help="tallyproof: election results from polling-station forms, checked, consolidated, "
+    "published and provable.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = render.console()
+err = render.console(stderr=True)
+
+HomeOpt = Annotated[
+    Path | None, typer.Option("--home", envvar="TALLYPROOF_HOME", help="Data directory.")
+]
+ElectionOpt = Annotated[
+    str | None, typer.Option("--election", "-e", help="Election id (default: the only one).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+KeyOpt = Annotated[Path, typer.Option("--key", help="Private key file that signs the documents.")]
+AdminKeyOpt = Annotated[Path, typer.Option("--admin-key", help="The election's admin key file.")]
+
+
+@app.callback()
+def _options(
+    ctx: typer.Context,
+    home: HomeOpt = None,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TALLYPROOF_DATABASE_URL", help="SQLAlchemy URL (default: SQLite in home)."
+        ),
+    ] = None,
+) -> None:
+    ctx.obj = Settings.at(home or Path("var/tallyproof"), database_url)
+
+
+def _fail(message: str, code: ExitCode) -> typer.Exit:
+    err.print(f"[red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+@contextmanager
+def _service(ctx: typer.Context) -> Iterator[Context]:
+    """Open the home; map the predictable failures to their exit codes."""
+    try:
+        service = Context.open(ctx.obj)
+    except NotInitialised as error:
+        raise _fail(str(error), ExitCode.NOT_READY) from None
+    try:
+        yield service
+    except queries.UnknownElection as error:
+        raise _fail(str(error), ExitCode.NOT_READY) from None
+    finally:
+        service.close()
+
+
+def _signer(path: Path) -> Signer:
+    try:
+        return Signer.from_private_text(path.read_text())
+    except (OSError, KeyTextError) as error:
+        raise _fail(f"{path}: {error}", ExitCode.NOT_READY) from None
+
+
+def _report(
+    outcomes: Sequence[Outcome], where: Sequence[str], as_json: bool, receipts: Path | None
+) -> None:
+    """Print what was accepted and refused; exit 1 if anything was refused."""
+    if receipts is not None:
+        with receipts.open("a", encoding="utf-8") as handle:
+            for o in outcomes:
+                if o.receipt is not None:
+                    handle.write(json.dumps(o.receipt.as_dict()) + "\n")
+    refused = [o for o in outcomes if not o.accepted]
+    if as_json:
+        for o in outcomes:
+            out.print_json(data={"input": where[o.index], **o.as_dict()})
+    else:
+        new = sum(1 for o in outcomes if o.accepted and not o.duplicate)
+        dup = sum(1 for o in outcomes if o.duplicate)
+        out.print(f"accepted {new} new, {dup} already in the ledger; refused {len(refused)}")
+        if refused:
+            out.print(render.refusals_table(outcomes, where))
+    if refused:
+        raise typer.Exit(ExitCode.REFUSED)
+
+
+@app.command()
+def init(
+    ctx: typer.Context,
+    origin: Annotated[
+        str, typer.Option(help="The log's name on its checkpoints.")
+    ] = "tallyproof.local/log",
+) -> None:
+    """Create the data directory, the log's signing key and the database schema."""
+    settings: Settings = ctx.obj
+    settings = Settings(settings.home, settings.database_url, log_origin=origin)
+    try:
+        service = Context.initialise(settings)
+    except KeyTextError as error:
+        raise _fail(str(error), ExitCode.USAGE) from None
+    out.print(f"home {settings.home}\nlog key {service.log_key.vkey}")
+    service.close()
+
+
+@app.command()
+def keygen(
+    name: Annotated[str, typer.Argument(help="Key name, e.g. pk-ge-2024/po/LHR-001.")],
+    out_file: Annotated[Path, typer.Option("--out", help="Where to write the private key.")],
+) -> None:
+    """Generate an Ed25519 key; prints its id and public key for registration."""
+    if out_file.exists():
+        raise _fail(f"{out_file} exists; keys are never overwritten", ExitCode.USAGE)
+    try:
+        signer = Signer.generate(name)
+    except KeyTextError as error:
+        raise _fail(str(error), ExitCode.USAGE) from None
+    out_file.write_text(signer.private_text() + "\n")
+    out_file.chmod(0o600)
+    out.print(
+        f"key id {signer.public.key_id}\npublic key {signer.public.b64}\nvkey {signer.public.vkey}"
+    )
+
+
+@app.command("import-structure")
+def import_structure(
+    ctx: typer.Context,
+    path: Annotated[
+        Path, typer.Argument(help="Structure JSON file, or a directory of the CSV set.")
+    ],
+    admin_key: AdminKeyOpt,
+) -> None:
+    """Register an election (structure signed by its admin key, which it names)."""
+    signer = _signer(admin_key)
+    try:
+        doc = read_structure(path)
+    except FileFormatError as error:
+        raise _fail(str(error), ExitCode.NOT_READY) from None
+    doc.setdefault("admin_key", signer.public.b64)
+    with _service(ctx) as service:
+        outcome = admin.import_structure(service, sign(EntryKind.STRUCTURE, doc, signer).envelope())
+        _report([outcome], [str(path)], False, None)
+
+
+@app.command("export-structure")
+def export_structure(
+    ctx: typer.Context,
+    target: Annotated[Path, typer.Argument(help="File (json) or directory (csv) to write.")],
+    election: ElectionOpt = None,
+    fmt: Annotated[str, typer.Option("--format", help="json or csv")] = "json",
+) -> None:
+    """Write an election's structure as JSON or as the CSV set it can be imported from."""
+    if fmt not in ("json", "csv"):
+        raise _fail("--format is json or csv", ExitCode.USAGE)
+    with _service(ctx) as service:
+        write_structure(queries.structure_of(service, election).document(), target, fmt)
+    out.print(f"wrote {target}")
+
+
+def _admin_submit(
+    ctx: typer.Context,
+    kind: EntryKind,
+    body: dict[str, Any],
+    admin_key: Path,
+    use_case: Callable[[Context, object], Outcome],
+) -> None:
+    signer = _signer(admin_key)
+    with _service(ctx) as service:
+        outcome = use_case(service, sign(kind, body, signer).envelope())
+        _report([outcome], [str(kind)], False, None)
+        if outcome.accepted:
+            out.print(f"{kind} {outcome.entry_id} at leaf {outcome.receipt.leaf_index}")  # type: ignore[union-attr]
+
+
+def _election_id(ctx: typer.Context, election: str | None) -> str:
+    with _service(ctx) as service:
+        return queries.structure_of(service, election).election.id
+
+
+@app.command("register-key")
+def register_key(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Option(help="presiding_officer, returning_officer, agent:P, ...")],
+    admin_key: AdminKeyOpt,
+    key_file: Annotated[
+        Path | None, typer.Option("--key-file", help="Private key to register.")
+    ] = None,
+    public_key: Annotated[str | None, typer.Option(help="Or: its base64 public key.")] = None,
+    name: Annotated[str | None, typer.Option(help="Key name, with --public-key.")] = None,
+    station: Annotated[list[str] | None, typer.Option(help="A station it may sign for.")] = None,
+    contest: Annotated[list[str] | None, typer.Option(help="A contest it may sign for.")] = None,
+    election: ElectionOpt = None,
+) -> None:
+    """Register a submitter's key for a source and stations or contests (admin-signed)."""
+    if key_file is not None:
+        key = _signer(key_file).public
+        name, public_key = key.name, key.b64
+    if not (public_key and name):
+        raise _fail("give --key-file, or --public-key with --name", ExitCode.USAGE)
+    body: dict[str, Any] = {
+        "election": _election_id(ctx, election),
+        "key": {"name": name, "public_key": public_key},
+        "source": source,
+        "time": utc_now(),
+    }
+    if station:
+        body["stations"] = station
+    if contest:
+        body["contests"] = contest
+    _admin_submit(ctx, EntryKind.KEY_REGISTRATION, body, admin_key, admin.register_key)
+
+
+@app.command("revoke-key")
+def revoke_key(
+    ctx: typer.Context,
+    key_id: str,
+    reason: Annotated[str, typer.Option(help="Why the key is revoked.")],
+    admin_key: AdminKeyOpt,
+    election: ElectionOpt = None,
+) -> None:
+    """Revoke a key: nothing it signs is accepted from now on."""
+    body = {
+        "election": _election_id(ctx, election),
+        "key_id": key_id,
+        "reason": reason,
+        "time": utc_now(),
+    }
+    _admin_submit(ctx, EntryKind.KEY_REVOCATION, body, admin_key, admin.revoke_key)
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Argument(help="Contest code, or station id with --station.")],
+    new_status: Annotated[
+        str, typer.Argument(metavar="STATUS", help="e.g. postponed, re_poll_ordered")
+    ],
+    admin_key: AdminKeyOpt,
+    reason: Annotated[str, typer.Option(help="Why (required to postpone or suspend).")] = "",
+    is_station: Annotated[
+        bool, typer.Option("--station", help="TARGET is a polling station.")
+    ] = False,
+    election: ElectionOpt = None,
+) -> None:
+    """Order a status change: postpone or suspend a contest, suspend a station, order a re-poll."""
+    body = {
+        "election": _election_id(ctx, election),
+        "scope": "station" if is_station else "contest",
+        "target": target,
+        "status": new_status,
+        "reason": reason,
+        "time": utc_now(),
+    }
+    _admin_submit(ctx, EntryKind.STATUS, body, admin_key, admin.order_status)
+
+
+def _envelopes(path: Path, kind: EntryKind, key: Path | None) -> tuple[list[object], list[str]]:
+    """Read documents; sign the unsigned ones with `key` (signed envelopes pass as they are)."""
+    signer = _signer(key) if key else None
+    envelopes: list[object] = []
+    where: list[str] = []
+    try:
+        for line, doc in read_documents(path):
+            where.append(f"{path.name}:{line}")
+            if isinstance(doc, dict) and "signature" in doc:
+                envelopes.append(doc)
+            elif signer is None:
+                envelopes.append({str(kind): doc})  # refused as unsigned, with the rule
+            else:
+                envelopes.append(
+                    sign(kind, doc, signer).envelope() if isinstance(doc, dict) else doc
+                )
+    except (OSError, FileFormatError) as error:
+        raise _fail(str(error), ExitCode.NOT_READY) from None
+    return envelopes, where
+
+
+def _submit_in_batches(
+    service: Context,
+    envelopes: list[object],
+    batch_size: int,
+    use_case: Callable[[Context, list[object]], list[Outcome]],
+    label: str,
+) -> list[Outcome]:
+    outcomes: list[Outcome] = []
+    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task(label, total=len(envelopes))
+        for start in range(0, len(envelopes), batch_size):
+            chunk = envelopes[start : start + batch_size]
+            for o in use_case(service, chunk):
+                outcomes.append(Outcome(**{**o.__dict__, "index": o.index + start}))
+            progress.advance(task, len(chunk))
+    return outcomes
+
+
+@app.command()
+def submit(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="Forms: .json, .jsonl or .csv (docs/formats.md).")],
+    key: Annotated[Path | None, typer.Option("--key", help="Signs the unsigned forms.")] = None,
+    receipts: Annotated[
+        Path | None, typer.Option(help="Append receipts here (JSON Lines).")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=20000)] = 2000,
+    as_json: JsonOpt = False,
+) -> None:
+    """Submit result forms (Form 45); each is accepted with a receipt or refused with the rule."""
+    envelopes, where = _envelopes(path, EntryKind.FORM, key)
+    with _service(ctx) as service:
+        outcomes = _submit_in_batches(
+            service, envelopes, batch_size, submission.submit_forms, "forms"
+        )
+        _report(outcomes, where, as_json, receipts)
+
+
+@app.command()
+def declare(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="Declared results: .json or .jsonl.")],
+    key: Annotated[
+        Path | None, typer.Option("--key", help="Signs the unsigned declarations.")
+    ] = None,
+    receipts: Annotated[
+        Path | None, typer.Option(help="Append receipts here (JSON Lines).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record a declared consolidation (Form 47), e.g. the returning officer's."""
+    envelopes, where = _envelopes(path, EntryKind.DECLARATION, key)
+    with _service(ctx) as service:
+        _report(submission.submit_declarations(service, envelopes), where, as_json, receipts)
+
+
+@app.command()
+def results(
+    ctx: typer.Context,
+    contest: Annotated[str | None, typer.Argument(help="One contest, e.g. NA-122.")] = None,
+    election: ElectionOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Per contest: winner or leader, runner-up, margin, turnout, stations reported, status."""
+    with _service(ctx) as service:
+        structure = queries.structure_of(service, election)
+        rows = queries.results(service, structure.election.id, contest)
+    if as_json:
+        out.print_json(data=[_result_dict(r) for r in rows])
+    elif contest:
+        out.print(render.contest_table(rows[0]))
+    else:
+        out.print(render.results_table(structure, rows))
+
+
+def _result_dict(r: queries.ContestResult) -> dict[str, Any]:
+    return {
+        "contest": r.contest,
+        "name": r.name,
+        "assembly": r.assembly,
+        "status": r.status.value,
+        "status_reason": r.status_reason,
+        "basis": r.basis.value,
+        "winner": r.winner.candidate if r.winner else None,
+        "leader": r.leader.candidate if r.leader else None,
+        "margin": r.margin,
+        "ranking": [
+            {"candidate": s.candidate, "name": s.name, "side": s.affiliation, "votes": s.votes}
+            for s in r.ranking
+        ],
+        "rejected": r.rejected,
+        "polled": r.polled,
+        "turnout": r.turnout,
+        "stations_reported": r.stations_reported,
+        "stations_total": r.stations_total,
+    }
+
+
+@app.command()
+def standings(
+    ctx: typer.Context,
+    election: ElectionOpt = None,
+    after_joining: Annotated[
+        bool, typer.Option(help="Count independents who later joined a party for that party.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Seats per assembly by party; independents apart, grouped by the party that backed them."""
+    with _service(ctx) as service:
+        structure = queries.structure_of(service, election)
+        rows = queries.standings(service, structure.election.id, after_joining=after_joining)
+    if as_json:
+        out.print_json(data=[asdict(r) for r in rows])
+    else:
+        out.print(render.standings_table(structure, rows))
+
+
+@app.command()
+def findings(
+    ctx: typer.Context,
+    election: ElectionOpt = None,
+    contest: Annotated[str | None, typer.Option(help="Only this contest.")] = None,
+    min_severity: Annotated[
+        str, typer.Option(help="critical, high, medium, low or info.")
+    ] = "info",
+    as_json: JsonOpt = False,
+) -> None:
+    """Every discrepancy found: between sources, stations and declared totals."""
+    try:
+        floor = Severity(min_severity).rank
+    except ValueError:
+        raise _fail(
+            f"--min-severity must be one of {', '.join(Severity)}", ExitCode.USAGE
+        ) from None
+    with _service(ctx) as service:
+        found = [
+            f for f in queries.findings(service, election, contest) if f.severity.rank <= floor
+        ]
+    if as_json:
+        out.print_json(data=[f.as_dict() for f in found])
+    else:
+        out.print(render.findings_table(found))
+
+
+@app.command()
+def checkpoint(ctx: typer.Context) -> None:
+    """Publish a signed checkpoint (C2SP tlog-checkpoint) of the log as it is now."""
+    with _service(ctx) as service:
+        out.print(service.publish_checkpoint(), end="", markup=False)
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    fresh: Annotated[bool, typer.Option(help="Start from an empty home.")] = True,
+) -> None:
+    """Load the sample elections (2024 general, 2021-22 KP local government) and print
+    their results, seats and findings."""
+    settings: Settings = ctx.obj
+    if fresh and settings.home.exists() and settings.database_url.startswith("sqlite"):
+        shutil.rmtree(settings.home)
+    service = Context.initialise(settings)
+    sample = build_sample()
+    try:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=err,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("loading the sample", total=len(sample.steps))
+            run_plan(service, sample, lambda _s, _o: progress.advance(task))
+        sample.write_keys(settings.home / "keys")
+        for eid in sample.elections:
+            structure = queries.structure_of(service, eid)
+            out.print(render.results_table(structure, queries.results(service, eid)))
+            out.print(render.standings_table(structure, queries.standings(service, eid)))
+            out.print(render.findings_table(queries.findings(service, eid)))
+        out.print(f"\nledger: {service.state.size} entries; checkpoint:\n", end="")
+        out.print(service.publish_checkpoint(), markup=False, end="")
+        out.print(f"\nhome {settings.home} (sample keys in {settings.home / 'keys'})")
+    finally:
+        service.close()
+
+
+def main() -> None:
+    app()

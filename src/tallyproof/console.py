@@ -1,0 +1,121 @@
+"""Rich renderings of results, standings, findings and submission outcomes for the CLI."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+from tallyproof.domain.findings import Finding
+from tallyproof.domain.standings import StandingRow
+from tallyproof.domain.structure import ElectionStructure
+from tallyproof.domain.tabulation import ContestResult
+from tallyproof.service.outcomes import Outcome
+
+SEVERITY_STYLE = {
+    "critical": "bold red",
+    "high": "red",
+    "medium": "yellow",
+    "low": "cyan",
+    "info": "dim",
+}
+
+
+def results_table(structure: ElectionStructure, results: Sequence[ContestResult]) -> Table:
+    table = Table(title=f"{structure.election.name} — results", title_justify="left")
+    for column in (
+        "contest",
+        "status",
+        "winner / leader",
+        "votes",
+        "runner-up",
+        "votes",
+        "margin",
+        "turnout",
+        "stations",
+    ):
+        table.add_column(
+            column, justify="right" if column in ("votes", "margin", "turnout") else "left"
+        )
+    for r in results:
+        top = r.winner or r.leader
+        second = r.runner_up
+        status = r.status.value + (f" ({r.status_reason})" if r.status_reason else "")
+        turnout = f"{r.turnout:.1%}" if r.turnout is not None else "—"
+        basis = (
+            "declared"
+            if r.basis.value == "declared"
+            else f"{r.stations_reported}/{r.stations_total}"
+        )
+        table.add_row(
+            f"{r.contest} {r.name}",
+            status,
+            f"{top.name} · {top.affiliation}" if top else ("tie" if r.tied else "—"),
+            f"{top.votes:,}" if top else "",
+            f"{second.name} · {second.affiliation}" if second and top else "",
+            f"{second.votes:,}" if second and top else "",
+            f"{r.margin:,}" if top else "",
+            turnout,
+            basis,
+        )
+    return table
+
+
+def contest_table(result: ContestResult) -> Table:
+    table = Table(
+        title=f"{result.contest} {result.name} — {result.status.value}", title_justify="left"
+    )
+    table.add_column("candidate")
+    table.add_column("side")
+    table.add_column("votes", justify="right")
+    table.add_column("share", justify="right")
+    valid = sum(s.votes for s in result.ranking) or 1
+    for s in result.ranking:
+        table.add_row(s.name, s.affiliation, f"{s.votes:,}", f"{s.votes / valid:.1%}")
+    table.caption = (
+        f"rejected {result.rejected:,} · polled {result.polled:,} · stations "
+        f"{result.stations_reported}/{result.stations_total} · basis {result.basis.value}"
+        + (f" · turnout {result.turnout:.1%}" if result.turnout is not None else "")
+    )
+    return table
+
+
+def standings_table(structure: ElectionStructure, rows: Sequence[StandingRow]) -> Table:
+    table = Table(title=f"{structure.election.name} — seats", title_justify="left")
+    for column in ("assembly", "party / independents", "won", "leading"):
+        table.add_column(column, justify="right" if column in ("won", "leading") else "left")
+    for row in rows:
+        table.add_row(row.assembly, row.side, str(row.won), str(row.leading))
+    return table
+
+
+def findings_table(findings: Sequence[Finding], limit: int | None = None) -> Table:
+    table = Table(title=f"findings ({len(findings)})", title_justify="left")
+    table.add_column("severity")
+    table.add_column("code")
+    table.add_column("where")
+    table.add_column("what", overflow="fold")
+    for f in findings[:limit]:
+        where = " ".join(x for x in (f.contest, f.station) if x)
+        table.add_row(f"[{SEVERITY_STYLE[f.severity]}]{f.severity}[/]", f.code, where, f.message)
+    if limit is not None and len(findings) > limit:
+        table.caption = f"{len(findings) - limit} more; use --json for all"
+    return table
+
+
+def refusals_table(outcomes: Sequence[Outcome], where: Sequence[str], limit: int = 20) -> Table:
+    table = Table(title="refused", title_justify="left")
+    for column in ("input", "code", "field", "message"):
+        table.add_column(column, overflow="fold")
+    refused = [o for o in outcomes if not o.accepted]
+    for o in refused[:limit]:
+        for p in o.problems:
+            table.add_row(where[o.index], p.code, p.field, p.message)
+    if len(refused) > limit:
+        table.caption = f"{len(refused) - limit} more refused; use --json for all"
+    return table
+
+
+def console(stderr: bool = False) -> Console:
+    return Console(stderr=stderr, highlight=False)

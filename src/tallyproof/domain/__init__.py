@@ -1,0 +1,1 @@
+"""Election knowledge as pure values: structure, result forms, rules, tabulation, findings."""

@@ -1,0 +1,161 @@
+"""Reading untrusted JSON values into typed fields, collecting a Problem per broken rule."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from tallyproof.domain.problems import Problem, Rejected
+from tallyproof.domain.sources import Source, parse_source
+
+IDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
+_MISSING = object()
+
+
+class FieldReader:
+    """Reads fields of one JSON object; every problem is recorded, not raised, so a caller
+    can report all of them at once."""
+
+    def __init__(self, doc: object, path: str, problems: list[Problem]) -> None:
+        self.path = path
+        self.problems = problems
+        if isinstance(doc, Mapping):
+            self.doc: Mapping[str, Any] = doc
+        else:
+            self.doc = {}
+            self.fail("schema.type", path or "$", "must be a JSON object")
+
+    def at(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    def fail(self, code: str, field: str, message: str) -> None:
+        self.problems.append(Problem(code, field, message))
+
+    def reject_unknown(self, allowed: set[str]) -> None:
+        """Refuse fields we do not know, so a typo is never silently ignored."""
+        for key in self.doc:
+            if key not in allowed:
+                self.fail("schema.unknown_field", self.at(key), f"unknown field {key!r}")
+
+    def _get(self, key: str, required: bool) -> Any:
+        value = self.doc.get(key, _MISSING)
+        if value is _MISSING or value is None:
+            if required:
+                self.fail("schema.missing", self.at(key), "is required")
+            return _MISSING
+        return value
+
+    def text(self, key: str, *, required: bool = True, max_len: int = 200) -> str | None:
+        value = self._get(key, required)
+        if value is _MISSING:
+            return None
+        if not isinstance(value, str):
+            self.fail("schema.type", self.at(key), "must be a string")
+            return None
+        if required and not value.strip():
+            self.fail("schema.empty", self.at(key), "must not be empty")
+            return None
+        if len(value) > max_len:
+            self.fail("schema.too_long", self.at(key), f"must be at most {max_len} characters")
+            return None
+        if not _well_formed(value):
+            self.fail("schema.text", self.at(key), "must be valid text without control characters")
+            return None
+        return value
+
+    def ident(self, key: str, *, required: bool = True) -> str | None:
+        value = self.text(key, required=required, max_len=64)
+        if value is not None and not IDENT.match(value):
+            self.fail(
+                "schema.identifier",
+                self.at(key),
+                f"{value!r} must be letters, digits and . _ : / - (at most 64)",
+            )
+            return None
+        return value
+
+    def count(self, key: str, *, required: bool = True) -> int | None:
+        """A non-negative whole number, as votes and voter counts are."""
+        value = self._get(key, required)
+        if value is _MISSING:
+            return None
+        return check_count(value, self.at(key), self.problems)
+
+    def choice(self, key: str, options: set[str], *, required: bool = True) -> str | None:
+        value = self.text(key, required=required, max_len=64)
+        if value is not None and value not in options:
+            allowed = ", ".join(sorted(options))
+            self.fail("schema.choice", self.at(key), f"{value!r} must be one of {allowed}")
+            return None
+        return value
+
+    def source(self, key: str) -> Source | None:
+        try:
+            return parse_source(self.doc.get(key), self.at(key))
+        except Rejected as err:
+            self.problems.extend(err.problems)
+            return None
+
+    def timestamp(self, key: str) -> str | None:
+        """An ISO 8601 date-time with a time zone, kept as written (it is signed as text)."""
+        value = self.text(key, max_len=40)
+        if value is None:
+            return None
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            self.fail("schema.timestamp", self.at(key), f"{value!r} is not an ISO 8601 date-time")
+            return None
+        if moment.tzinfo is None:
+            self.fail("schema.timestamp", self.at(key), f"{value!r} needs a time zone, e.g. 'Z'")
+            return None
+        return value
+
+    def items(self, key: str, *, required: bool = True) -> list[Any]:
+        value = self._get(key, required)
+        if value is _MISSING:
+            return []
+        if not isinstance(value, list):
+            self.fail("schema.type", self.at(key), "must be a JSON array")
+            return []
+        return value
+
+    def mapping(self, key: str, *, required: bool = True) -> Mapping[str, Any]:
+        value = self._get(key, required)
+        if value is _MISSING:
+            return {}
+        if not isinstance(value, Mapping):
+            self.fail("schema.type", self.at(key), "must be a JSON object")
+            return {}
+        return value
+
+
+MAX_COUNT = 2**31 - 1
+
+
+def check_count(value: object, field: str, problems: list[Problem]) -> int | None:
+    """Accept a whole number >= 0; floats with a fraction, booleans and strings are refused."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        else:
+            problems.append(Problem("votes.not_integer", field, f"{value!r} is not a whole number"))
+            return None
+    if value < 0:
+        problems.append(Problem("votes.negative", field, f"{value} is negative"))
+        return None
+    if value > MAX_COUNT:
+        problems.append(Problem("votes.too_large", field, f"{value} is beyond any real count"))
+        return None
+    return value
+
+
+def _well_formed(text: str) -> bool:
+    """No lone surrogates (they cannot be encoded) and no control characters but newline/tab."""
+    for ch in text:
+        code = ord(ch)
+        if (code < 0x20 and ch not in "\n\t") or 0xD800 <= code <= 0xDFFF:
+            return False
+    return True

@@ -1,0 +1,136 @@
+"""Result forms (Form 45): one count of one contest at one polling station, from one source."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from tallyproof.domain.fields import FieldReader, check_count
+from tallyproof.domain.problems import Problem, Rejected
+from tallyproof.domain.sources import Source
+
+FORM_FIELDS = {
+    "election",
+    "station",
+    "contest",
+    "source",
+    "votes",
+    "rejected",
+    "polled",
+    "valid",
+    "time",
+    "remarks",
+    "supersedes",
+    "reason",
+}
+
+
+class SupersedeReason(StrEnum):
+    CORRECTION = "correction"
+    RE_POLL = "re_poll"
+
+
+@dataclass(frozen=True, slots=True)
+class ResultForm:
+    """A count as its source wrote it. `valid`, when given, is the total the form states;
+    the rules check it against the sum of `votes`."""
+
+    election: str
+    station: str
+    contest: str
+    source: Source
+    votes: Mapping[str, int]
+    rejected: int
+    polled: int
+    time: str
+    valid: int | None = None
+    remarks: str = ""
+    supersedes: str | None = None
+    reason: SupersedeReason | None = None
+
+    @property
+    def valid_total(self) -> int:
+        return sum(self.votes.values())
+
+    @property
+    def chain(self) -> str:
+        """Forms that must supersede each other: all official sources share one chain."""
+        return "official" if self.source.official else self.source.label
+
+    def document(self) -> dict[str, Any]:
+        """The JSON document that is hashed and signed (RFC 8785 canonical form upstream)."""
+        doc: dict[str, Any] = {
+            "election": self.election,
+            "station": self.station,
+            "contest": self.contest,
+            "source": self.source.label,
+            "votes": dict(self.votes),
+            "rejected": self.rejected,
+            "polled": self.polled,
+            "time": self.time,
+        }
+        if self.valid is not None:
+            doc["valid"] = self.valid
+        if self.remarks:
+            doc["remarks"] = self.remarks
+        if self.supersedes is not None:
+            doc["supersedes"] = self.supersedes
+        if self.reason is not None:
+            doc["reason"] = str(self.reason)
+        return doc
+
+
+def parse_form(doc: object) -> ResultForm:
+    """Read a form document; raise Rejected naming every malformed field."""
+    problems: list[Problem] = []
+    r = FieldReader(doc, "", problems)
+    r.reject_unknown(FORM_FIELDS)
+    election, station, contest = r.ident("election"), r.ident("station"), r.ident("contest")
+    source = r.source("source")
+    votes = _votes(r)
+    rejected, polled = r.count("rejected"), r.count("polled")
+    valid = r.count("valid", required=False)
+    time = r.timestamp("time")
+    remarks = r.text("remarks", required=False, max_len=2000) or ""
+    supersedes = r.text("supersedes", required=False, max_len=64)
+    reason_text = r.choice("reason", {x.value for x in SupersedeReason}, required=False)
+    reason = SupersedeReason(reason_text) if reason_text else None
+    if (supersedes is None) != (reason is None) and not r.problems:
+        missing = "reason" if reason is None else "supersedes"
+        r.fail(
+            "form.supersede_incomplete",
+            missing,
+            "a form that supersedes another must give both 'supersedes' and 'reason'",
+        )
+    if problems:
+        raise Rejected(problems)
+    assert election and station and contest and source and time
+    assert rejected is not None and polled is not None
+    return ResultForm(
+        election,
+        station,
+        contest,
+        source,
+        votes,
+        rejected,
+        polled,
+        time,
+        valid,
+        remarks,
+        supersedes,
+        reason,
+    )
+
+
+def _votes(r: FieldReader) -> dict[str, int]:
+    votes: dict[str, int] = {}
+    raw = r.mapping("votes")
+    if "votes" in r.doc and not raw and isinstance(r.doc.get("votes"), Mapping):
+        r.fail("votes.empty", r.at("votes"), "must list the votes of the candidates")
+    for candidate, value in raw.items():
+        n = check_count(value, f"votes.{candidate}", r.problems)
+        if n is not None:
+            votes[str(candidate)] = n
+    return votes

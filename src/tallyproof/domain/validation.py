@@ -1,0 +1,234 @@
+"""The rules a result form must keep before it is accepted; each has a stable code."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from tallyproof.domain.forms import ResultForm, SupersedeReason
+from tallyproof.domain.problems import Problem
+from tallyproof.domain.status import ContestStatus, StationStatus
+from tallyproof.domain.structure import ElectionStructure
+
+
+def check_form(structure: ElectionStructure, form: ResultForm) -> list[Problem]:
+    """Check a form against the election structure: the station, contest, roster and counts."""
+    problems: list[Problem] = []
+    if form.election != structure.election.id:
+        problems.append(
+            Problem(
+                "form.unknown_election",
+                "election",
+                f"{form.election!r} is not this election ({structure.election.id!r})",
+            )
+        )
+        return problems
+    station = structure.station(form.station)
+    contest = structure.contest(form.contest)
+    if station is None:
+        problems.append(Problem("form.unknown_station", "station", f"no station {form.station!r}"))
+    if contest is None:
+        problems.append(Problem("form.unknown_contest", "contest", f"no contest {form.contest!r}"))
+    if station is None or contest is None:
+        return problems
+    if contest.code not in station.contests:
+        problems.append(
+            Problem(
+                "form.station_not_serving_contest",
+                "station",
+                f"station {station.id!r} does not serve contest {contest.code!r}",
+            )
+        )
+        return problems
+    problems += check_roster(contest.candidate_ids, form, require_all=form.source.official)
+    complete = set(contest.candidate_ids) <= set(form.votes)
+    problems += check_counts(form, station.registered_voters, complete=complete)
+    return problems
+
+
+def check_roster(roster: tuple[str, ...], form: ResultForm, *, require_all: bool) -> list[Problem]:
+    """Every candidate named must stand in the contest; an official form names all of them."""
+    known = set(roster)
+    problems = [
+        Problem(
+            "votes.unknown_candidate",
+            f"votes.{candidate}",
+            f"{candidate!r} is not a candidate in {form.contest}",
+        )
+        for candidate in form.votes
+        if candidate not in known
+    ]
+    if require_all:
+        problems += [
+            Problem(
+                "votes.missing_candidate",
+                f"votes.{candidate}",
+                f"an official form must give every candidate's votes; {candidate!r} is missing",
+            )
+            for candidate in roster
+            if candidate not in form.votes
+        ]
+    return problems
+
+
+def check_counts(
+    form: ResultForm, registered_voters: int, *, complete: bool = True
+) -> list[Problem]:
+    """Ballot accounting: stated valid = sum of votes, valid + rejected = polled <= registered.
+    A partial copy (an agent noting only some candidates) can only show votes + rejected
+    <= polled."""
+    problems: list[Problem] = []
+    valid = form.valid_total
+    if form.valid is not None and form.valid != valid:
+        problems.append(
+            Problem(
+                "votes.sum_mismatch",
+                "valid",
+                f"the form states {form.valid} valid votes; the candidates' votes sum to {valid}",
+            )
+        )
+    broken = (
+        valid + form.rejected != form.polled if complete else valid + form.rejected > form.polled
+    )
+    if broken:
+        problems.append(
+            Problem(
+                "ballots.accounting_mismatch",
+                "polled",
+                f"valid {valid} + rejected {form.rejected} = {valid + form.rejected}, "
+                f"but polled is {form.polled}",
+            )
+        )
+    if form.polled > registered_voters:
+        problems.append(
+            Problem(
+                "ballots.exceeds_registered",
+                "polled",
+                f"{form.polled} ballots polled at a station with {registered_voters} "
+                "registered voters",
+            )
+        )
+    return problems
+
+
+def check_status(
+    form: ResultForm, contest_status: ContestStatus, station_status: StationStatus
+) -> list[Problem]:
+    """Forms are refused for postponed or suspended polls; official ones after `final`."""
+    if contest_status in (ContestStatus.POSTPONED, ContestStatus.SUSPENDED):
+        return [
+            Problem(
+                f"contest.{contest_status}",
+                "contest",
+                f"{form.contest} is {contest_status}; it takes no result forms",
+            )
+        ]
+    if contest_status is ContestStatus.FINAL and form.source.official:
+        return [
+            Problem(
+                "contest.final", "contest", f"{form.contest} is final; no official form changes it"
+            )
+        ]
+    if station_status is StationStatus.SUSPENDED:
+        return [
+            Problem(
+                "station.suspended",
+                "station",
+                f"polling at {form.station} is suspended; its form waits for a re-poll order",
+            )
+        ]
+    if (
+        form.reason is SupersedeReason.RE_POLL
+        and station_status is not StationStatus.RE_POLL_ORDERED
+    ):
+        return [
+            Problem(
+                "form.re_poll_not_ordered",
+                "reason",
+                f"no re-poll has been ordered at {form.station}",
+            )
+        ]
+    return []
+
+
+class Successor(Protocol):
+    """A document that may supersede an earlier one: a result form or a declaration."""
+
+    @property
+    def election(self) -> str: ...
+    @property
+    def station(self) -> str: ...
+    @property
+    def contest(self) -> str: ...
+    @property
+    def chain(self) -> str: ...
+    @property
+    def supersedes(self) -> str | None: ...
+    @property
+    def reason(self) -> SupersedeReason | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredForm:
+    """What the rules need to know about an already accepted form."""
+
+    form_id: str
+    seq: int
+    election: str
+    station: str
+    contest: str
+    chain: str
+    superseded: bool
+
+
+def check_succession(
+    form: Successor,
+    head: StoredForm | None,
+    target: StoredForm | None,
+    re_poll_ordered_at: int | None = None,
+) -> list[Problem]:
+    """A new form for a station and contest either starts its source's chain or names the
+    current form it supersedes; history is never rewritten, so stale or foreign targets fail.
+    After a re-poll order (at ledger position `re_poll_ordered_at`) the first official form
+    to replace a pre-order count must say it is the re-poll."""
+    if form.supersedes is None:
+        if head is None:
+            return []
+        return [
+            Problem(
+                "form.conflict",
+                "supersedes",
+                f"{form.station}/{form.contest} already has form {head.form_id} from "
+                f"{form.chain}; a different form must name it in 'supersedes' with a reason",
+            )
+        ]
+    if target is None:
+        return [Problem("form.supersedes_unknown", "supersedes", f"no form {form.supersedes!r}")]
+    here = (form.election, form.station, form.contest, form.chain)
+    if (target.election, target.station, target.contest, target.chain) != here:
+        return [
+            Problem(
+                "form.supersedes_mismatch",
+                "supersedes",
+                f"form {target.form_id} is for {target.station}/{target.contest} from "
+                f"{target.chain}, not {form.station}/{form.contest} from {form.chain}",
+            )
+        ]
+    if target.superseded and head is not None:
+        return [
+            Problem(
+                "form.supersedes_stale",
+                "supersedes",
+                f"form {target.form_id} was already superseded; the current form is {head.form_id}",
+            )
+        ]
+    pre_order = re_poll_ordered_at is not None and target.seq < re_poll_ordered_at
+    if pre_order and form.chain == "official" and form.reason is not SupersedeReason.RE_POLL:
+        return [
+            Problem(
+                "form.reason_mismatch",
+                "reason",
+                f"a re-poll is ordered at {form.station}; the new form's reason is 're_poll'",
+            )
+        ]
+    return []

@@ -1,0 +1,1 @@
+"""Turning outside data (sample stories, public data sets) into signed submissions."""

@@ -1,0 +1,1 @@
+"""Canonical encoding, hashes, signatures, Merkle proofs and checkpoints. Pure, no database."""

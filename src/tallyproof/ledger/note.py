@@ -1,0 +1,93 @@
+"""C2SP signed notes and tlog checkpoints: the text format transparency-log witnesses read."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from tallyproof.ledger.keys import PublicKey, Signer, note_key_hash
+
+_DASH = "\u2014 "
+
+
+class NoteError(ValueError):
+    """A note that is malformed or not signed by a key we trust."""
+
+
+def sign_note(text: str, signers: Iterable[Signer]) -> str:
+    """Append a signature line per signer to `text` (which must end in a newline)."""
+    if not text.endswith("\n") or "\n\n" in text:
+        raise NoteError("note text must end with a newline and contain no blank line")
+    lines = []
+    for signer in signers:
+        sig = note_key_hash(signer.name, signer.public.raw) + signer.sign(text.encode())
+        lines.append(f"{_DASH}{signer.name} {base64.b64encode(sig).decode()}\n")
+    return text + "\n" + "".join(lines)
+
+
+def open_note(note: str, verifier: PublicKey) -> str:
+    """Return the note's text if it carries a valid signature by `verifier`."""
+    split = note.rfind("\n\n")
+    if split < 0:
+        raise NoteError("a signed note has a blank line before its signatures")
+    text, block = note[: split + 1], note[split + 2 :]
+    if not block.endswith("\n"):
+        raise NoteError("signature block must end with a newline")
+    want = note_key_hash(verifier.name, verifier.raw)
+    for line in block[:-1].split("\n"):
+        name, sig = _parse_signature_line(line)
+        if name == verifier.name and sig[:4] == want:
+            if not verifier.verify(text.encode(), sig[4:]):
+                raise NoteError(f"signature by {name} does not verify")
+            return text
+    raise NoteError(f"note is not signed by {verifier.name}")
+
+
+def _parse_signature_line(line: str) -> tuple[str, bytes]:
+    if not line.startswith(_DASH):
+        raise NoteError(f"malformed signature line {line!r}")
+    name, _, encoded = line[len(_DASH) :].partition(" ")
+    try:
+        sig = base64.b64decode(encoded, validate=True)
+    except ValueError as err:
+        raise NoteError(f"signature of {name} is not base64") from err
+    if len(sig) < 5:
+        raise NoteError(f"signature of {name} is too short")
+    return name, sig
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """A tree head: origin line, tree size, base64 root hash (C2SP tlog-checkpoint)."""
+
+    origin: str
+    size: int
+    root: bytes
+
+    def text(self) -> str:
+        return f"{self.origin}\n{self.size}\n{base64.b64encode(self.root).decode()}\n"
+
+    def sign(self, signer: Signer) -> str:
+        return sign_note(self.text(), [signer])
+
+    @classmethod
+    def parse(cls, text: str) -> Checkpoint:
+        lines = text.split("\n")
+        if len(lines) < 4 or lines[-1] != "":
+            raise NoteError("a checkpoint has an origin, a size and a root hash line")
+        origin, size_text, root_text = lines[0], lines[1], lines[2]
+        if not origin or not size_text.isdigit() or (size_text != "0" and size_text[0] == "0"):
+            raise NoteError("checkpoint origin must be non-empty and size a decimal number")
+        try:
+            root = base64.b64decode(root_text, validate=True)
+        except ValueError as err:
+            raise NoteError("checkpoint root hash is not base64") from err
+        if len(root) != 32:
+            raise NoteError("checkpoint root hash must be 32 bytes")
+        return cls(origin, int(size_text), root)
+
+    @classmethod
+    def open(cls, note: str, verifier: PublicKey) -> Checkpoint:
+        """Verify the log's signature on a checkpoint note and read it."""
+        return cls.parse(open_note(note, verifier))

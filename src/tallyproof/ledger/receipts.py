@@ -1,0 +1,86 @@
+"""Receipts: what a submitter keeps to prove, offline, what the log received and when.
+
+The log's signature is the checkpoint's: the inclusion proof ties the leaf (which holds the
+submitted document, its signature and the time received) to a root the log signed."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from tallyproof.ledger.entries import LedgerEntry, Signed
+from tallyproof.ledger.keys import PublicKey
+from tallyproof.ledger.merkle import ProofError, verify_inclusion
+from tallyproof.ledger.note import Checkpoint, NoteError
+
+
+class ReceiptError(ValueError):
+    """A receipt that does not check out."""
+
+
+@dataclass(frozen=True)
+class Receipt:
+    kind: str
+    entry_id: str
+    leaf_index: int
+    leaf_hash: bytes
+    tree_size: int
+    received_at: str
+    checkpoint: str
+    inclusion_proof: tuple[bytes, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        b64 = base64.b64encode
+        return {
+            "kind": self.kind,
+            "entry_id": self.entry_id,
+            "leaf_index": self.leaf_index,
+            "leaf_hash": b64(self.leaf_hash).decode(),
+            "tree_size": self.tree_size,
+            "received_at": self.received_at,
+            "checkpoint": self.checkpoint,
+            "inclusion_proof": [b64(p).decode() for p in self.inclusion_proof],
+        }
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> Receipt:
+        try:
+            b64 = base64.b64decode
+            return cls(
+                kind=str(doc["kind"]),
+                entry_id=str(doc["entry_id"]),
+                leaf_index=int(doc["leaf_index"]),
+                leaf_hash=b64(doc["leaf_hash"], validate=True),
+                tree_size=int(doc["tree_size"]),
+                received_at=str(doc["received_at"]),
+                checkpoint=str(doc["checkpoint"]),
+                inclusion_proof=tuple(b64(p, validate=True) for p in doc["inclusion_proof"]),
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            raise ReceiptError(f"malformed receipt: {err}") from err
+
+    def verify(self, log_key: PublicKey, submitted: Signed | None = None) -> Checkpoint:
+        """Check the checkpoint's signature and the inclusion proof; given the document as
+        submitted, also that the leaf is exactly that document received at that time."""
+        try:
+            checkpoint = Checkpoint.open(self.checkpoint, log_key)
+        except NoteError as err:
+            raise ReceiptError(f"checkpoint: {err}") from err
+        if checkpoint.size != self.tree_size:
+            raise ReceiptError("checkpoint size differs from the receipt's tree size")
+        try:
+            verify_inclusion(
+                self.leaf_index,
+                self.tree_size,
+                self.leaf_hash,
+                self.inclusion_proof,
+                checkpoint.root,
+            )
+        except ProofError as err:
+            raise ReceiptError(f"inclusion proof: {err}") from err
+        entry = LedgerEntry(submitted, self.received_at) if submitted else None
+        if entry is not None and entry.leaf_hash() != self.leaf_hash:
+            raise ReceiptError("the logged entry is not the document you submitted")
+        return checkpoint

@@ -1,0 +1,1 @@
+"""The sample elections shipped with tallyproof, built from the seed news reports."""

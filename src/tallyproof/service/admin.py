@@ -1,0 +1,227 @@
+"""The election administration's entries, each signed by the election's admin key:
+the structure itself, key registrations and revocations, and status orders."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+
+from tallyproof.domain.authority import (
+    grant_of,
+    parse_key_registration,
+    parse_key_revocation,
+)
+from tallyproof.domain.problems import Problem, Rejected
+from tallyproof.domain.status import parse_status_order
+from tallyproof.domain.structure import ElectionStructure, parse_structure
+from tallyproof.ledger.entries import EntryKind, EnvelopeError, Signed, read_envelope
+from tallyproof.ledger.keys import KeyTextError, PublicKey
+from tallyproof.service.context import Appended, Batch, Context
+from tallyproof.service.outcomes import Outcome
+from tallyproof.store import schema
+
+Apply = Callable[[Batch, Signed, str], list[Problem]]
+
+
+def import_structure(ctx: Context, envelope: object) -> Outcome:
+    """Register a new election. The structure names its admin key and is signed by it."""
+    return _admin_entry(ctx, envelope, EntryKind.STRUCTURE, _apply_structure)
+
+
+def register_key(ctx: Context, envelope: object) -> Outcome:
+    """Register a submitter's key for a source and its stations or contests."""
+    return _admin_entry(ctx, envelope, EntryKind.KEY_REGISTRATION, _apply_registration)
+
+
+def register_keys(ctx: Context, envelopes: Sequence[object]) -> list[Outcome]:
+    """Register many keys in one transaction (a commission's roll of presiding officers)."""
+    return _admin_entries(ctx, envelopes, EntryKind.KEY_REGISTRATION, _apply_registration)
+
+
+def revoke_key(ctx: Context, envelope: object) -> Outcome:
+    """Revoke a key: from this entry on, nothing it signs is accepted."""
+    return _admin_entry(ctx, envelope, EntryKind.KEY_REVOCATION, _apply_revocation)
+
+
+def order_status(ctx: Context, envelope: object) -> Outcome:
+    """Postpone or suspend a contest, suspend a station, order a re-poll, declare final."""
+    return _admin_entry(ctx, envelope, EntryKind.STATUS, _apply_status)
+
+
+def _admin_entry(ctx: Context, envelope: object, kind: EntryKind, apply: Apply) -> Outcome:
+    return _admin_entries(ctx, [envelope], kind, apply)[0]
+
+
+def _admin_entries(
+    ctx: Context, envelopes: Sequence[object], kind: EntryKind, apply: Apply
+) -> list[Outcome]:
+    """Each envelope is judged alone against everything before it, in one transaction."""
+    outcomes: list[Outcome] = []
+    duplicates: list[tuple[int, str]] = []
+    appended: list[tuple[int, Appended]] = []
+    with ctx.transaction() as batch:
+        for index, envelope in enumerate(envelopes):
+            try:
+                signed = read_envelope(envelope, kind)
+            except EnvelopeError as err:
+                outcomes.append(
+                    Outcome(index, kind, problems=(Problem(err.code, err.field, str(err)),))
+                )
+                continue
+            entry_id = signed.body_id
+            if (str(kind), entry_id) in batch.state.entries:
+                duplicates.append((index, entry_id))
+                continue
+            try:
+                problems = apply(batch, signed, entry_id)
+            except Rejected as err:
+                problems = list(err.problems)
+            if problems:
+                outcomes.append(Outcome(index, kind, entry_id, tuple(problems)))
+            else:
+                appended.append((index, batch.appended[-1]))
+    size = ctx.state.size
+    for index, a in appended:
+        receipt = ctx.receipt(a.seq, size, a.kind, a.entry_id, a.received_at)
+        outcomes.append(Outcome(index, kind, a.entry_id, receipt=receipt))
+    for index, entry_id in duplicates:
+        receipt = ctx.receipt_for_entry(str(kind), entry_id)
+        outcomes.append(
+            Outcome(
+                index,
+                kind,
+                entry_id,
+                receipt=receipt,
+                duplicate=True,
+                note="already in the ledger; this is its original receipt",
+            )
+        )
+    return sorted(outcomes, key=lambda o: o.index)
+
+
+def _admin_signature(batch: Batch, signed: Signed, election: str) -> list[Problem]:
+    admin = batch.state.admin_keys.get(election)
+    if admin is None:
+        return [Problem("form.unknown_election", "election", f"no election {election!r}")]
+    if signed.key_id != admin.key_id:
+        return [
+            Problem(
+                "signature.not_admin",
+                "signature.key",
+                f"only {election}'s admin key {admin.key_id} signs this",
+            )
+        ]
+    if not admin.verify(signed.message, signed.signature):
+        return [Problem("signature.invalid", "signature.value", "the admin signature is wrong")]
+    return []
+
+
+def _election_of(batch: Batch, signed: Signed) -> tuple[str, ElectionStructure | None]:
+    election = signed.body.get("election")
+    election = election if isinstance(election, str) else ""
+    return election, batch.state.elections.get(election)
+
+
+def _apply_structure(batch: Batch, signed: Signed, entry_id: str) -> list[Problem]:
+    structure = parse_structure(signed.body)
+    election = structure.election.id
+    if structure.admin_key is None:
+        return [Problem("schema.missing", "admin_key", "the structure names its admin key")]
+    try:
+        admin = PublicKey.from_b64(f"{election}/admin", structure.admin_key)
+    except KeyTextError as err:
+        return [Problem("key.invalid", "admin_key", str(err))]
+    if election in batch.state.elections:
+        return [Problem("election.exists", "election.id", f"election {election!r} exists")]
+    if signed.key_id != admin.key_id or not admin.verify(signed.message, signed.signature):
+        return [
+            Problem(
+                "signature.invalid", "signature", "the structure must be signed by its admin key"
+            )
+        ]
+    appended = batch.append(signed, election, entry_id)
+    batch.state.elections[election] = structure
+    batch.state.admin_keys[election] = admin
+    batch.add_rows(schema.elections, [{"election_id": election, "seq": appended.seq}])
+    return []
+
+
+def _apply_registration(batch: Batch, signed: Signed, entry_id: str) -> list[Problem]:
+    election, structure = _election_of(batch, signed)
+    problems = _admin_signature(batch, signed, election)
+    if problems or structure is None:
+        return problems
+    reg = parse_key_registration(signed.body, structure)
+    try:
+        key = PublicKey.from_b64(reg.name, reg.public_key)
+    except KeyTextError as err:
+        return [Problem("key.invalid", "key.public_key", str(err))]
+    state = batch.state
+    if key.key_id in state.keys or key.key_id == state.admin_keys[election].key_id:
+        return [Problem("key.exists", "key.public_key", f"key {key.key_id} is already registered")]
+    appended = batch.append(signed, election, entry_id)
+    state.keys[key.key_id] = key
+    state.grants[key.key_id] = grant_of(key.key_id, reg)
+    batch.add_rows(
+        schema.keys,
+        [
+            {
+                "key_id": key.key_id,
+                "election_id": election,
+                "name": reg.name,
+                "public_key": reg.public_key,
+                "source": reg.source.label,
+                "stations": json.dumps(list(reg.stations)) if reg.stations is not None else None,
+                "contests": json.dumps(list(reg.contests)) if reg.contests is not None else None,
+                "seq": appended.seq,
+            }
+        ],
+    )
+    return []
+
+
+def _apply_revocation(batch: Batch, signed: Signed, entry_id: str) -> list[Problem]:
+    election, _ = _election_of(batch, signed)
+    problems = _admin_signature(batch, signed, election)
+    if problems:
+        return problems
+    revocation = parse_key_revocation(signed.body)
+    state = batch.state
+    grant = state.grants.get(revocation.key_id)
+    if grant is None or grant.election != election:
+        return [Problem("key.unknown", "key_id", f"no key {revocation.key_id} in {election}")]
+    if revocation.key_id in state.revoked:
+        return [Problem("key.revoked", "key_id", f"key {revocation.key_id} is already revoked")]
+    appended = batch.append(signed, election, entry_id)
+    state.revoked.add(revocation.key_id)
+    batch.add_rows(
+        schema.key_revocations,
+        [{"key_id": revocation.key_id, "reason": revocation.reason, "seq": appended.seq}],
+    )
+    return []
+
+
+def _apply_status(batch: Batch, signed: Signed, entry_id: str) -> list[Problem]:
+    election, structure = _election_of(batch, signed)
+    problems = _admin_signature(batch, signed, election)
+    if problems or structure is None:
+        return problems
+    order = parse_status_order(signed.body, structure)
+    appended = batch.append(signed, election, entry_id)
+    batch.state.set_status(
+        election, order.scope, order.target, order.status, order.reason, appended.seq
+    )
+    batch.add_rows(
+        schema.status_orders,
+        [
+            {
+                "seq": appended.seq,
+                "election_id": election,
+                "scope": order.scope,
+                "target": order.target,
+                "status": order.status,
+                "reason": order.reason,
+            }
+        ],
+    )
+    return []

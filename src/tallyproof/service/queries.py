@@ -1,0 +1,216 @@
+"""The read side: results per contest, seat standings, and every finding, from the store."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from tallyproof.domain.declarations import DeclaredResult, declaration_findings, parse_declaration
+from tallyproof.domain.findings import Finding, by_severity
+from tallyproof.domain.forms import ResultForm, SupersedeReason
+from tallyproof.domain.reconciliation import (
+    DeclarationRecord,
+    reconcile_declaration,
+    reconcile_declarations,
+    reconcile_station,
+)
+from tallyproof.domain.sources import parse_source
+from tallyproof.domain.standings import StandingRow, seat_standings
+from tallyproof.domain.structure import Contest, ElectionStructure
+from tallyproof.domain.tabulation import (
+    Consolidation,
+    ContestResult,
+    FormRecord,
+    ResultBasis,
+    consolidate,
+    contest_result,
+    latest_forms,
+)
+from tallyproof.ledger.entries import parse_leaf
+from tallyproof.service.context import Context
+from tallyproof.store.database import Reader
+
+
+class UnknownElection(LookupError):  # noqa: N818 - reported to the user as a plain lookup miss
+    pass
+
+
+def structure_of(ctx: Context, election: str | None) -> ElectionStructure:
+    """The named election, or the only one when none is named."""
+    state = ctx.refresh()
+    if election is None:
+        if len(state.elections) != 1:
+            names = ", ".join(sorted(state.elections)) or "none yet"
+            raise UnknownElection(f"name the election (--election); elections: {names}")
+        return next(iter(state.elections.values()))
+    if election not in state.elections:
+        raise UnknownElection(f"no election {election!r}")
+    return state.elections[election]
+
+
+def results(
+    ctx: Context, election: str | None = None, contest: str | None = None
+) -> list[ContestResult]:
+    """Each contest's standing: from the station forms' tally where any have arrived, else
+    from the returning officer's declared result, else empty."""
+    structure = structure_of(ctx, election)
+    eid = structure.election.id
+    contests = _contests(structure, contest)
+    with ctx.read() as reader:
+        tallies = _tallies(reader, eid, contest)
+        declared = _official_declarations(reader, eid, contest)
+    state = ctx.state
+    out = []
+    for c in contests:
+        ordered, reason = state.contest_status_of(eid, c.code)
+        tally = tallies.get(c.code)
+        if tally and tally.get(":stations", 0) > 0:
+            cons, basis = _from_tally(structure, c, tally), ResultBasis.STATIONS
+        elif c.code in declared:
+            cons, basis = _from_declaration(structure, c, declared[c.code]), ResultBasis.DECLARED
+        else:
+            cons, basis = _from_tally(structure, c, {}), ResultBasis.NONE
+        out.append(contest_result(c, cons, basis, ordered, reason))
+    return out
+
+
+def standings(
+    ctx: Context, election: str | None = None, *, after_joining: bool = False
+) -> list[StandingRow]:
+    structure = structure_of(ctx, election)
+    return seat_standings(
+        structure, results(ctx, structure.election.id), after_joining=after_joining
+    )
+
+
+def _contests(structure: ElectionStructure, code: str | None) -> Sequence[Contest]:
+    if code is None:
+        return structure.contests
+    contest = structure.contest(code)
+    if contest is None:
+        raise UnknownElection(f"no contest {code!r} in {structure.election.id}")
+    return [contest]
+
+
+def _tallies(reader: Reader, election: str, contest: str | None) -> dict[str, Counter[str]]:
+    """Each contest's running totals: the sum of its tally deltas."""
+    tallies: dict[str, Counter[str]] = defaultdict(Counter)
+    for code, deltas in reader.tally_deltas(election, contest):
+        tallies[code].update(json.loads(deltas))
+    return tallies
+
+
+def _from_tally(
+    structure: ElectionStructure, contest: Contest, tally: dict[str, int]
+) -> Consolidation:
+    return Consolidation(
+        contest=contest.code,
+        votes={cid: tally.get(cid, 0) for cid in contest.candidate_ids},
+        rejected=tally.get(":rejected", 0),
+        polled=tally.get(":polled", 0),
+        stations_reported=tally.get(":stations", 0),
+        stations_total=len(structure.stations_of(contest.code)),
+        registered_reported=tally.get(":registered", 0),
+        registered_total=structure.registered_voters(contest.code),
+    )
+
+
+def _from_declaration(
+    structure: ElectionStructure, contest: Contest, decl: DeclaredResult
+) -> Consolidation:
+    valid = sum(decl.votes.values())
+    rejected = decl.rejected or 0
+    return Consolidation(
+        contest=contest.code,
+        votes={cid: decl.votes.get(cid, 0) for cid in contest.candidate_ids},
+        rejected=rejected,
+        polled=decl.polled if decl.polled is not None else valid + rejected,
+        stations_reported=0,
+        stations_total=len(structure.stations_of(contest.code)),
+        registered_reported=decl.registered or 0,
+        registered_total=decl.registered or structure.registered_voters(contest.code),
+    )
+
+
+def _declaration_heads(
+    reader: Reader, election: str, contest: str | None
+) -> dict[str, list[DeclarationRecord]]:
+    """The current declaration of every source, per contest, read from the ledger."""
+    rows = reader.declarations(election, contest)
+    superseded = {r.supersedes for r in rows if r.supersedes}
+    heads: dict[str, list[DeclarationRecord]] = defaultdict(list)
+    for row in rows:
+        if row.declaration_id in superseded:
+            continue
+        entry = reader.entry(row.seq)
+        assert entry is not None
+        decl = parse_declaration(parse_leaf(entry.leaf_data).signed.body)
+        heads[row.contest].append(DeclarationRecord(row.declaration_id, row.seq, decl))
+    return heads
+
+
+def _official_declarations(
+    reader: Reader, election: str, contest: str | None
+) -> dict[str, DeclaredResult]:
+    return {
+        code: r.declaration
+        for code, records in _declaration_heads(reader, election, contest).items()
+        for r in records
+        if r.declaration.source.official
+    }
+
+
+def form_records(reader: Reader, election: str, contest: str | None = None) -> list[FormRecord]:
+    """Accepted forms as the tabulation sees them: the counts from the index rows."""
+    return [
+        FormRecord(row.form_id, row.seq, _form_of(row)) for row in reader.forms(election, contest)
+    ]
+
+
+def _form_of(row: Any) -> ResultForm:
+    return ResultForm(
+        election=row.election_id,
+        station=row.station,
+        contest=row.contest,
+        source=parse_source(row.source),
+        votes=json.loads(row.votes),
+        rejected=row.rejected,
+        polled=row.polled,
+        time="",  # the index keeps counts; the full form is in the ledger leaf
+        supersedes=row.supersedes,
+        reason=SupersedeReason(row.reason) if row.reason else None,
+    )
+
+
+def findings(
+    ctx: Context, election: str | None = None, contest: str | None = None
+) -> list[Finding]:
+    """Every discrepancy now visible: sources disagreeing at a station, declared totals
+    against the station forms and against each other, and declared arithmetic."""
+    structure = structure_of(ctx, election)
+    eid = structure.election.id
+    with ctx.read() as reader:
+        records = form_records(reader, eid, contest)
+        declared = _declaration_heads(reader, eid, contest)
+    by_place: dict[tuple[str, str], dict[str, FormRecord]] = defaultdict(dict)
+    for (station, code, chain), record in latest_forms(records).items():
+        by_place[(code, station)][chain] = record
+    out: list[Finding] = []
+    for (code, station), heads in sorted(by_place.items()):
+        if len(heads) > 1:
+            out += reconcile_station(station, structure.contest(code), heads)  # type: ignore[arg-type]
+    for c in _contests(structure, contest):
+        official = {
+            s: h["official"]
+            for (code, s), h in by_place.items()
+            if code == c.code and "official" in h
+        }
+        computed = consolidate(structure, c, official)
+        decls = declared.get(c.code, [])
+        for record in decls:
+            out += reconcile_declaration(c, computed, official, record)
+            out += declaration_findings(record.declaration, record.declaration_id)
+        out += reconcile_declarations(c, decls)
+    return by_severity(out)

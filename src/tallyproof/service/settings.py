@@ -1,0 +1,40 @@
+"""The one typed settings object every use case receives."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the data lives and how the log behaves.
+
+    `home` holds the log's private key (and, by default, the SQLite file); `database_url`
+    may point at PostgreSQL instead. `checkpoint_every` publishes a checkpoint whenever the
+    log has grown by that many entries since the last one (0: only on demand).
+    """
+
+    home: Path
+    database_url: str
+    log_origin: str = "tallyproof.local/log"
+    checkpoint_every: int = 1000
+    verify_workers: int = 0  # processes for signature checks; 0 = one per core, 1 = inline
+
+    @classmethod
+    def at(cls, home: Path | str, database_url: str | None = None, **kw: object) -> Settings:
+        home = Path(home)
+        url = database_url or f"sqlite:///{home / 'tallyproof.sqlite'}"
+        return cls(home=home, database_url=url, **kw)  # type: ignore[arg-type]
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """TALLYPROOF_HOME (default ./var/tallyproof) and TALLYPROOF_DATABASE_URL."""
+        home = Path(os.environ.get("TALLYPROOF_HOME", "var/tallyproof"))
+        origin = os.environ.get("TALLYPROOF_LOG_ORIGIN", "tallyproof.local/log")
+        return cls.at(home, os.environ.get("TALLYPROOF_DATABASE_URL"), log_origin=origin)
+
+    @property
+    def log_key_path(self) -> Path:
+        return self.home / "log.key"

@@ -1,0 +1,1 @@
+"""Persistence behind one small interface: SQLite (embedded) or PostgreSQL, append-only."""

@@ -1,0 +1,201 @@
+"""The store interface: one writer at a time appends rows; readers see committed rows."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Row,
+    Table,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    inspect,
+    select,
+    text,
+)
+from sqlalchemy.engine import make_url
+
+from tallyproof.store import schema
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+_WRITER_LOCK = 0x7A11  # the PostgreSQL advisory lock that serialises ledger appends
+
+
+def sqlite_url(path: Path | str) -> str:
+    return f"sqlite:///{Path(path)}"
+
+
+class Store:
+    """SQLite (WAL, synchronous=FULL) or PostgreSQL behind the same small interface."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.dialect = make_url(url).get_backend_name()
+        self.engine = _engine(url, self.dialect)
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest Alembic revision."""
+        from alembic import command  # Alembic loads only when there is migrating to do
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        with self.engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+    def schema_revision(self) -> str | None:
+        with self.engine.connect() as conn:
+            if not inspect(conn).has_table("alembic_version"):
+                return None
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+    def ensure_schema(self) -> None:
+        """Migrate unless the schema is already at this code's revision."""
+        if self.schema_revision() != schema.REVISION:
+            self.migrate()
+
+    @contextmanager
+    def write(self) -> Iterator[Writer]:
+        """One transaction holding the single-writer lock; commit on clean exit only."""
+        conn = self.engine.connect().execution_options(tallyproof_writer=True)
+        with conn, conn.begin():
+            if self.dialect == "postgresql":
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_WRITER_LOCK})")
+            yield Writer(conn)
+
+    @contextmanager
+    def read(self) -> Iterator[Reader]:
+        with self.engine.connect() as conn, conn.begin():
+            yield Reader(conn)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _engine(url: str, dialect: str) -> Engine:
+    if dialect != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, connect_args={"timeout": 60})
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")  # an acknowledged commit survives power loss
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        writer = conn.get_execution_options().get("tallyproof_writer", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+
+    return engine
+
+
+class Reader:
+    """Read queries over committed rows. No election logic: rows in, rows out."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def ledger_size(self) -> int:
+        size = self.conn.execute(select(func.max(schema.ledger_entries.c.seq))).scalar()
+        return 0 if size is None else size + 1
+
+    def since(self, table: Table, seq: int) -> Sequence[Row[Any]]:
+        """Rows of an index table appended after ledger position `seq`, in ledger order."""
+        return self.conn.execute(select(table).where(table.c.seq > seq).order_by(table.c.seq)).all()
+
+    def leaf_hashes(self, start: int, end: int | None = None) -> list[bytes]:
+        t = schema.ledger_entries
+        query = select(t.c.leaf_hash).where(t.c.seq >= start).order_by(t.c.seq)
+        if end is not None:
+            query = query.where(t.c.seq < end)
+        return [r[0] for r in self.conn.execute(query)]
+
+    def entries(self, start: int = 0, end: int | None = None) -> Sequence[Row[Any]]:
+        t = schema.ledger_entries
+        query = select(t).where(t.c.seq >= start).order_by(t.c.seq)
+        if end is not None:
+            query = query.where(t.c.seq < end)
+        return self.conn.execute(query).all()
+
+    def entry(self, seq: int) -> Row[Any] | None:
+        t = schema.ledger_entries
+        return self.conn.execute(select(t).where(t.c.seq == seq)).first()
+
+    def entry_by_id(self, kind: str, entry_id: str) -> Row[Any] | None:
+        t = schema.ledger_entries
+        return self.conn.execute(
+            select(t).where(t.c.kind == kind, t.c.entry_id == entry_id)
+        ).first()
+
+    def elections(self) -> Sequence[Row[Any]]:
+        return self.conn.execute(select(schema.elections).order_by(schema.elections.c.seq)).all()
+
+    def forms(self, election_id: str, contest: str | None = None) -> Sequence[Row[Any]]:
+        t = schema.forms
+        query = select(t).where(t.c.election_id == election_id).order_by(t.c.seq)
+        if contest is not None:
+            query = query.where(t.c.contest == contest)
+        return self.conn.execute(query).all()
+
+    def form(self, form_id: str) -> Row[Any] | None:
+        t = schema.forms
+        return self.conn.execute(select(t).where(t.c.form_id == form_id)).first()
+
+    def declarations(self, election_id: str, contest: str | None = None) -> Sequence[Row[Any]]:
+        t = schema.declarations
+        query = select(t).where(t.c.election_id == election_id).order_by(t.c.seq)
+        if contest is not None:
+            query = query.where(t.c.contest == contest)
+        return self.conn.execute(query).all()
+
+    def tally_deltas(self, election_id: str, contest: str | None = None) -> Sequence[Row[Any]]:
+        """Every tally change: (contest, deltas JSON), one row per official form."""
+        t = schema.tally_deltas
+        query = select(t.c.contest, t.c.deltas).where(t.c.election_id == election_id)
+        if contest is not None:
+            query = query.where(t.c.contest == contest)
+        return self.conn.execute(query).all()
+
+    def status_orders(self, election_id: str) -> Sequence[Row[Any]]:
+        t = schema.status_orders
+        return self.conn.execute(
+            select(t).where(t.c.election_id == election_id).order_by(t.c.seq)
+        ).all()
+
+    def checkpoints(self) -> Sequence[Row[Any]]:
+        t = schema.checkpoints
+        return self.conn.execute(select(t).order_by(t.c.tree_size)).all()
+
+
+class Writer(Reader):
+    """Appends rows inside the writer's transaction."""
+
+    def insert(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+        """A plain driver-level executemany: at 180,000 forms a night the per-row parameter
+        processing of a Core insert costs more than the insert itself."""
+        if not rows:
+            return
+        columns = list(rows[0])
+        compiled = (
+            table.insert()
+            .values({c: bindparam(c) for c in columns})
+            .compile(dialect=self.conn.dialect)
+        )
+        if compiled.positiontup is not None:
+            order = compiled.positiontup
+            self.conn.exec_driver_sql(str(compiled), [tuple(r[c] for c in order) for r in rows])
+        else:
+            self.conn.exec_driver_sql(str(compiled), [dict(r) for r in rows])

@@ -1,0 +1,145 @@
+"""Append-only tables. Rows are inserted, never updated or deleted; the ledger is the truth
+and every other table is an index over it."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+
+REVISION = "0001"  # the Alembic head these tables describe (a test holds them equal)
+metadata = MetaData()
+
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),  # the Merkle leaf index
+    Column("election_id", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("entry_id", String(64), nullable=False),  # content id of the signed body
+    Column("key_id", String(32), nullable=False),
+    Column("leaf_data", LargeBinary, nullable=False),
+    Column("leaf_hash", LargeBinary(32), nullable=False),
+    Column("received_at", String(40), nullable=False),
+    Column("tree_size", Integer, nullable=False),  # log size once this entry's batch committed
+    Index("ux_ledger_kind_entry", "kind", "entry_id", unique=True),
+)
+
+elections = Table(
+    "elections",
+    metadata,
+    Column("election_id", String(64), primary_key=True),
+    Column("seq", Integer, nullable=False, unique=True),
+)
+
+keys = Table(
+    "keys",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("election_id", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("public_key", String(64), nullable=False),
+    Column("source", String(100), nullable=False),
+    Column("stations", Text),  # JSON list, NULL = every station
+    Column("contests", Text),  # JSON list, NULL = every contest
+    Column("seq", Integer, nullable=False, unique=True),
+)
+
+key_revocations = Table(
+    "key_revocations",
+    metadata,
+    Column("key_id", String(32), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("seq", Integer, nullable=False, unique=True),
+)
+
+forms = Table(
+    "forms",
+    metadata,
+    Column("form_id", String(64), primary_key=True),
+    Column("seq", Integer, nullable=False, unique=True),
+    Column("election_id", String(64), nullable=False),
+    Column("station", String(64), nullable=False),
+    Column("contest", String(64), nullable=False),
+    Column("source", String(100), nullable=False),
+    Column("chain", String(100), nullable=False),
+    Column("official", Boolean, nullable=False),
+    Column("supersedes", String(64), unique=True),  # a form is superseded at most once
+    Column("reason", String(32)),
+    Column("votes", Text, nullable=False),  # JSON {candidate: votes}
+    Column("rejected", Integer, nullable=False),
+    Column("polled", Integer, nullable=False),
+    Index("ix_forms_contest", "election_id", "contest"),
+    Index(
+        "ux_forms_chain_start",
+        "election_id",
+        "station",
+        "contest",
+        "chain",
+        unique=True,
+        sqlite_where=text("supersedes IS NULL"),
+        postgresql_where=text("supersedes IS NULL"),
+    ),
+)
+
+tally_deltas = Table(
+    "tally_deltas",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("election_id", String(64), nullable=False),
+    Column("contest", String(64), nullable=False),
+    Column("form_id", String(64), nullable=False, unique=True),
+    # JSON {field: change}: candidate ids, and ":polled", ":rejected", ":stations", ":registered"
+    Column("deltas", Text, nullable=False),
+    Index("ix_tally_contest", "election_id", "contest"),
+)
+
+declarations = Table(
+    "declarations",
+    metadata,
+    Column("declaration_id", String(64), primary_key=True),
+    Column("seq", Integer, nullable=False, unique=True),
+    Column("election_id", String(64), nullable=False),
+    Column("contest", String(64), nullable=False),
+    Column("source", String(100), nullable=False),
+    Column("chain", String(100), nullable=False),
+    Column("supersedes", String(64), unique=True),
+    Index("ix_declarations_contest", "election_id", "contest"),
+    Index(
+        "ux_declarations_chain_start",
+        "election_id",
+        "contest",
+        "chain",
+        unique=True,
+        sqlite_where=text("supersedes IS NULL"),
+        postgresql_where=text("supersedes IS NULL"),
+    ),
+)
+
+status_orders = Table(
+    "status_orders",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("election_id", String(64), nullable=False),
+    Column("scope", String(16), nullable=False),
+    Column("target", String(64), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+)
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("tree_size", Integer, primary_key=True, autoincrement=False),
+    Column("note", Text, nullable=False),
+    Column("published_at", String(40), nullable=False),
+)

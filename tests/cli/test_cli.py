@@ -1,0 +1,186 @@
+"""The real `tallyproof` command, run as a subprocess on a real SQLite file."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import ELECTION, form_doc, structure_doc
+
+
+def cli(home: Path, *args: str, check: int | None = 0) -> subprocess.CompletedProcess:
+    env = {**os.environ, "COLUMNS": "200", "TALLYPROOF_HOME": str(home)}
+    env.pop("TALLYPROOF_DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "tallyproof", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    if check is not None:
+        assert done.returncode == check, done.stdout + done.stderr
+    return done
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """An initialised home with the test election imported and a presiding officer's key."""
+    home = tmp_path / "home"
+    cli(home, "init", "--origin", "test.example/log")
+    cli(home, "keygen", "test/admin", "--out", str(tmp_path / "admin.key"))
+    cli(home, "keygen", "po/all", "--out", str(tmp_path / "po.key"))
+    (tmp_path / "structure.json").write_text(json.dumps(structure_doc()))
+    cli(
+        home,
+        "import-structure",
+        str(tmp_path / "structure.json"),
+        "--admin-key",
+        str(tmp_path / "admin.key"),
+    )
+    cli(
+        home,
+        "register-key",
+        "--source",
+        "presiding_officer",
+        "--admin-key",
+        str(tmp_path / "admin.key"),
+        "--key-file",
+        str(tmp_path / "po.key"),
+        *[a for s in ("S1", "S2", "S3", "S4") for a in ("--station", s)],
+    )
+    return home
+
+
+def test_without_init_the_command_says_so(tmp_path):
+    done = cli(tmp_path / "none", "results", check=3)
+    assert "tallyproof init" in done.stderr
+
+
+def test_submit_jsonl_then_read_results_standings_and_findings(home, tmp_path):
+    forms = tmp_path / "forms.jsonl"
+    forms.write_text(
+        "\n".join(
+            json.dumps(form_doc(station=f"S{i}", votes=(300, 100 * i, 5))) for i in range(1, 5)
+        )
+    )
+    receipts = tmp_path / "receipts.jsonl"
+    done = cli(
+        home, "submit", str(forms), "--key", str(tmp_path / "po.key"), "--receipts", str(receipts)
+    )
+    assert "accepted 4 new, 0 already in the ledger; refused 0" in done.stdout
+    assert len(receipts.read_text().splitlines()) == 4
+    again = cli(home, "submit", str(forms), "--key", str(tmp_path / "po.key"))
+    assert "accepted 0 new, 4 already in the ledger" in again.stdout
+    results = json.loads(cli(home, "results", "--json").stdout)
+    na = next(r for r in results if r["contest"] == "NA-1")
+    assert na["status"] == "provisional" and na["winner"] == "NA-1/a"
+    assert [s["votes"] for s in na["ranking"]] == [1200, 1000, 20]
+    table = cli(home, "results", "NA-1").stdout
+    assert "Aamir" in table and "1,200" in table
+    standings = json.loads(cli(home, "standings", "--json").stdout)
+    assert {
+        "assembly": "NA",
+        "side": "IND (PTI-backed)",
+        "independent": True,
+        "won": 1,
+        "leading": 0,
+    } in standings
+    assert json.loads(cli(home, "findings", "--json").stdout) == []
+
+
+def test_bad_input_exits_1_with_the_rule_and_stores_nothing(home, tmp_path):
+    bad = form_doc(votes=(300, -1, 5))
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(bad))
+    done = cli(home, "submit", str(path), "--key", str(tmp_path / "po.key"), check=1)
+    assert "votes.negative" in done.stdout and "votes.NA-1/b" in done.stdout
+    unsigned = cli(home, "submit", str(path), check=1)
+    assert "signature.missing" in unsigned.stdout
+    results = json.loads(cli(home, "results", "--json").stdout)
+    assert all(r["stations_reported"] == 0 for r in results)
+
+
+def test_submit_csv_names_the_bad_row_by_its_line(home, tmp_path):
+    path = tmp_path / "forms.csv"
+    header = [
+        "election",
+        "station",
+        "contest",
+        "source",
+        "time",
+        "rejected",
+        "polled",
+        "votes.NA-1/a",
+        "votes.NA-1/b",
+        "votes.NA-1/c",
+    ]
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerow(
+            [ELECTION, "S1", "NA-1", "presiding_officer", "2024-02-08T18:00:00Z", 5, 65, 10, 20, 30]
+        )
+        writer.writerow(
+            [
+                ELECTION,
+                "S2",
+                "NA-1",
+                "presiding_officer",
+                "2024-02-08T18:00:00Z",
+                5,
+                "sixty",
+                10,
+                20,
+                30,
+            ]
+        )
+    done = cli(home, "submit", str(path), "--key", str(tmp_path / "po.key"), "--json", check=1)
+    assert '"votes.not_integer"' in done.stdout and "forms.csv:3" in done.stdout
+
+
+def test_status_orders_and_structure_export_round_trip(home, tmp_path):
+    cli(
+        home,
+        "status",
+        "PP-1",
+        "postponed",
+        "--reason",
+        "a candidate died",
+        "--admin-key",
+        str(tmp_path / "admin.key"),
+    )
+    no_reason = cli(
+        home, "status", "NA-1", "suspended", "--admin-key", str(tmp_path / "admin.key"), check=1
+    )
+    assert "status.reason_required" in no_reason.stdout
+    results = json.loads(cli(home, "results", "--json").stdout)
+    assert next(r for r in results if r["contest"] == "PP-1")["status"] == "postponed"
+    cli(home, "export-structure", str(tmp_path / "csvset"), "--format", "csv")
+    cli(home, "export-structure", str(tmp_path / "out.json"))
+    exported = json.loads((tmp_path / "out.json").read_text())
+    assert exported["stations"] == structure_doc()["stations"]
+    other = tmp_path / "home2"
+    cli(other, "init")
+    cli(
+        other,
+        "import-structure",
+        str(tmp_path / "csvset"),
+        "--admin-key",
+        str(tmp_path / "admin.key"),
+    )
+    cli(other, "export-structure", str(tmp_path / "again.json"))
+    assert json.loads((tmp_path / "again.json").read_text()) == exported
+
+
+def test_checkpoint_is_a_c2sp_note(home):
+    note = cli(home, "checkpoint").stdout
+    lines = note.split("\n")
+    assert lines[0] == "test.example/log" and lines[1].isdigit() and lines[3] == ""
+    assert lines[4].startswith("— test.example/log ")

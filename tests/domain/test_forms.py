@@ -1,0 +1,88 @@
+"""Form 45 documents: every malformed field is refused with its code and field."""
+
+from __future__ import annotations
+
+import pytest
+
+from tallyproof.domain.forms import SupersedeReason, parse_form
+from tallyproof.domain.problems import Rejected
+from tests.helpers import form_doc
+
+
+def problems_of(doc: object) -> set[tuple[str, str]]:
+    with pytest.raises(Rejected) as caught:
+        parse_form(doc)
+    return {(p.code, p.field) for p in caught.value.problems}
+
+
+def test_a_well_formed_form_parses_with_its_counts():
+    form = parse_form(form_doc(votes=(300, 200, 100), rejected=10))
+    assert form.valid_total == 600
+    assert form.polled == 610
+    assert form.source.official and form.chain == "official"
+    assert form.document() == form_doc(votes=(300, 200, 100), rejected=10)
+
+
+def test_an_agent_copy_has_its_own_chain():
+    form = parse_form(form_doc(source="agent:PTI"))
+    assert not form.source.official
+    assert form.chain == "agent:PTI"
+
+
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        (-1, "votes.negative"),
+        (1.5, "votes.not_integer"),
+        ("12", "votes.not_integer"),
+        (True, "votes.not_integer"),
+        (10**12, "votes.too_large"),
+    ],
+)
+def test_bad_vote_counts_are_refused_naming_the_candidate(value, code):
+    doc = form_doc()
+    doc["votes"]["NA-1/b"] = value
+    assert (code, "votes.NA-1/b") in problems_of(doc)
+
+
+def test_a_whole_float_is_read_as_the_integer_it_is():
+    doc = form_doc()
+    doc["rejected"] = 10.0
+    assert parse_form(doc).rejected == 10
+
+
+def test_missing_fields_are_each_named():
+    doc = form_doc()
+    del doc["station"], doc["polled"]
+    assert problems_of(doc) >= {("schema.missing", "station"), ("schema.missing", "polled")}
+
+
+def test_unknown_fields_are_refused_not_ignored():
+    assert ("schema.unknown_field", "turnout") in problems_of(form_doc(turnout=5))
+
+
+def test_time_needs_a_time_zone():
+    assert ("schema.timestamp", "time") in problems_of(form_doc(time="2024-02-08T18:00:00"))
+    assert ("schema.timestamp", "time") in problems_of(form_doc(time="yesterday"))
+
+
+@pytest.mark.parametrize("source", ["agent", "agent:", "pollster:x", "presiding_officer:x", 5])
+def test_sources_must_be_known_kinds_with_names_where_needed(source):
+    codes = {c for c, f in problems_of(form_doc(source=source)) if f == "source"}
+    assert codes & {"source.unknown_kind", "source.name", "schema.type"}
+
+
+def test_superseding_needs_both_the_form_and_the_reason():
+    assert ("form.supersede_incomplete", "reason") in problems_of(form_doc(supersedes="ab" * 32))
+    assert ("form.supersede_incomplete", "supersedes") in problems_of(form_doc(reason="correction"))
+    form = parse_form(form_doc(supersedes="ab" * 32, reason="re_poll"))
+    assert form.reason is SupersedeReason.RE_POLL
+
+
+def test_remarks_may_be_any_script_but_not_control_characters():
+    assert parse_form(form_doc(remarks="نتیجہ درست ہے")).remarks == "نتیجہ درست ہے"
+    assert ("schema.text", "remarks") in problems_of(form_doc(remarks="bad\x00byte"))
+
+
+def test_a_non_object_is_refused():
+    assert ("schema.type", "$") in problems_of([1, 2])
