@@ -7,7 +7,7 @@ import json
 import shutil
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from enum import IntEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -314,22 +314,20 @@ def _envelopes(path: Path, kind: EntryKind, key: Path | None) -> tuple[list[obje
     return envelopes, where
 
 
-def _submit_in_batches(
-    service: Context,
-    envelopes: list[object],
-    batch_size: int,
-    use_case: Callable[[Context, list[object]], list[Outcome]],
-    label: str,
-) -> list[Outcome]:
+def _submit_in_batches(service: Context, envelopes: list[object], batch_size: int) -> list[Outcome]:
+    """Stream the forms in batches (one transaction each) with a progress bar."""
     outcomes: list[Outcome] = []
-    columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    batches = [envelopes[i : i + batch_size] for i in range(0, len(envelopes), batch_size)]
+    columns = (TextColumn("forms"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=True) as progress:
-        task = progress.add_task(label, total=len(envelopes))
-        for start in range(0, len(envelopes), batch_size):
-            chunk = envelopes[start : start + batch_size]
-            for o in use_case(service, chunk):
-                outcomes.append(Outcome(**{**o.__dict__, "index": o.index + start}))
-            progress.advance(task, len(chunk))
+        task = progress.add_task("forms", total=len(envelopes))
+        for start, done in zip(
+            range(0, len(envelopes), batch_size),
+            submission.ingest_forms(service, batches),
+            strict=True,
+        ):
+            outcomes += [replace(o, index=o.index + start) for o in done]
+            progress.advance(task, len(done))
     return outcomes
 
 
@@ -347,9 +345,7 @@ def submit(
     """Submit result forms (Form 45); each is accepted with a receipt or refused with the rule."""
     envelopes, where = _envelopes(path, EntryKind.FORM, key)
     with _service(ctx) as service:
-        outcomes = _submit_in_batches(
-            service, envelopes, batch_size, submission.submit_forms, "forms"
-        )
+        outcomes = _submit_in_batches(service, envelopes, batch_size)
         _report(outcomes, where, as_json, receipts)
 
 

@@ -71,7 +71,7 @@ class Candidate:
         return f"IND ({self.backed_by}-backed)" if self.backed_by else "IND"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Contest:
     """One seat being decided, e.g. `NA-122` or `DIK-mayor`."""
 
@@ -79,10 +79,13 @@ class Contest:
     assembly: str
     name: str
     candidates: tuple[Candidate, ...]
+    candidate_ids: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    roster: frozenset[str] = field(init=False, repr=False, compare=False)
 
-    @property
-    def candidate_ids(self) -> tuple[str, ...]:
-        return tuple(c.id for c in self.candidates)
+    def __post_init__(self) -> None:
+        ids = tuple(c.id for c in self.candidates)
+        object.__setattr__(self, "candidate_ids", ids)
+        object.__setattr__(self, "roster", frozenset(ids))
 
 
 @dataclass(frozen=True, slots=True)

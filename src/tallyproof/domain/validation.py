@@ -41,14 +41,14 @@ def check_form(structure: ElectionStructure, form: ResultForm) -> list[Problem]:
         )
         return problems
     problems += check_roster(contest.candidate_ids, form, require_all=form.source.official)
-    complete = set(contest.candidate_ids) <= set(form.votes)
+    complete = contest.roster.issubset(form.votes)
     problems += check_counts(form, station.registered_voters, complete=complete)
     return problems
 
 
 def check_roster(roster: tuple[str, ...], form: ResultForm, *, require_all: bool) -> list[Problem]:
     """Every candidate named must stand in the contest; an official form names all of them."""
-    known = set(roster)
+    known = frozenset(roster)
     problems = [
         Problem(
             "votes.unknown_candidate",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
+from functools import partial
 
 from tallyproof.domain.authority import (
     grant_of,
@@ -82,16 +83,16 @@ def _admin_entries(
                 appended.append((index, batch.appended[-1]))
     size = ctx.state.size
     for index, a in appended:
-        receipt = ctx.receipt(a.seq, size, a.kind, a.entry_id, a.received_at)
-        outcomes.append(Outcome(index, kind, a.entry_id, receipt=receipt))
+        receipt = partial(ctx.receipt, a.seq, size, a.kind, a.entry_id, a.received_at)
+        outcomes.append(Outcome(index, kind, a.entry_id, make_receipt=receipt))
     for index, entry_id in duplicates:
-        receipt = ctx.receipt_for_entry(str(kind), entry_id)
+        receipt = partial(ctx.receipt_for_entry, str(kind), entry_id)
         outcomes.append(
             Outcome(
                 index,
                 kind,
                 entry_id,
-                receipt=receipt,
+                make_receipt=receipt,
                 duplicate=True,
                 note="already in the ledger; this is its original receipt",
             )

@@ -16,8 +16,8 @@ from tallyproof.ledger.keys import PublicKey, Signer
 from tallyproof.ledger.merkle import leaf_hash
 from tallyproof.ledger.note import Checkpoint
 from tallyproof.ledger.receipts import Receipt
+from tallyproof.service.preparation import Workers
 from tallyproof.service.settings import Settings
-from tallyproof.service.signatures import SignatureChecker
 from tallyproof.service.state import LedgerState
 from tallyproof.store import schema
 from tallyproof.store.database import Reader, Store, Writer
@@ -56,22 +56,42 @@ class Batch:
         """Add a leaf to the log (in memory until commit) and return where it went."""
         received_at = self.clock()
         data = LedgerEntry(signed, received_at).leaf_data()
-        leaf = leaf_hash(data)
+        return self.append_leaf(
+            str(signed.kind),
+            election_id,
+            entry_id,
+            signed.key_id,
+            data,
+            leaf_hash(data),
+            received_at,
+        )
+
+    def append_leaf(
+        self,
+        kind: str,
+        election_id: str,
+        entry_id: str,
+        key_id: str,
+        data: bytes,
+        leaf: bytes,
+        received_at: str,
+    ) -> Appended:
+        """Add a leaf whose bytes were prepared already (see service/preparation.py)."""
         seq = self.state.tree.append(leaf)
-        self.state.entries[(str(signed.kind), entry_id)] = seq
+        self.state.entries[(kind, entry_id)] = seq
         self.ledger_rows.append(
             {
                 "seq": seq,
                 "election_id": election_id,
-                "kind": str(signed.kind),
+                "kind": kind,
                 "entry_id": entry_id,
-                "key_id": signed.key_id,
+                "key_id": key_id,
                 "leaf_data": data,
                 "leaf_hash": leaf,
                 "received_at": received_at,
             }
         )
-        done = Appended(seq, str(signed.kind), entry_id, received_at)
+        done = Appended(seq, kind, entry_id, received_at)
         self.appended.append(done)
         return done
 
@@ -100,7 +120,7 @@ class Context:
         self.log = log
         self.clock = clock
         self.state = LedgerState()
-        self.signatures = SignatureChecker(settings.verify_workers)
+        self.workers = Workers(settings.verify_workers)
         self._checkpoints: dict[int, str] = {}
 
     @classmethod
@@ -135,7 +155,7 @@ class Context:
         return self.log.public
 
     def close(self) -> None:
-        self.signatures.close()
+        self.workers.close()
         self.store.close()
 
     @contextmanager
@@ -226,6 +246,4 @@ class Context:
             row = reader.entry_by_id(kind, entry_id)
         if row is None:
             raise LookupError(f"no {kind} {entry_id} in the ledger")
-        if row.tree_size > self.state.size:
-            self.refresh()
         return self.receipt(row.seq, row.tree_size, row.kind, row.entry_id, row.received_at)

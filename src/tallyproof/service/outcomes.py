@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from tallyproof.domain.problems import Problem
@@ -11,19 +12,30 @@ from tallyproof.ledger.receipts import Receipt
 
 @dataclass(frozen=True)
 class Outcome:
-    """One document's fate. A duplicate is accepted: it returns the original receipt."""
+    """One document's fate. A duplicate is accepted: it returns the original receipt.
+
+    The receipt is built when first asked for (an inclusion proof per form is a real cost
+    when a bulk import wants none); it is the same whenever it is built."""
 
     index: int
     kind: str
     entry_id: str | None = None
     problems: tuple[Problem, ...] = ()
-    receipt: Receipt | None = None
     duplicate: bool = False
     note: str = ""
+    make_receipt: Callable[[], Receipt] | None = field(default=None, repr=False, compare=False)
 
     @property
     def accepted(self) -> bool:
         return not self.problems
+
+    @property
+    def receipt(self) -> Receipt | None:
+        if self.make_receipt is None:
+            return None
+        if "_receipt" not in self.__dict__:
+            object.__setattr__(self, "_receipt", self.make_receipt())
+        return self.__dict__["_receipt"]
 
     def as_dict(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"index": self.index, "kind": self.kind, "accepted": self.accepted}

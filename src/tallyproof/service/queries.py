@@ -95,10 +95,20 @@ def _contests(structure: ElectionStructure, code: str | None) -> Sequence[Contes
 
 
 def _tallies(reader: Reader, election: str, contest: str | None) -> dict[str, Counter[str]]:
-    """Each contest's running totals: the sum of its tally deltas."""
+    """Each contest's running totals, the sum of its tally deltas: candidate ids, and
+    ":rejected", ":polled", ":stations", ":registered"."""
     tallies: dict[str, Counter[str]] = defaultdict(Counter)
-    for code, deltas in reader.tally_deltas(election, contest):
-        tallies[code].update(json.loads(deltas))
+    for row in reader.tally_deltas(election, contest):
+        total = tallies[row.contest]
+        total.update(json.loads(row.votes))
+        total.update(
+            {
+                ":rejected": row.rejected,
+                ":polled": row.polled,
+                ":stations": row.stations,
+                ":registered": row.registered,
+            }
+        )
     return tallies
 
 

@@ -20,7 +20,9 @@ class Settings:
     database_url: str
     log_origin: str = "tallyproof.local/log"
     checkpoint_every: int = 1000
-    verify_workers: int = 0  # processes for signature checks; 0 = one per core, 1 = inline
+    verify_workers: int = (
+        0  # processes that check and encode submissions; 0 = one per core, 1 = inline
+    )
 
     @classmethod
     def at(cls, home: Path | str, database_url: str | None = None, **kw: object) -> Settings:

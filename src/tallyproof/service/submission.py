@@ -1,139 +1,81 @@
-"""Submitting result forms (Form 45) and declared results (Form 47): read the envelope,
-check the signature, apply the rules against everything already accepted, append to the
-ledger with the index rows and tally deltas in one transaction, then hand out receipts."""
+"""Submitting result forms (Form 45) and declared results (Form 47). Worker processes read,
+parse, verify and encode each submission (service/preparation.py); the writer then applies
+the rules against everything already accepted and appends the ledger leaf, the index rows
+and the tally delta in one transaction, and hands out receipts."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from tallyproof.domain.authority import check_signer
-from tallyproof.domain.declarations import DeclaredResult, check_declaration, parse_declaration
-from tallyproof.domain.forms import ResultForm, parse_form
-from tallyproof.domain.problems import Problem, Rejected
+from tallyproof.domain.declarations import DeclaredResult, check_declaration
+from tallyproof.domain.forms import ResultForm
+from tallyproof.domain.problems import Problem
 from tallyproof.domain.status import StationStatus
-from tallyproof.domain.validation import (
-    StoredForm,
-    check_form,
-    check_status,
-    check_succession,
-)
-from tallyproof.ledger.entries import EntryKind, EnvelopeError, Signed, read_envelope
+from tallyproof.domain.validation import StoredForm, check_form, check_status, check_succession
+from tallyproof.ledger.entries import EntryKind
 from tallyproof.service.context import Appended, Batch, Context
 from tallyproof.service.outcomes import Outcome
-from tallyproof.service.state import LedgerState
+from tallyproof.service.preparation import Prepared
 from tallyproof.store import schema
-
-Document = ResultForm | DeclaredResult
-
-
-@dataclass(frozen=True, slots=True)
-class Pending:
-    """A submission that parsed and whose signature is still to be judged."""
-
-    index: int
-    signed: Signed
-    entry_id: str
-    doc: Document
 
 
 def submit_forms(ctx: Context, envelopes: Sequence[object]) -> list[Outcome]:
     """Submit signed result forms as one transaction; each is accepted or refused alone."""
-    return _submit(ctx, envelopes, EntryKind.FORM, parse_form, _admit_form)
+    return _finish(ctx, _start(ctx, EntryKind.FORM, envelopes), _admit_form)
 
 
 def submit_declarations(ctx: Context, envelopes: Sequence[object]) -> list[Outcome]:
     """Submit signed declared results (a returning officer's Form 47, a party's totals)."""
-    return _submit(ctx, envelopes, EntryKind.DECLARATION, parse_declaration, _admit_declaration)
+    return _finish(ctx, _start(ctx, EntryKind.DECLARATION, envelopes), _admit_declaration)
 
 
-Admit = Callable[[Batch, Pending, "_Counts"], list[Problem]]
+def ingest_forms(ctx: Context, batches: Iterable[Sequence[object]]) -> Iterator[list[Outcome]]:
+    """Submit a stream of batches, one transaction each; while a batch is being committed
+    the next one is prepared by the workers. Outcomes come back batch by batch, indexed
+    within their batch."""
+    waiting: _Started | None = None
+    for envelopes in batches:
+        started = _start(ctx, EntryKind.FORM, envelopes)
+        if waiting is not None:
+            yield _finish(ctx, waiting, _admit_form)
+        waiting = started
+    if waiting is not None:
+        yield _finish(ctx, waiting, _admit_form)
 
 
-def _submit(
-    ctx: Context,
-    envelopes: Sequence[object],
-    kind: EntryKind,
-    parse: Callable[[Any], Document],
-    admit: Admit,
-) -> list[Outcome]:
-    pending, outcomes = read_submissions(envelopes, kind, parse)
-    verified, refused = verify_signatures(ctx, pending)
-    outcomes += refused
-    outcomes += _commit(ctx, verified, admit)
-    return sorted(outcomes, key=lambda o: o.index)
+class _Started:
+    """A batch handed to the workers, stamped with the time it was received."""
+
+    def __init__(
+        self, kind: EntryKind, received_at: str, wait: Callable[[], list[Prepared]]
+    ) -> None:
+        self.kind, self.received_at, self.wait = kind, received_at, wait
 
 
-def read_submissions(
-    envelopes: Iterable[object], kind: EntryKind, parse: Callable[[Any], Document]
-) -> tuple[list[Pending], list[Outcome]]:
-    """Envelope and document shape, before any state is consulted."""
-    pending: list[Pending] = []
-    refused: list[Outcome] = []
-    for i, envelope in enumerate(envelopes):
-        try:
-            signed = read_envelope(envelope, kind)
-        except EnvelopeError as err:
-            refused.append(Outcome(i, kind, problems=(Problem(err.code, err.field, str(err)),)))
-            continue
-        try:
-            doc = parse(signed.body)
-        except Rejected as err:
-            refused.append(Outcome(i, kind, signed.body_id, problems=err.problems))
-            continue
-        pending.append(Pending(i, signed, signed.body_id, doc))
-    return pending, refused
+def _key_id(envelope: object) -> str | None:
+    signature = envelope.get("signature") if isinstance(envelope, dict) else None
+    key = signature.get("key") if isinstance(signature, dict) else None
+    return key if isinstance(key, str) else None
 
 
-def verify_signatures(
-    ctx: Context, pending: Sequence[Pending]
-) -> tuple[list[Pending], list[Outcome]]:
-    """Check each signature against its registered key, outside the writer's lock."""
+def _start(ctx: Context, kind: EntryKind, envelopes: Sequence[object]) -> _Started:
+    received_at = ctx.clock()
+    key_ids = [_key_id(e) for e in envelopes]
     state = ctx.state
-    if any(p.signed.key_id not in state.keys for p in pending):
+    if any(k is not None and k not in state.keys for k in key_ids):
         state = ctx.refresh()
-    known = [p for p in pending if p.signed.key_id in state.keys]
-    refused = [
-        Outcome(
-            p.index,
-            p.signed.kind,
-            p.entry_id,
-            (
-                Problem(
-                    "signature.unknown_key",
-                    "signature.key",
-                    f"key {p.signed.key_id!r} is not registered",
-                ),
-            ),
-        )
-        for p in pending
-        if p.signed.key_id not in state.keys
+    items = [
+        (i, e, state.keys[k].raw if k in state.keys else None)
+        for i, (e, k) in enumerate(zip(envelopes, key_ids, strict=True))
     ]
-    checks = ctx.signatures.check(
-        [(state.keys[p.signed.key_id].raw, p.signed.message, p.signed.signature) for p in known]
-    )
-    verified = []
-    for p, ok in zip(known, checks, strict=True):
-        if ok:
-            verified.append(p)
-        else:
-            refused.append(
-                Outcome(
-                    p.index,
-                    p.signed.kind,
-                    p.entry_id,
-                    (
-                        Problem(
-                            "signature.invalid",
-                            "signature.value",
-                            "the signature does not match the document and key",
-                        ),
-                    ),
-                )
-            )
-    return verified, refused
+    return _Started(kind, received_at, ctx.workers.submit(str(kind), items, received_at))
+
+
+Admit = Callable[[Batch, Prepared, str, "_Counts"], list[Problem]]
 
 
 class _Counts:
@@ -141,9 +83,9 @@ class _Counts:
 
     def __init__(self, batch: Batch) -> None:
         self.batch = batch
-        self.pending: dict[str, tuple[dict[str, int], int, int]] = {}
+        self.pending: dict[str, tuple[Mapping[str, int], int, int]] = {}
 
-    def of(self, form_id: str) -> tuple[dict[str, int], int, int]:
+    def of(self, form_id: str) -> tuple[Mapping[str, int], int, int]:
         if form_id in self.pending:
             return self.pending[form_id]
         row = self.batch.writer.form(form_id)
@@ -151,57 +93,61 @@ class _Counts:
         return json.loads(row.votes), row.rejected, row.polled
 
 
-def _commit(ctx: Context, verified: Sequence[Pending], admit: Admit) -> list[Outcome]:
-    duplicates: list[Pending] = []
-    accepted: list[tuple[Pending, Appended]] = []
-    refused: list[Outcome] = []
-    if verified:
+def _finish(ctx: Context, started: _Started, admit: Admit) -> list[Outcome]:
+    kind = str(started.kind)
+    prepared = started.wait()
+    outcomes = [Outcome(p.index, kind, p.entry_id, p.problems) for p in prepared if p.problems]
+    ready = [p for p in prepared if not p.problems]
+    duplicates: list[Prepared] = []
+    accepted: list[tuple[Prepared, Appended]] = []
+    if ready:
         with ctx.transaction() as batch:
             counts = _Counts(batch)
-            for p in verified:
-                if (str(p.signed.kind), p.entry_id) in batch.state.entries:
+            for p in ready:
+                if (kind, p.entry_id) in batch.state.entries:
                     duplicates.append(p)
                     continue
-                problems = admit(batch, p, counts)
+                problems = admit(batch, p, started.received_at, counts)
                 if problems:
-                    refused.append(Outcome(p.index, p.signed.kind, p.entry_id, tuple(problems)))
+                    outcomes.append(Outcome(p.index, kind, p.entry_id, tuple(problems)))
                 else:
                     accepted.append((p, batch.appended[-1]))
     size = ctx.state.size
-    outcomes = [
+    outcomes += [
         Outcome(
             p.index,
             a.kind,
             a.entry_id,
-            receipt=ctx.receipt(a.seq, size, a.kind, a.entry_id, a.received_at),
+            make_receipt=partial(ctx.receipt, a.seq, size, a.kind, a.entry_id, a.received_at),
         )
         for p, a in accepted
     ]
-    outcomes += [_duplicate(ctx, p) for p in duplicates]
-    return outcomes + refused
+    outcomes += [_duplicate(ctx, kind, p) for p in duplicates]
+    return sorted(outcomes, key=lambda o: o.index)
 
 
-def _duplicate(ctx: Context, p: Pending) -> Outcome:
-    receipt = ctx.receipt_for_entry(str(p.signed.kind), p.entry_id)
-    index = ctx.state.forms if p.signed.kind is EntryKind.FORM else ctx.state.declarations
+def _duplicate(ctx: Context, kind: str, p: Prepared) -> Outcome:
+    assert p.entry_id is not None
+    receipt = partial(ctx.receipt_for_entry, kind, p.entry_id)
+    index = ctx.state.forms if kind == EntryKind.FORM else ctx.state.declarations
     stored = index.get(p.entry_id)
     note = "already in the ledger; this is its original receipt"
     if stored is not None and stored.superseded:
         note += "; it has since been superseded"
-    return Outcome(p.index, p.signed.kind, p.entry_id, receipt=receipt, duplicate=True, note=note)
+    return Outcome(p.index, kind, p.entry_id, duplicate=True, note=note, make_receipt=receipt)
 
 
-def _admit_form(batch: Batch, p: Pending, counts: _Counts) -> list[Problem]:
+def _admit_form(batch: Batch, p: Prepared, received_at: str, counts: _Counts) -> list[Problem]:
     """All rules for one form against the ledger so far; on success, append it."""
     state = batch.state
     form = p.doc
-    assert isinstance(form, ResultForm)
+    assert isinstance(form, ResultForm) and p.entry_id is not None
     structure = state.elections.get(form.election)
     if structure is None:
         return [Problem("form.unknown_election", "election", f"no election {form.election!r}")]
     problems = check_signer(
-        state.grants.get(p.signed.key_id),
-        p.signed.key_id in state.revoked,
+        state.grants.get(p.key_id),
+        p.key_id in state.revoked,
         form.source,
         form.station,
         form.contest,
@@ -220,20 +166,23 @@ def _admit_form(batch: Batch, p: Pending, counts: _Counts) -> list[Problem]:
     problems = problems or check_succession(form, head, target, re_poll_at)
     if problems:
         return problems
-    appended = batch.append(p.signed, form.election, p.entry_id)
+    appended = batch.append_leaf(
+        EntryKind.FORM, form.election, p.entry_id, p.key_id, p.leaf_data, p.leaf_hash, received_at
+    )
     stored = StoredForm(
         p.entry_id, appended.seq, form.election, form.station, form.contest, form.chain, False
     )
     state.add_form(form.election, stored, form.supersedes)
-    batch.add_rows(schema.forms, [_form_row(p.entry_id, appended.seq, form)])
+    batch.add_rows(schema.forms, [_form_row(p.entry_id, appended.seq, form, p.votes_json)])
     if form.source.official:
         registered = structure.station(form.station).registered_voters  # type: ignore[union-attr]
-        batch.add_rows(schema.tally_deltas, [_tally_deltas(p.entry_id, form, counts, registered)])
-    counts.pending[p.entry_id] = (dict(form.votes), form.rejected, form.polled)
+        delta = _tally_delta(p.entry_id, form, p.votes_json, counts, registered)
+        batch.add_rows(schema.tally_deltas, [delta])
+    counts.pending[p.entry_id] = (form.votes, form.rejected, form.polled)
     return []
 
 
-def _form_row(form_id: str, seq: int, form: ResultForm) -> dict[str, Any]:
+def _form_row(form_id: str, seq: int, form: ResultForm, votes_json: str) -> dict[str, Any]:
     return {
         "form_id": form_id,
         "seq": seq,
@@ -245,43 +194,51 @@ def _form_row(form_id: str, seq: int, form: ResultForm) -> dict[str, Any]:
         "official": form.source.official,
         "supersedes": form.supersedes,
         "reason": str(form.reason) if form.reason else None,
-        "votes": json.dumps(dict(form.votes), separators=(",", ":")),
+        "votes": votes_json,
         "rejected": form.rejected,
         "polled": form.polled,
     }
 
 
-def _tally_deltas(
-    form_id: str, form: ResultForm, counts: _Counts, registered: int
+def _tally_delta(
+    form_id: str, form: ResultForm, votes_json: str, counts: _Counts, registered: int
 ) -> dict[str, Any]:
     """What this form changes in its contest's consolidation: the whole form if it is the
     station's first, else the difference from the form it supersedes."""
-    new: dict[str, int] = {**form.votes, ":rejected": form.rejected, ":polled": form.polled}
-    if form.supersedes:
-        old_votes, old_rejected, old_polled = counts.of(form.supersedes)
-        old = {**old_votes, ":rejected": old_rejected, ":polled": old_polled}
-    else:
-        old = {}
-        new |= {":stations": 1, ":registered": registered}
-    deltas = {f: new.get(f, 0) - old.get(f, 0) for f in sorted(set(new) | set(old))}
-    return {
-        "election_id": form.election,
-        "contest": form.contest,
-        "form_id": form_id,
-        "deltas": json.dumps({f: d for f, d in deltas.items() if d}, separators=(",", ":")),
+    row = {"election_id": form.election, "contest": form.contest, "form_id": form_id}
+    if not form.supersedes:
+        return row | {
+            "votes": votes_json,
+            "rejected": form.rejected,
+            "polled": form.polled,
+            "stations": 1,
+            "registered": registered,
+        }
+    old_votes, old_rejected, old_polled = counts.of(form.supersedes)
+    change = {
+        c: form.votes.get(c, 0) - old_votes.get(c, 0) for c in sorted({*form.votes, *old_votes})
+    }
+    return row | {
+        "votes": json.dumps({c: d for c, d in change.items() if d}, separators=(",", ":")),
+        "rejected": form.rejected - old_rejected,
+        "polled": form.polled - old_polled,
+        "stations": 0,
+        "registered": 0,
     }
 
 
-def _admit_declaration(batch: Batch, p: Pending, _counts: _Counts) -> list[Problem]:
-    state: LedgerState = batch.state
+def _admit_declaration(
+    batch: Batch, p: Prepared, received_at: str, _counts: _Counts
+) -> list[Problem]:
+    state = batch.state
     decl = p.doc
-    assert isinstance(decl, DeclaredResult)
+    assert isinstance(decl, DeclaredResult) and p.entry_id is not None
     structure = state.elections.get(decl.election)
     if structure is None:
         return [Problem("form.unknown_election", "election", f"no election {decl.election!r}")]
     problems = check_signer(
-        state.grants.get(p.signed.key_id),
-        p.signed.key_id in state.revoked,
+        state.grants.get(p.key_id),
+        p.key_id in state.revoked,
         decl.source,
         None,
         decl.contest,
@@ -296,7 +253,15 @@ def _admit_declaration(batch: Batch, p: Pending, _counts: _Counts) -> list[Probl
     problems = check_succession(decl, head, target)
     if problems:
         return problems
-    appended = batch.append(p.signed, decl.election, p.entry_id)
+    appended = batch.append_leaf(
+        EntryKind.DECLARATION,
+        decl.election,
+        p.entry_id,
+        p.key_id,
+        p.leaf_data,
+        p.leaf_hash,
+        received_at,
+    )
     stored = StoredForm(
         p.entry_id, appended.seq, decl.election, "", decl.contest, decl.chain, False
     )

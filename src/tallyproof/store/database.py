@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,16 @@ from sqlalchemy.engine import make_url
 from tallyproof.store import schema
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+# WAL with a sync on every commit (an acknowledged commit survives power loss); checkpoints
+# every 80 MB of WAL instead of 4 MB and a 128 MB page cache, because content-hash keys make
+# index inserts random and a checkpoint per batch doubled the cost of ingest.
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA wal_autocheckpoint=20000",
+    "PRAGMA cache_size=-131072",
+    "PRAGMA busy_timeout=60000",
+)
 _WRITER_LOCK = 0x7A11  # the PostgreSQL advisory lock that serialises ledger appends
 
 
@@ -89,9 +100,8 @@ def _engine(url: str, dialect: str) -> Engine:
     def _connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
         cursor = dbapi_conn.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")  # an acknowledged commit survives power loss
-        cursor.execute("PRAGMA busy_timeout=60000")
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(pragma)
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -162,9 +172,9 @@ class Reader:
         return self.conn.execute(query).all()
 
     def tally_deltas(self, election_id: str, contest: str | None = None) -> Sequence[Row[Any]]:
-        """Every tally change: (contest, deltas JSON), one row per official form."""
+        """Every tally change, one row per official form."""
         t = schema.tally_deltas
-        query = select(t.c.contest, t.c.deltas).where(t.c.election_id == election_id)
+        query = select(t).where(t.c.election_id == election_id)
         if contest is not None:
             query = query.where(t.c.contest == contest)
         return self.conn.execute(query).all()
@@ -195,7 +205,7 @@ class Writer(Reader):
             .compile(dialect=self.conn.dialect)
         )
         if compiled.positiontup is not None:
-            order = compiled.positiontup
-            self.conn.exec_driver_sql(str(compiled), [tuple(r[c] for c in order) for r in rows])
+            values = itemgetter(*compiled.positiontup)
+            self.conn.exec_driver_sql(str(compiled), [values(r) for r in rows])
         else:
             self.conn.exec_driver_sql(str(compiled), [dict(r) for r in rows])

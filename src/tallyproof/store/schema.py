@@ -98,8 +98,11 @@ tally_deltas = Table(
     Column("election_id", String(64), nullable=False),
     Column("contest", String(64), nullable=False),
     Column("form_id", String(64), nullable=False, unique=True),
-    # JSON {field: change}: candidate ids, and ":polled", ":rejected", ":stations", ":registered"
-    Column("deltas", Text, nullable=False),
+    Column("votes", Text, nullable=False),  # JSON {candidate: change in votes}
+    Column("rejected", Integer, nullable=False),
+    Column("polled", Integer, nullable=False),
+    Column("stations", Integer, nullable=False),  # 1 for a station's first form, else 0
+    Column("registered", Integer, nullable=False),  # its registered voters, likewise
     Index("ix_tally_contest", "election_id", "contest"),
 )
 

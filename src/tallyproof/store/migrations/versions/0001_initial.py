@@ -81,7 +81,11 @@ def upgrade() -> None:
         sa.Column("election_id", sa.String(64), nullable=False),
         sa.Column("contest", sa.String(64), nullable=False),
         sa.Column("form_id", sa.String(64), nullable=False, unique=True),
-        sa.Column("deltas", sa.Text, nullable=False),
+        sa.Column("votes", sa.Text, nullable=False),
+        sa.Column("rejected", sa.Integer, nullable=False),
+        sa.Column("polled", sa.Integer, nullable=False),
+        sa.Column("stations", sa.Integer, nullable=False),
+        sa.Column("registered", sa.Integer, nullable=False),
     )
     op.create_index("ix_tally_contest", "tally_deltas", ["election_id", "contest"])
     op.create_table(

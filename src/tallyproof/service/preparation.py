@@ -1,0 +1,126 @@
+"""Everything about a submission that needs no ledger state — the envelope, the document's
+shape, the signature, the leaf bytes — done in worker processes, so the single writer only
+applies the rules and appends. Ed25519 checks are most of the CPU cost of ingest."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from nacl.exceptions import BadSignatureError
+from nacl.signing import VerifyKey
+
+from tallyproof.domain.declarations import DeclaredResult, parse_declaration
+from tallyproof.domain.forms import ResultForm, parse_form
+from tallyproof.domain.problems import Problem, Rejected
+from tallyproof.ledger.entries import EntryKind, EnvelopeError, LedgerEntry, read_envelope
+from tallyproof.ledger.merkle import leaf_hash
+
+Document = ResultForm | DeclaredResult
+_PARSERS: dict[str, Callable[[Any], Document]] = {
+    EntryKind.FORM: parse_form,
+    EntryKind.DECLARATION: parse_declaration,
+}
+_INLINE_BELOW = 256
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A submission ready for the rules (`doc` set) or already refused (`problems` set)."""
+
+    index: int
+    entry_id: str | None = None
+    problems: tuple[Problem, ...] = ()
+    key_id: str = ""
+    doc: Document | None = None
+    leaf_data: bytes = b""
+    leaf_hash: bytes = b""
+    votes_json: str = ""  # a form's votes as stored in the index (compact JSON)
+
+
+def _refusal(index: int, entry_id: str | None, code: str, field: str, message: str) -> Prepared:
+    return Prepared(index, entry_id, (Problem(code, field, message),))
+
+
+def prepare(
+    kind: str, items: Sequence[tuple[int, object, bytes | None]], received_at: str
+) -> list[Prepared]:
+    """For each (index, envelope, registered public key or None): read, parse, verify and
+    encode the leaf as it will be logged. Never raises for bad input."""
+    parse = _PARSERS[kind]
+    keys: dict[bytes, VerifyKey] = {}
+    out = []
+    for index, envelope, public in items:
+        try:
+            signed = read_envelope(envelope, EntryKind(kind))
+        except EnvelopeError as err:
+            out.append(_refusal(index, None, err.code, err.field, str(err)))
+            continue
+        entry_id = signed.body_id
+        try:
+            doc = parse(signed.body)
+        except Rejected as err:
+            out.append(Prepared(index, entry_id, err.problems))
+            continue
+        if public is None:
+            out.append(
+                _refusal(
+                    index,
+                    entry_id,
+                    "signature.unknown_key",
+                    "signature.key",
+                    f"key {signed.key_id!r} is not registered",
+                )
+            )
+            continue
+        verifier = keys.get(public) or keys.setdefault(public, VerifyKey(public))
+        try:
+            verifier.verify(signed.message, signed.signature)
+        except (BadSignatureError, ValueError):
+            out.append(
+                _refusal(
+                    index,
+                    entry_id,
+                    "signature.invalid",
+                    "signature.value",
+                    "the signature does not match the document and key",
+                )
+            )
+            continue
+        data = LedgerEntry(signed, received_at).leaf_data()
+        votes = json.dumps(dict(doc.votes), separators=(",", ":"))
+        out.append(Prepared(index, entry_id, (), signed.key_id, doc, data, leaf_hash(data), votes))
+    return out
+
+
+class Workers:
+    """A process pool for `prepare`; small batches are prepared inline."""
+
+    def __init__(self, workers: int = 0) -> None:
+        self.workers = workers or (os.cpu_count() or 1)
+        self._pool: ProcessPoolExecutor | None = None
+
+    def submit(
+        self, kind: str, items: Sequence[tuple[int, object, bytes | None]], received_at: str
+    ) -> Callable[[], list[Prepared]]:
+        """Start preparing; the returned function waits for (and returns) the results."""
+        if self.workers <= 1 or len(items) < _INLINE_BELOW:
+            done = prepare(kind, items, received_at)
+            return lambda: done
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self.workers)
+        size = -(-len(items) // (self.workers * 2))
+        futures: list[Future[list[Prepared]]] = [
+            self._pool.submit(prepare, kind, items[i : i + size], received_at)
+            for i in range(0, len(items), size)
+        ]
+        return lambda: [p for f in futures for p in f.result()]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
