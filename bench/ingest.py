@@ -1,9 +1,11 @@
-"""Ingest benchmark: signed forms through the service layer into SQLite, against the bare
-cost of the same work measured in the same run.
+"""Ingest and audit benchmark: signed forms through the service layer into SQLite, and the
+audit of the resulting public bundle, against the bare cost of the same work measured in the
+same run.
 
 - bare insert: the very rows ingest wrote (ledger leaves, form index, tally deltas), inserted
   with sqlite3 executemany into a fresh database with the same schema, batches and PRAGMAs;
-- bare verify: Ed25519 verification of the same signatures, one core, PyNaCl.
+- bare verify: Ed25519 verification of the same signatures, one core, PyNaCl (the forms for
+  ingest; every entry of the bundle, forms and key registrations, for the audit).
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import create_engine
 
+from tallyproof.audit.run import audit_bundle
+from tallyproof.export.bundle import export_bundle
 from tallyproof.importers.plan import run_plan
-from tallyproof.ledger.entries import EntryKind, read_envelope
+from tallyproof.ledger.entries import EntryKind, parse_leaf, read_envelope
 from tallyproof.sample.synthetic import SyntheticSpec, synthetic_plan
 from tallyproof.service import submission
 from tallyproof.service.context import Context
@@ -81,16 +85,31 @@ def bare_insert(ctx: Context, batch: int, forms: int) -> float:
     return elapsed
 
 
-def bare_verify(ctx: Context, envelopes: list) -> float:
+def bare_verify(items: list[tuple[bytes, bytes, bytes]]) -> float:
+    start = time.perf_counter()
+    for public, message, signature in items:
+        VerifyKey(public).verify(message, signature)
+    return time.perf_counter() - start
+
+
+def form_signatures(ctx: Context, envelopes: list) -> list[tuple[bytes, bytes, bytes]]:
     state = ctx.refresh()
     items = []
     for envelope in envelopes:
         signed = read_envelope(envelope, EntryKind.FORM)
         items.append((state.keys[signed.key_id].raw, signed.message, signed.signature))
-    start = time.perf_counter()
-    for public, message, signature in items:
-        VerifyKey(public).verify(message, signature)
-    return time.perf_counter() - start
+    return items
+
+
+def bundle_signatures(ctx: Context) -> list[tuple[bytes, bytes, bytes]]:
+    """Every entry's (key, message, signature), as an auditor must check them."""
+    state = ctx.refresh()
+    admins = {k.key_id: k for k in state.admin_keys.values()}
+    with ctx.read() as reader:
+        leaves = [parse_leaf(row.leaf_data).signed for row in reader.entries()]
+    return [
+        ((state.keys.get(s.key_id) or admins[s.key_id]).raw, s.message, s.signature) for s in leaves
+    ]
 
 
 def main() -> None:
@@ -105,8 +124,22 @@ def main() -> None:
     with console.status("bare executemany of the same rows"):
         insert = bare_insert(ctx, args.batch, n)
     with console.status("bare Ed25519 verification of the same signatures"):
-        verify = bare_verify(ctx, envelopes)
+        verify = bare_verify(form_signatures(ctx, envelopes))
+    with console.status("exporting the public bundle"):
+        start = time.perf_counter()
+        export_bundle(ctx, WORK / "bundle")
+        exported = time.perf_counter() - start
+    signatures = bundle_signatures(ctx)
     ctx.close()
+    with console.status("auditing the bundle"):
+        start = time.perf_counter()
+        report = audit_bundle(WORK / "bundle", args.workers)
+        audited = time.perf_counter() - start
+    if not report.ok:
+        raise SystemExit(f"the audit failed: {report.issues[:3]}")
+    with console.status("bare Ed25519 verification of every signature in the bundle"):
+        verify_all = bare_verify(signatures)
+    m = len(signatures)
     table = Table(title=f"ingest of {n:,} signed forms into SQLite (batches of {args.batch:,})")
     for column in ("measure", "seconds", "forms/s", "ingest rate ÷ this rate"):
         table.add_column(column, justify="right" if column != "measure" else "left")
@@ -126,6 +159,19 @@ def main() -> None:
         f"{verify / elapsed:.2f}",
     )
     console.print(table)
+    audit = Table(
+        title=f"audit of the bundle: {m:,} entries ({n:,} forms), export {exported:.1f} s"
+    )
+    for column in ("measure", "seconds", "entries/s", "audit rate ÷ this rate"):
+        audit.add_column(column, justify="right" if column != "measure" else "left")
+    audit.add_row("tallyproof audit (all checks)", f"{audited:.2f}", f"{m / audited:,.0f}", "1.00")
+    audit.add_row(
+        "bare Ed25519 verification (1 core)",
+        f"{verify_all:.2f}",
+        f"{m / verify_all:,.0f}",
+        f"{verify_all / audited:.2f}",
+    )
+    console.print(audit)
 
 
 if __name__ == "__main__":

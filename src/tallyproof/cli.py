@@ -16,12 +16,15 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tallyproof import console as render
+from tallyproof.audit.run import audit_bundle
 from tallyproof.domain.findings import Severity
+from tallyproof.export.bundle import export_bundle, result_record
 from tallyproof.export.documents import read_documents
 from tallyproof.export.structure_files import FileFormatError, read_structure, write_structure
 from tallyproof.importers.plan import run_plan
-from tallyproof.ledger.entries import EntryKind, sign
-from tallyproof.ledger.keys import KeyTextError, Signer
+from tallyproof.ledger.entries import EntryKind, EnvelopeError, Signed, read_envelope, sign
+from tallyproof.ledger.keys import KeyTextError, PublicKey, Signer
+from tallyproof.ledger.receipts import Receipt, ReceiptError
 from tallyproof.sample.generator import build_sample
 from tallyproof.service import admin, queries, submission
 from tallyproof.service.context import Context, NotInitialised, utc_now
@@ -387,25 +390,18 @@ def results(
 
 
 def _result_dict(r: queries.ContestResult) -> dict[str, Any]:
-    return {
-        "contest": r.contest,
+    """The published record of the bundle, with what a reader also wants to see."""
+    return result_record(r) | {
         "name": r.name,
         "assembly": r.assembly,
-        "status": r.status.value,
         "status_reason": r.status_reason,
-        "basis": r.basis.value,
-        "winner": r.winner.candidate if r.winner else None,
         "leader": r.leader.candidate if r.leader else None,
         "margin": r.margin,
+        "turnout": r.turnout,
         "ranking": [
             {"candidate": s.candidate, "name": s.name, "side": s.affiliation, "votes": s.votes}
             for s in r.ranking
         ],
-        "rejected": r.rejected,
-        "polled": r.polled,
-        "turnout": r.turnout,
-        "stations_reported": r.stations_reported,
-        "stations_total": r.stations_total,
     }
 
 
@@ -460,6 +456,90 @@ def checkpoint(ctx: typer.Context) -> None:
     """Publish a signed checkpoint (C2SP tlog-checkpoint) of the log as it is now."""
     with _service(ctx) as service:
         out.print(service.publish_checkpoint(), end="", markup=False)
+
+
+@app.command("log-key")
+def log_key(ctx: typer.Context) -> None:
+    """Print the log's verifier key (what checkpoints and receipts are checked against)."""
+    with _service(ctx) as service:
+        out.print(service.log_key.vkey, markup=False)
+
+
+@app.command("export-bundle")
+def export_bundle_command(
+    ctx: typer.Context, directory: Annotated[Path, typer.Argument(help="Where to write it.")]
+) -> None:
+    """Write the public bundle: ledger, checkpoints, keys, structure and published results."""
+    with _service(ctx) as service:
+        manifest = export_bundle(service, directory)
+    out.print(f"bundle {directory}: {manifest['tree_size']} entries, root {manifest['root']}")
+
+
+@app.command()
+def audit(
+    directory: Annotated[Path, typer.Argument(help="A bundle written by export-bundle.")],
+    report: Annotated[Path | None, typer.Option(help="Write the full report here (JSON).")] = None,
+    workers: Annotated[int, typer.Option(help="Processes for signatures (0: one per core).")] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Re-verify a bundle from scratch: every signature, every rule, the Merkle root, every
+    checkpoint and its consistency, and every published result. Exit 4 names what is wrong."""
+    with err.status("auditing"):
+        result = audit_bundle(directory, workers)
+    if report is not None:
+        report.write_text(json.dumps(result.as_dict(), indent=1) + "\n")
+    if as_json:
+        out.print_json(data=result.as_dict())
+    else:
+        out.print(render.audit_table(result))
+    if not result.ok:
+        raise typer.Exit(ExitCode.AUDIT_FAILED)
+
+
+@app.command("verify-receipt")
+def verify_receipt(
+    receipt_file: Annotated[
+        Path, typer.Argument(help="A receipt (JSON) or receipts (JSON Lines).")
+    ],
+    log_key_text: Annotated[
+        str, typer.Option("--log-key", help="The log's vkey, or a file holding it.")
+    ],
+    entry: Annotated[
+        Path | None, typer.Option(help="The signed document as submitted (JSON envelope).")
+    ] = None,
+) -> None:
+    """Check receipts offline: the log's checkpoint signature and the inclusion proof, and
+    with --entry, that the receipt is for exactly that signed document."""
+    key_text = (
+        Path(log_key_text).read_text().strip() if Path(log_key_text).is_file() else log_key_text
+    )
+    try:
+        key = PublicKey.from_vkey(key_text)
+        receipts = [Receipt.from_dict(doc) for _, doc in read_documents(receipt_file)]
+        submitted = _submitted(entry) if entry else None
+    except (KeyTextError, ReceiptError, FileFormatError, EnvelopeError, OSError) as error:
+        raise _fail(str(error), ExitCode.NOT_READY) from None
+    failed = 0
+    for receipt in receipts:
+        try:
+            checkpoint = receipt.verify(key, submitted)
+            out.print(
+                f"ok: {receipt.kind} {receipt.entry_id} is leaf {receipt.leaf_index} of "
+                f"{checkpoint.origin} at size {checkpoint.size}, received {receipt.received_at}"
+            )
+        except ReceiptError as error:
+            failed += 1
+            out.print(f"[red]FAILED[/]: {receipt.kind} {receipt.entry_id}: {error}")
+    if failed:
+        raise typer.Exit(ExitCode.REFUSED)
+
+
+def _submitted(path: Path) -> Signed:
+    doc = json.loads(path.read_text("utf-8"))
+    kind = next((k for k in EntryKind if str(k) in doc), None)
+    if kind is None:
+        raise EnvelopeError("schema.missing", "$", f"{path}: not a signed envelope")
+    return read_envelope(doc, kind)
 
 
 @app.command()

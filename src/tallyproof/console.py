@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.table import Table
 
+from tallyproof.audit.run import AuditReport
 from tallyproof.domain.findings import Finding
 from tallyproof.domain.standings import StandingRow
 from tallyproof.domain.structure import ElectionStructure
@@ -114,6 +115,28 @@ def refusals_table(outcomes: Sequence[Outcome], where: Sequence[str], limit: int
             table.add_row(where[o.index], p.code, p.field, p.message)
     if len(refused) > limit:
         table.caption = f"{len(refused) - limit} more refused; use --json for all"
+    return table
+
+
+def audit_table(report: AuditReport, limit: int = 40) -> Table:
+    verdict = (
+        "[green]the bundle checks out[/]"
+        if report.ok
+        else f"[bold red]{len(report.issues)} problem(s)[/]"
+    )
+    table = Table(title=f"audit of {report.bundle}: {verdict}", title_justify="left")
+    table.add_column("checked")
+    table.add_column("count", justify="right")
+    entries = ", ".join(f"{k} {v:,}" for k, v in sorted(report.entries.items()))
+    table.add_row(f"ledger entries ({entries})", f"{report.tree_size:,}")
+    table.add_row("signatures verified", f"{report.signatures_checked:,}")
+    table.add_row("checkpoints (signature, root, consistency)", f"{report.checkpoints_checked:,}")
+    table.add_row("contests re-tallied and compared", f"{report.contests_retallied:,}")
+    table.add_row("root", report.root)
+    for issue in report.issues[:limit]:
+        table.add_row(f"[red]{issue.code}[/] {issue.where}", issue.message)
+    if len(report.issues) > limit:
+        table.caption = f"{len(report.issues) - limit} more; see --report or --json"
     return table
 
 

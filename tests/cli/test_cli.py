@@ -184,3 +184,69 @@ def test_checkpoint_is_a_c2sp_note(home):
     lines = note.split("\n")
     assert lines[0] == "test.example/log" and lines[1].isdigit() and lines[3] == ""
     assert lines[4].startswith("— test.example/log ")
+
+
+def test_receipts_verify_offline_and_a_bundle_audits(home, tmp_path):
+    from tallyproof.ledger.entries import EntryKind, sign
+    from tallyproof.ledger.keys import Signer
+
+    doc = form_doc(station="S2", votes=(120, 80, 7))
+    (tmp_path / "one.json").write_text(json.dumps(doc))
+    receipts = tmp_path / "receipts.jsonl"
+    cli(
+        home,
+        "submit",
+        str(tmp_path / "one.json"),
+        "--key",
+        str(tmp_path / "po.key"),
+        "--receipts",
+        str(receipts),
+    )
+    log_key = cli(home, "log-key").stdout.strip()
+    envelope = sign(
+        EntryKind.FORM, doc, Signer.from_private_text((tmp_path / "po.key").read_text())
+    ).envelope()
+    (tmp_path / "envelope.json").write_text(json.dumps(envelope))
+    ok = cli(
+        home,
+        "verify-receipt",
+        str(receipts),
+        "--log-key",
+        log_key,
+        "--entry",
+        str(tmp_path / "envelope.json"),
+    )
+    assert ok.stdout.startswith("ok: form ")
+    other = sign(
+        EntryKind.FORM,
+        form_doc(station="S3"),
+        Signer.from_private_text((tmp_path / "po.key").read_text()),
+    )
+    (tmp_path / "other.json").write_text(json.dumps(other.envelope()))
+    wrong = cli(
+        home,
+        "verify-receipt",
+        str(receipts),
+        "--log-key",
+        log_key,
+        "--entry",
+        str(tmp_path / "other.json"),
+        check=1,
+    )
+    assert "not the document you submitted" in wrong.stdout
+    forged = json.loads(receipts.read_text())
+    forged["leaf_index"] += 1
+    (tmp_path / "forged.json").write_text(json.dumps(forged))
+    bad = cli(home, "verify-receipt", str(tmp_path / "forged.json"), "--log-key", log_key, check=1)
+    assert "FAILED" in bad.stdout
+
+    bundle = tmp_path / "bundle"
+    cli(home, "export-bundle", str(bundle))
+    report = tmp_path / "report.json"
+    cli(home, "audit", str(bundle), "--report", str(report))
+    assert json.loads(report.read_text())["ok"] is True
+    ledger = (bundle / "ledger.jsonl").read_text().replace('"NA-1/a":120', '"NA-1/a":121')
+    (bundle / "ledger.jsonl").write_text(ledger)
+    tampered = cli(home, "audit", str(bundle), "--json", check=4)
+    codes = {i["code"] for i in json.loads(tampered.stdout)["issues"]}
+    assert {"audit.file_hash", "audit.signature", "audit.checkpoint_root", "audit.rule"} <= codes

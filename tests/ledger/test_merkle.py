@@ -19,6 +19,8 @@ from tallyproof.ledger.merkle import (
     root_of,
     verify_consistency,
     verify_inclusion,
+    verify_subtree_consistency,
+    verify_subtree_inclusion,
 )
 from tests.conftest import SHARED_DATA
 
@@ -66,10 +68,61 @@ def test_consistency_vector(path: Path):
 
 
 @pytest.mark.realdata
+@pytest.mark.parametrize(
+    "path", vectors("subtreeinclusion"), ids=lambda p: str(p.relative_to(VECTORS))
+)
+def test_subtree_inclusion_vector(path: Path):
+    v = json.loads(path.read_text())
+    proof = [b64(p) for p in v["proof"] or []]
+    failed = outcome(
+        lambda: verify_subtree_inclusion(
+            v["leafIdx"], v["start"], v["end"], b64(v["leafHash"]), proof, b64(v["root"])
+        )
+    )
+    assert failed == v["wantErr"], v["desc"]
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize(
+    "path", vectors("subtreeconsistency"), ids=lambda p: str(p.relative_to(VECTORS))
+)
+def test_subtree_consistency_vector(path: Path):
+    v = json.loads(path.read_text())
+    proof = [b64(p) for p in v["proof"] or []]
+    failed = outcome(
+        lambda: verify_subtree_consistency(
+            v["start"], v["end"], v["size"], proof, b64(v["root1"]), b64(v["root2"])
+        )
+    )
+    assert failed == v["wantErr"], v["desc"]
+
+
+@pytest.mark.realdata
 def test_every_vector_is_run():
     if not VECTORS.exists():
         pytest.skip("merkle-testdata is not beside the repository")
-    assert len(vectors("inclusion")) + len(vectors("consistency")) == 196
+    counts = {
+        kind: len(vectors(kind))
+        for kind in ("inclusion", "consistency", "subtreeinclusion", "subtreeconsistency")
+    }
+    assert counts == {
+        "inclusion": 98,
+        "consistency": 98,
+        "subtreeinclusion": 204,
+        "subtreeconsistency": 118,
+    }
+    assert sum(counts.values()) == len(list(VECTORS.glob("**/*.json"))) == 518
+
+
+@given(st.integers(1, 64), st.data())
+@settings(max_examples=60)
+def test_our_consistency_proofs_verify_as_subtree_proofs_from_zero(size, data):
+    hashes = leaves(size)
+    tree = MerkleTree(hashes)
+    old = data.draw(st.integers(1, size))
+    verify_subtree_consistency(
+        0, old, size, tree.consistency_proof(old), tree.root(old), tree.root()
+    )
 
 
 def leaves(n: int) -> list[bytes]:

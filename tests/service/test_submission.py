@@ -281,3 +281,36 @@ def test_a_second_writer_sees_what_the_first_committed(election, store_url, tmp_
     )
     assert [p.code for p in again.problems] == ["form.supersedes_stale"]
     second_ctx.close()
+
+
+def test_checkpoints_are_published_by_growth_and_by_age(tmp_path):
+    from tallyproof.service.context import Context
+    from tallyproof.service.settings import Settings
+    from tests.helpers import counter_clock
+
+    election = make_election(tmp_path / "h")
+    settings = Settings.at(tmp_path / "h", checkpoint_every=3, checkpoint_seconds=30)
+    ctx = Context.open(settings, clock=counter_clock())  # one second a tick
+    for station in ("S1", "S2", "S3", "S4"):
+        (outcome,) = submission.submit_forms(
+            ctx, [sign(EntryKind.FORM, form_doc(station=station), election.po[station]).envelope()]
+        )
+        assert outcome.accepted
+    with ctx.read() as reader:
+        sizes = [row.tree_size for row in reader.checkpoints()]
+    base = sizes[0]  # the first append publishes: nothing was published before
+    assert sizes == [base, base + 3]
+    for _ in range(40):  # time passes, the log does not grow: nothing new to publish
+        ctx.clock()
+    (late,) = submission.submit_forms(
+        ctx,
+        [
+            sign(
+                EntryKind.FORM, form_doc(contest="PP-1", votes=(5, 5)), election.po["S1"]
+            ).envelope()
+        ],
+    )
+    with ctx.read() as reader:
+        assert [row.tree_size for row in reader.checkpoints()][-1] == late.receipt.tree_size
+    ctx.close()
+    election.ctx.close()

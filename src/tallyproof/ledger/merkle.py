@@ -204,3 +204,93 @@ def verify_consistency(
         raise ProofError("consistency proof does not lead to the first root")
     if sr != root2:
         raise ProofError("consistency proof does not lead to the second root")
+
+
+def _valid_subtree(start: int, end: int) -> None:
+    """A subtree [start, end) must begin on a multiple of the smallest power of two that
+    covers it (so one node of some larger tree covers exactly it, plus nodes to its right)."""
+    if start > end:
+        raise ProofError(f"subtree start {start} is after its end {end}")
+    if start in (0, end):
+        return
+    width = end - start
+    if width > 1 << 63:
+        raise ProofError("a subtree that large must start at 0")
+    ceiling = 1 << (width - 1).bit_length()
+    if start % ceiling:
+        raise ProofError(f"subtree [{start}, {end}) does not start on a multiple of {ceiling}")
+
+
+def verify_subtree_inclusion(
+    index: int, start: int, end: int, leaf: bytes, proof: Sequence[bytes], root: bytes
+) -> None:
+    """Inclusion of a leaf in the subtree [start, end) with the given subtree root."""
+    _valid_subtree(start, end)
+    if not start <= index < end:
+        raise ProofError(f"leaf {index} is outside the subtree [{start}, {end})")
+    verify_inclusion(index - start, end - start, leaf, proof, root)
+
+
+def _chain_left(seed: bytes, proof: Sequence[bytes]) -> bytes:
+    for p in proof:
+        seed = node_hash(p, seed)
+    return seed
+
+
+def verify_subtree_consistency(
+    start: int, end: int, size: int, proof: Sequence[bytes], sub_root: bytes, root: bytes
+) -> None:
+    """The subtree [start, end) with root `sub_root` is part of the tree of `size` leaves with
+    root `root` (for start = 0 this is an ordinary consistency proof)."""
+    _valid_subtree(start, end)
+    if size < end:
+        raise ProofError(f"subtree end {end} is beyond the tree size {size}")
+    if start == end:
+        if proof or sub_root != EMPTY_ROOT:
+            raise ProofError("an empty subtree has the empty root and an empty proof")
+        return
+    if start == 0 and end == size:
+        if proof or sub_root != root:
+            raise ProofError("the whole tree needs an empty proof and equal roots")
+        return
+    if not proof:
+        raise ProofError("empty consistency proof")
+    if end == size:
+        level = ((end - 1) ^ start).bit_length()
+        if len(proof) != (start >> level).bit_count():
+            raise ProofError("wrong number of hashes in the proof")
+        if _chain_left(sub_root, proof) != root:
+            raise ProofError("proof does not lead to the tree root")
+        return
+    _verify_subtree_growth(start, end, size, list(proof), sub_root, root)
+
+
+def _verify_subtree_growth(
+    start: int, end: int, size: int, proof: list[bytes], sub_root: bytes, root: bytes
+) -> None:
+    """The general case: the proof is the tail of an inclusion proof of leaf end-1 in the
+    tree of `size`, starting at the rightmost perfect subtree inside [start, end)."""
+    fork = ((end - 1) ^ (size - 1)).bit_length()
+    shift = ((end - start) & -(end - start)).bit_length() - 1  # trailing zeros
+    border = ((end - 1) >> fork).bit_count()
+    inner = fork - shift
+    perfect = end - start == 1 << shift
+    seed, rest = (sub_root, proof) if perfect else (proof[0], proof[1:])
+    if len(rest) != inner + border:
+        raise ProofError("wrong number of hashes in the proof")
+    mask = (end - 1) >> shift
+    if not perfect:
+        height = ((end - 1) ^ start).bit_length()
+        sub_inner = min(height, fork) - shift
+        sub_border = max(0, border - ((end - 1) >> height).bit_count())
+        first = seed
+        for i, h in enumerate(rest[:sub_inner]):
+            if (mask >> i) & 1:
+                first = node_hash(h, first)
+        if _chain_left(first, rest[inner : inner + sub_border]) != sub_root:
+            raise ProofError("proof does not lead to the subtree root")
+    second = seed
+    for i, h in enumerate(rest[:inner]):
+        second = node_hash(second, h) if not (mask >> i) & 1 else node_hash(h, second)
+    if _chain_left(second, rest[inner:]) != root:
+        raise ProofError("proof does not lead to the tree root")

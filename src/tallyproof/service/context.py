@@ -27,6 +27,12 @@ class NotInitialised(RuntimeError):  # noqa: N818 - a state, reported to the use
     """The data directory has no log key yet: run `tallyproof init`."""
 
 
+def _age(then: str, now: str) -> float:
+    """Seconds between two timestamps written by the clock."""
+    parse = datetime.fromisoformat
+    return (parse(now.replace("Z", "+00:00")) - parse(then.replace("Z", "+00:00"))).total_seconds()
+
+
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
@@ -189,14 +195,18 @@ class Context:
             raise
 
     def _publish_if_due(self, writer: Writer, size: int) -> None:
-        every = self.settings.checkpoint_every
-        if not every:
-            return
+        every, seconds = self.settings.checkpoint_every, self.settings.checkpoint_seconds
         published = writer.conn.execute(
             schema.checkpoints.select().order_by(schema.checkpoints.c.tree_size.desc()).limit(1)
         ).first()
         last = published.tree_size if published else 0
-        if size - last >= every:
+        grown = every and size - last >= every
+        stale = (
+            seconds
+            and size > last
+            and (published is None or _age(published.published_at, self.clock()) >= seconds)
+        )
+        if grown or stale:
             self._insert_checkpoint(writer, size)
 
     def _insert_checkpoint(self, writer: Writer, size: int) -> str:

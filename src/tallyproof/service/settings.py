@@ -20,6 +20,7 @@ class Settings:
     database_url: str
     log_origin: str = "tallyproof.local/log"
     checkpoint_every: int = 1000
+    checkpoint_seconds: int = 60
     verify_workers: int = (
         0  # processes that check and encode submissions; 0 = one per core, 1 = inline
     )

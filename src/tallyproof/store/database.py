@@ -185,6 +185,9 @@ class Reader:
             select(t).where(t.c.election_id == election_id).order_by(t.c.seq)
         ).all()
 
+    def keys(self) -> Sequence[Row[Any]]:
+        return self.conn.execute(select(schema.keys).order_by(schema.keys.c.seq)).all()
+
     def checkpoints(self) -> Sequence[Row[Any]]:
         t = schema.checkpoints
         return self.conn.execute(select(t).order_by(t.c.tree_size)).all()

@@ -1,0 +1,323 @@
+"""Runs an audit of a bundle directory and reports, in full, what does not check out."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nacl.exceptions import BadSignatureError
+from nacl.signing import VerifyKey
+
+from tallyproof.audit.replay import Issue, Replay
+from tallyproof.ledger.canonical import canonical
+from tallyproof.ledger.keys import KeyTextError, PublicKey
+from tallyproof.ledger.merkle import MerkleTree, ProofError, leaf_hash, verify_consistency
+from tallyproof.ledger.note import Checkpoint, NoteError
+
+FORMAT = "tallyproof-bundle/1"
+Signature = tuple[int, bytes, bytes, bytes]
+
+
+@dataclass
+class AuditReport:
+    bundle: str
+    tree_size: int = 0
+    root: str = ""
+    entries: dict[str, int] = field(default_factory=dict)
+    signatures_checked: int = 0
+    checkpoints_checked: int = 0
+    contests_retallied: int = 0
+    issues: list[Issue] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.issues
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "bundle": self.bundle,
+            "tree_size": self.tree_size,
+            "root": self.root,
+            "entries": self.entries,
+            "signatures_checked": self.signatures_checked,
+            "checkpoints_checked": self.checkpoints_checked,
+            "contests_retallied": self.contests_retallied,
+            "issues": [i.as_dict() for i in self.issues],
+        }
+
+
+def audit_bundle(directory: Path, workers: int = 0) -> AuditReport:
+    """Re-verify everything: files, entries, signatures, rules, Merkle root, checkpoints and
+    their consistency, and every published result."""
+    report = AuditReport(str(directory))
+    manifest = _manifest(directory, report)
+    if manifest is None:
+        return report
+    try:
+        log_key = PublicKey.from_vkey(manifest["log_key"])
+    except (KeyError, KeyTextError) as err:
+        report.issues.append(Issue("audit.manifest", "manifest.json", f"log key: {err}"))
+        return report
+    replay = Replay()
+    with _SignatureChecks(workers) as checks:
+        leaves = _replay_ledger(directory / "ledger.jsonl", replay, report, checks)
+        report.issues += checks.failures()
+    report.entries = dict(replay.counts)
+    report.signatures_checked = checks.count
+    tree = MerkleTree(leaves)
+    report.tree_size = tree.size
+    report.root = base64.b64encode(tree.root()).decode()
+    _check_tree(manifest, tree, report)
+    _check_checkpoints(directory / "checkpoints.jsonl", tree, log_key, manifest, report)
+    _check_results(directory / "results.json", replay, report)
+    report.issues = report.issues + replay.issues
+    report.issues.sort(key=_issue_order)
+    return report
+
+
+def _issue_order(issue: Issue) -> tuple[int, str]:
+    number = issue.where.split()[-1]
+    return (int(number) if number.isdigit() else -1, issue.where)
+
+
+def _manifest(directory: Path, report: AuditReport) -> dict[str, Any] | None:
+    try:
+        manifest = json.loads((directory / "manifest.json").read_text("utf-8"))
+    except (OSError, ValueError) as err:
+        report.issues.append(Issue("audit.manifest", "manifest.json", f"cannot be read: {err}"))
+        return None
+    if manifest.get("format") != FORMAT:
+        report.issues.append(Issue("audit.manifest", "manifest.json", f"format is not {FORMAT}"))
+        return None
+    for name, digest in sorted(manifest.get("files", {}).items()):
+        path = directory / name
+        actual = hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "missing"
+        if actual != digest:
+            report.issues.append(
+                Issue("audit.file_hash", name, "differs from the manifest's SHA-256")
+            )
+    return manifest
+
+
+def _leaf_bytes(leaf: dict[str, Any]) -> tuple[bytes, bytes]:
+    """The leaf's RFC 8785 bytes and its body's: members sort as body, kind, received_at,
+    signature, so the leaf is '{"body":' + body + ',' + the rest without its brace."""
+    body = canonical(leaf["body"])
+    rest = canonical({k: leaf[k] for k in ("kind", "received_at", "signature")})
+    return b'{"body":' + body + b"," + rest[1:], body
+
+
+def _replay_ledger(
+    path: Path, replay: Replay, report: AuditReport, checks: _SignatureChecks
+) -> list[bytes]:
+    leaves: list[bytes] = []
+    last_time = ""
+    with path.open("rb") as handle:
+        for line_number, line in enumerate(handle, 1):
+            position = len(leaves)
+            try:
+                record = json.loads(line)
+                index, leaf = record["index"], record["leaf"]
+                fields = set(leaf)
+                data, message = (
+                    _leaf_bytes(leaf)
+                    if fields >= {"body", "kind", "received_at", "signature"}
+                    else (canonical(leaf), b"")
+                )
+            except (ValueError, KeyError, TypeError) as err:
+                report.issues.append(
+                    Issue("audit.entry_format", f"line {line_number}", f"unreadable: {err}")
+                )
+                continue
+            if index != position:
+                report.issues.append(
+                    Issue(
+                        "audit.entry_order",
+                        f"entry {position}",
+                        f"line {line_number} holds entry {index}, expected {position}: "
+                        "entries are missing or out of order",
+                    )
+                )
+            leaves.append(leaf_hash(data))
+            if fields != {"body", "kind", "received_at", "signature"}:
+                replay.fail(
+                    position, "audit.entry_format", "a leaf has body, kind, received_at, signature"
+                )
+                continue
+            if leaf["received_at"] < last_time:
+                replay.fail(
+                    position,
+                    "audit.entry_order",
+                    f"received at {leaf['received_at']}, "
+                    f"before the entry ahead of it ({last_time})",
+                )
+            last_time = max(last_time, leaf["received_at"])
+            try:
+                replay.apply(position, leaf, message)
+                checks.take(replay.signatures)
+            except (KeyError, TypeError, ValueError, AttributeError) as err:
+                replay.fail(
+                    position, "audit.entry_format", f"malformed {leaf.get('kind')} entry: {err!r}"
+                )
+    checks.take(replay.signatures, flush=True)
+    return leaves
+
+
+def _verify_chunk(items: Sequence[Signature]) -> list[int]:
+    bad = []
+    for seq, public, message, signature in items:
+        try:
+            VerifyKey(public).verify(message, signature)
+        except (BadSignatureError, ValueError):
+            bad.append(seq)
+    return bad
+
+
+class _SignatureChecks:
+    """Checks signatures in worker processes while the replay goes on."""
+
+    CHUNK = 2000
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers or (os.cpu_count() or 1)
+        self.pool = ProcessPoolExecutor(self.workers) if self.workers > 1 else None
+        self.futures: list[Future[list[int]]] = []
+        self.inline: list[int] = []
+        self.count = 0
+
+    def __enter__(self) -> _SignatureChecks:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+    def take(self, pending: list[Signature], flush: bool = False) -> None:
+        """Send the replay's pending signatures off once a chunk has gathered."""
+        if len(pending) < self.CHUNK and not flush:
+            return
+        self.count += len(pending)
+        if self.pool is None:
+            self.inline += _verify_chunk(pending)
+        else:
+            self.futures.append(self.pool.submit(_verify_chunk, list(pending)))
+        pending.clear()
+
+    def failures(self) -> list[Issue]:
+        bad = self.inline + [seq for f in self.futures for seq in f.result()]
+        message = "the signature does not verify: the entry was altered or forged"
+        return [Issue("audit.signature", f"entry {seq}", message) for seq in sorted(bad)]
+
+
+def _check_tree(manifest: dict[str, Any], tree: MerkleTree, report: AuditReport) -> None:
+    if manifest.get("tree_size") != tree.size:
+        report.issues.append(
+            Issue(
+                "audit.tree",
+                "manifest.json",
+                f"the manifest says {manifest.get('tree_size')} entries; "
+                f"the ledger has {tree.size}",
+            )
+        )
+    elif manifest.get("root") != report.root:
+        report.issues.append(
+            Issue(
+                "audit.tree", "manifest.json", "the manifest's root is not the root of the ledger"
+            )
+        )
+
+
+def _check_checkpoints(
+    path: Path, tree: MerkleTree, log_key: PublicKey, manifest: dict[str, Any], report: AuditReport
+) -> None:
+    previous: tuple[int, bytes] | None = None
+    latest = 0
+    for line in path.read_text("utf-8").splitlines():
+        record = json.loads(line)
+        where = f"checkpoint {record.get('tree_size')}"
+        report.checkpoints_checked += 1
+        try:
+            checkpoint = Checkpoint.open(record["note"], log_key)
+        except (NoteError, KeyError) as err:
+            report.issues.append(Issue("audit.checkpoint_signature", where, str(err)))
+            continue
+        if checkpoint.origin != manifest.get("origin") or checkpoint.size != record["tree_size"]:
+            report.issues.append(
+                Issue("audit.checkpoint", where, "origin or size differs from the note")
+            )
+        if checkpoint.size > tree.size:
+            report.issues.append(
+                Issue(
+                    "audit.checkpoint_root",
+                    where,
+                    f"signed for {checkpoint.size} entries but the ledger has {tree.size}: "
+                    "entries are missing",
+                )
+            )
+        elif tree.root(checkpoint.size) != checkpoint.root:
+            report.issues.append(
+                Issue(
+                    "audit.checkpoint_root",
+                    where,
+                    "the signed root differs from the root of the ledger's first "
+                    f"{checkpoint.size} entries: an entry up to there was altered, dropped "
+                    "or moved",
+                )
+            )
+        if previous is not None:
+            try:
+                proof = [base64.b64decode(p) for p in record["consistency_proof"]]
+                verify_consistency(
+                    previous[0], checkpoint.size, proof, previous[1], checkpoint.root
+                )
+            except (ProofError, KeyError, ValueError) as err:
+                report.issues.append(
+                    Issue(
+                        "audit.consistency",
+                        where,
+                        f"not consistent with checkpoint {previous[0]}: {err}",
+                    )
+                )
+        previous = (checkpoint.size, checkpoint.root)
+        latest = checkpoint.size
+    if latest != tree.size:
+        report.issues.append(
+            Issue(
+                "audit.checkpoint",
+                "checkpoints.jsonl",
+                f"the latest checkpoint covers {latest} of {tree.size} entries",
+            )
+        )
+
+
+def _check_results(path: Path, replay: Replay, report: AuditReport) -> None:
+    published = json.loads(path.read_text("utf-8"))["elections"]
+    derived = replay.tally()
+    for eid in sorted(set(published) | set(derived)):
+        ours = derived.get(eid, {})
+        theirs = {r["contest"]: r for r in published.get(eid, [])}
+        for code in sorted(set(ours) | set(theirs)):
+            where = f"results {eid} {code}"
+            if code not in theirs or code not in ours:
+                report.issues.append(
+                    Issue("audit.results", where, "published and derived contests differ")
+                )
+                continue
+            report.contests_retallied += 1
+            for key, value in ours[code].items():
+                if theirs[code].get(key) != value:
+                    report.issues.append(
+                        Issue(
+                            "audit.results",
+                            where,
+                            f"{key}: published {theirs[code].get(key)!r}, re-derived {value!r}",
+                        )
+                    )
