@@ -2,7 +2,7 @@
 audit of the resulting public bundle, against the bare cost of the same work measured in the
 same run.
 
-- bare insert: the very rows ingest wrote (ledger leaves, form index, tally deltas), inserted
+- bare insert: the very rows ingest wrote (ledger leaves and the form index), inserted
   with sqlite3 executemany into a fresh database with the same schema, batches and PRAGMAs;
 - bare verify: Ed25519 verification of the same signatures, one core, PyNaCl (the forms for
   ingest; every entry of the bundle, forms and key registrations, for the audit).
@@ -64,7 +64,7 @@ def bare_insert(ctx: Context, batch: int, forms: int) -> float:
     engine.dispose()
     source = sqlite3.connect(WORK / "home" / "tallyproof.sqlite")
     tables = {}
-    for name in ("ledger_entries", "forms", "tally_deltas"):
+    for name in ("ledger_entries", "forms"):
         cursor = source.execute(f"SELECT * FROM {name} ORDER BY rowid")
         columns = [d[0] for d in cursor.description]
         tables[name] = (columns, cursor.fetchall())

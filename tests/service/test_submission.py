@@ -24,9 +24,14 @@ def snapshot(e) -> tuple:
     with e.ctx.read() as r:
         counts = tuple(
             len(r.conn.execute(t.select()).all())
-            for t in (schema.ledger_entries, schema.forms, schema.tally_deltas, schema.declarations)
+            for t in (
+                schema.ledger_entries,
+                schema.forms,
+                schema.declarations,
+                schema.status_orders,
+            )
         )
-        return counts, tuple(r.tally_deltas(ELECTION))
+        return counts, tuple(r.official_counts(ELECTION))
 
 
 def votes_of(e, contest="NA-1") -> dict[str, int]:

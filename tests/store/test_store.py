@@ -110,22 +110,17 @@ def test_a_form_is_superseded_at_most_once(store):
         w.insert(schema.forms, [form("C", 2, supersedes="A")])
 
 
-def test_tally_deltas_are_read_per_contest(store):
-    rows = [
-        {
-            "election_id": "e",
-            "contest": c,
-            "form_id": f,
-            "votes": v,
-            "rejected": 1,
-            "polled": 11,
-            "stations": 1,
-            "registered": 100,
-        }
-        for c, f, v in (("C", "A", '{"x":10}'), ("C", "B", '{"x":-3}'), ("D", "C", '{"x":5}'))
-    ]
+def test_official_counts_are_read_per_contest(store):
+    agent = form("D", 3, station="S9") | {
+        "source": "agent:PTI",
+        "chain": "agent:PTI",
+        "official": False,
+    }
     with store.write() as w:
-        w.insert(schema.tally_deltas, rows)
+        w.insert(
+            schema.forms,
+            [form("A", 0), form("B", 1, supersedes="A"), form("X", 2, station="S2"), agent],
+        )
     with store.read() as r:
-        assert sorted(row.votes for row in r.tally_deltas("e", "C")) == ['{"x":-3}', '{"x":10}']
-        assert len(r.tally_deltas("e")) == 3
+        assert sorted(row.form_id for row in r.official_counts("e", "C")) == ["A", "B", "X"]
+        assert r.official_counts("e", "other") == []

@@ -16,7 +16,6 @@ from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
 from tallyproof.audit.replay import Issue, Replay
-from tallyproof.ledger.canonical import canonical
 from tallyproof.ledger.keys import KeyTextError, PublicKey
 from tallyproof.ledger.merkle import MerkleTree, ProofError, leaf_hash, verify_consistency
 from tallyproof.ledger.note import Checkpoint, NoteError
@@ -107,12 +106,31 @@ def _manifest(directory: Path, report: AuditReport) -> dict[str, Any] | None:
     return manifest
 
 
-def _leaf_bytes(leaf: dict[str, Any]) -> tuple[bytes, bytes]:
-    """The leaf's RFC 8785 bytes and its body's: members sort as body, kind, received_at,
-    signature, so the leaf is '{"body":' + body + ',' + the rest without its brace."""
-    body = canonical(leaf["body"])
-    rest = canonical({k: leaf[k] for k in ("kind", "received_at", "signature")})
-    return b'{"body":' + body + b"," + rest[1:], body
+def _split_leaf(line: bytes) -> tuple[int, bytes, dict[str, Any], bytes]:
+    """A bundle line is {"index":N,"leaf":LEAF}. Return the index, the leaf's bytes exactly as
+    written (what was hashed into the log), the parsed leaf, and its body's bytes (what the
+    submitter signed). The leaf must be canonical: '{"body":' BODY ',"kind":...' in RFC 8785
+    member order, with BODY canonical too."""
+    head, _, rest = line.rstrip(b"\n").partition(b',"leaf":')
+    if not head.startswith(b'{"index":') or not rest.endswith(b"}"):
+        raise ValueError('a line is {"index": n, "leaf": {...}}')
+    index, raw = int(head[9:]), rest[:-1]
+    leaf = json.loads(raw)
+    if not isinstance(leaf, dict) or set(leaf) != {"body", "kind", "received_at", "signature"}:
+        raise ValueError("a leaf has exactly body, kind, received_at and signature")
+    text = raw.decode("utf-8")
+    cut = text.rfind(',"kind":')
+    body = text[8:cut]
+    tail = _dumps({k: leaf[k] for k in ("kind", "received_at", "signature")})[1:]
+    if not text.startswith('{"body":') or text[cut + 1 :] != tail or _dumps(leaf["body"]) != body:
+        raise ValueError("the leaf is not in canonical (RFC 8785) form")
+    return index, raw, leaf, body.encode("utf-8")
+
+
+def _dumps(doc: Any) -> str:
+    """RFC 8785 for what a valid leaf holds (ASCII keys, integers, strings): a leaf written any
+    other way is not the one the log hashed, and is reported."""
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _replay_ledger(
@@ -124,19 +142,13 @@ def _replay_ledger(
         for line_number, line in enumerate(handle, 1):
             position = len(leaves)
             try:
-                record = json.loads(line)
-                index, leaf = record["index"], record["leaf"]
-                fields = set(leaf)
-                data, message = (
-                    _leaf_bytes(leaf)
-                    if fields >= {"body", "kind", "received_at", "signature"}
-                    else (canonical(leaf), b"")
-                )
-            except (ValueError, KeyError, TypeError) as err:
+                index, raw, leaf, message = _split_leaf(line)
+            except (ValueError, UnicodeDecodeError) as err:
                 report.issues.append(
                     Issue("audit.entry_format", f"line {line_number}", f"unreadable: {err}")
                 )
                 continue
+            leaves.append(leaf_hash(raw))
             if index != position:
                 report.issues.append(
                     Issue(
@@ -146,27 +158,20 @@ def _replay_ledger(
                         "entries are missing or out of order",
                     )
                 )
-            leaves.append(leaf_hash(data))
-            if fields != {"body", "kind", "received_at", "signature"}:
-                replay.fail(
-                    position, "audit.entry_format", "a leaf has body, kind, received_at, signature"
-                )
-                continue
             if leaf["received_at"] < last_time:
                 replay.fail(
                     position,
                     "audit.entry_order",
-                    f"received at {leaf['received_at']}, "
-                    f"before the entry ahead of it ({last_time})",
+                    f"received at {leaf['received_at']}, before the entry ahead ({last_time})",
                 )
-            last_time = max(last_time, leaf["received_at"])
+            last_time = max(last_time, str(leaf["received_at"]))
             try:
                 replay.apply(position, leaf, message)
-                checks.take(replay.signatures)
             except (KeyError, TypeError, ValueError, AttributeError) as err:
                 replay.fail(
                     position, "audit.entry_format", f"malformed {leaf.get('kind')} entry: {err!r}"
                 )
+            checks.take(replay.signatures)
     checks.take(replay.signatures, flush=True)
     return leaves
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tallyproof.domain.declarations import DeclaredResult, declaration_findings, parse_declaration
@@ -53,25 +53,25 @@ def structure_of(ctx: Context, election: str | None) -> ElectionStructure:
 def results(
     ctx: Context, election: str | None = None, contest: str | None = None
 ) -> list[ContestResult]:
-    """Each contest's standing: from the station forms' tally where any have arrived, else
-    from the returning officer's declared result, else empty."""
+    """Each contest's standing: summed from the current official form of every station that
+    has reported, else the returning officer's declared result, else empty."""
     structure = structure_of(ctx, election)
     eid = structure.election.id
     contests = _contests(structure, contest)
     with ctx.read() as reader:
-        tallies = _tallies(reader, eid, contest)
+        summed = _station_sums(reader, eid, contest)
         declared = _official_declarations(reader, eid, contest)
     state = ctx.state
     out = []
     for c in contests:
         ordered, reason = state.contest_status_of(eid, c.code)
-        tally = tallies.get(c.code)
-        if tally and tally.get(":stations", 0) > 0:
-            cons, basis = _from_tally(structure, c, tally), ResultBasis.STATIONS
+        stations = summed.get(c.code)
+        if stations:
+            cons, basis = _from_stations(structure, c, stations), ResultBasis.STATIONS
         elif c.code in declared:
             cons, basis = _from_declaration(structure, c, declared[c.code]), ResultBasis.DECLARED
         else:
-            cons, basis = _from_tally(structure, c, {}), ResultBasis.NONE
+            cons, basis = _from_stations(structure, c, {}), ResultBasis.NONE
         out.append(contest_result(c, cons, basis, ordered, reason))
     return out
 
@@ -94,35 +94,38 @@ def _contests(structure: ElectionStructure, code: str | None) -> Sequence[Contes
     return [contest]
 
 
-def _tallies(reader: Reader, election: str, contest: str | None) -> dict[str, Counter[str]]:
-    """Each contest's running totals, the sum of its tally deltas: candidate ids, and
-    ":rejected", ":polled", ":stations", ":registered"."""
-    tallies: dict[str, Counter[str]] = defaultdict(Counter)
-    for row in reader.tally_deltas(election, contest):
-        total = tallies[row.contest]
-        total.update(json.loads(row.votes))
-        total.update(
-            {
-                ":rejected": row.rejected,
-                ":polled": row.polled,
-                ":stations": row.stations,
-                ":registered": row.registered,
-            }
+def _station_sums(reader: Reader, election: str, contest: str | None) -> dict[str, dict[str, Any]]:
+    """Per contest: the current official form's counts of each reporting station. Forms are
+    never changed, so "current" is "not superseded by another"."""
+    rows = reader.official_counts(election, contest)
+    superseded = {r.supersedes for r in rows if r.supersedes}
+    sums: dict[str, dict[str, Any]] = {}
+    for r in rows:
+        if r.form_id in superseded:
+            continue
+        total = sums.setdefault(
+            r.contest, {"votes": Counter(), "rejected": 0, "polled": 0, "stations": []}
         )
-    return tallies
+        total["votes"].update(json.loads(r.votes))
+        total["rejected"] += r.rejected
+        total["polled"] += r.polled
+        total["stations"].append(r.station)
+    return sums
 
 
-def _from_tally(
-    structure: ElectionStructure, contest: Contest, tally: dict[str, int]
+def _from_stations(
+    structure: ElectionStructure, contest: Contest, summed: Mapping[str, Any]
 ) -> Consolidation:
+    votes = summed.get("votes", {})
+    stations = summed.get("stations", [])
     return Consolidation(
         contest=contest.code,
-        votes={cid: tally.get(cid, 0) for cid in contest.candidate_ids},
-        rejected=tally.get(":rejected", 0),
-        polled=tally.get(":polled", 0),
-        stations_reported=tally.get(":stations", 0),
+        votes={cid: votes.get(cid, 0) for cid in contest.candidate_ids},
+        rejected=summed.get("rejected", 0),
+        polled=summed.get("polled", 0),
+        stations_reported=len(stations),
         stations_total=len(structure.stations_of(contest.code)),
-        registered_reported=tally.get(":registered", 0),
+        registered_reported=sum(structure.station(s).registered_voters for s in stations),  # type: ignore[union-attr]
         registered_total=structure.registered_voters(contest.code),
     )
 

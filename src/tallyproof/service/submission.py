@@ -1,12 +1,11 @@
 """Submitting result forms (Form 45) and declared results (Form 47). Worker processes read,
 parse, verify and encode each submission (service/preparation.py); the writer then applies
-the rules against everything already accepted and appends the ledger leaf, the index rows
-and the tally delta in one transaction, and hands out receipts."""
+the rules against everything already accepted and appends the ledger leaf and the index
+rows in one transaction, and hands out receipts."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from typing import Any
 
@@ -75,22 +74,7 @@ def _start(ctx: Context, kind: EntryKind, envelopes: Sequence[object]) -> _Start
     return _Started(kind, received_at, ctx.workers.submit(str(kind), items, received_at))
 
 
-Admit = Callable[[Batch, Prepared, str, "_Counts"], list[Problem]]
-
-
-class _Counts:
-    """Votes of forms the tally deltas subtract when a form is superseded."""
-
-    def __init__(self, batch: Batch) -> None:
-        self.batch = batch
-        self.pending: dict[str, tuple[Mapping[str, int], int, int]] = {}
-
-    def of(self, form_id: str) -> tuple[Mapping[str, int], int, int]:
-        if form_id in self.pending:
-            return self.pending[form_id]
-        row = self.batch.writer.form(form_id)
-        assert row is not None, "a superseded form is always stored"
-        return json.loads(row.votes), row.rejected, row.polled
+Admit = Callable[[Batch, Prepared, str], list[Problem]]
 
 
 def _finish(ctx: Context, started: _Started, admit: Admit) -> list[Outcome]:
@@ -102,12 +86,11 @@ def _finish(ctx: Context, started: _Started, admit: Admit) -> list[Outcome]:
     accepted: list[tuple[Prepared, Appended]] = []
     if ready:
         with ctx.transaction() as batch:
-            counts = _Counts(batch)
             for p in ready:
                 if (kind, p.entry_id) in batch.state.entries:
                     duplicates.append(p)
                     continue
-                problems = admit(batch, p, started.received_at, counts)
+                problems = admit(batch, p, started.received_at)
                 if problems:
                     outcomes.append(Outcome(p.index, kind, p.entry_id, tuple(problems)))
                 else:
@@ -137,7 +120,7 @@ def _duplicate(ctx: Context, kind: str, p: Prepared) -> Outcome:
     return Outcome(p.index, kind, p.entry_id, duplicate=True, note=note, make_receipt=receipt)
 
 
-def _admit_form(batch: Batch, p: Prepared, received_at: str, counts: _Counts) -> list[Problem]:
+def _admit_form(batch: Batch, p: Prepared, received_at: str) -> list[Problem]:
     """All rules for one form against the ledger so far; on success, append it."""
     state = batch.state
     form = p.doc
@@ -174,11 +157,6 @@ def _admit_form(batch: Batch, p: Prepared, received_at: str, counts: _Counts) ->
     )
     state.add_form(form.election, stored, form.supersedes)
     batch.add_rows(schema.forms, [_form_row(p.entry_id, appended.seq, form, p.votes_json)])
-    if form.source.official:
-        registered = structure.station(form.station).registered_voters  # type: ignore[union-attr]
-        delta = _tally_delta(p.entry_id, form, p.votes_json, counts, registered)
-        batch.add_rows(schema.tally_deltas, [delta])
-    counts.pending[p.entry_id] = (form.votes, form.rejected, form.polled)
     return []
 
 
@@ -200,36 +178,7 @@ def _form_row(form_id: str, seq: int, form: ResultForm, votes_json: str) -> dict
     }
 
 
-def _tally_delta(
-    form_id: str, form: ResultForm, votes_json: str, counts: _Counts, registered: int
-) -> dict[str, Any]:
-    """What this form changes in its contest's consolidation: the whole form if it is the
-    station's first, else the difference from the form it supersedes."""
-    row = {"election_id": form.election, "contest": form.contest, "form_id": form_id}
-    if not form.supersedes:
-        return row | {
-            "votes": votes_json,
-            "rejected": form.rejected,
-            "polled": form.polled,
-            "stations": 1,
-            "registered": registered,
-        }
-    old_votes, old_rejected, old_polled = counts.of(form.supersedes)
-    change = {
-        c: form.votes.get(c, 0) - old_votes.get(c, 0) for c in sorted({*form.votes, *old_votes})
-    }
-    return row | {
-        "votes": json.dumps({c: d for c, d in change.items() if d}, separators=(",", ":")),
-        "rejected": form.rejected - old_rejected,
-        "polled": form.polled - old_polled,
-        "stations": 0,
-        "registered": 0,
-    }
-
-
-def _admit_declaration(
-    batch: Batch, p: Prepared, received_at: str, _counts: _Counts
-) -> list[Problem]:
+def _admit_declaration(batch: Batch, p: Prepared, received_at: str) -> list[Problem]:
     state = batch.state
     decl = p.doc
     assert isinstance(decl, DeclaredResult) and p.entry_id is not None

@@ -171,10 +171,18 @@ class Reader:
             query = query.where(t.c.contest == contest)
         return self.conn.execute(query).all()
 
-    def tally_deltas(self, election_id: str, contest: str | None = None) -> Sequence[Row[Any]]:
-        """Every tally change, one row per official form."""
-        t = schema.tally_deltas
-        query = select(t).where(t.c.election_id == election_id)
+    def official_counts(self, election_id: str, contest: str | None = None) -> Sequence[Row[Any]]:
+        """The counts of every official form (superseded ones too: the caller drops them)."""
+        t = schema.forms
+        query = select(
+            t.c.form_id,
+            t.c.station,
+            t.c.contest,
+            t.c.supersedes,
+            t.c.votes,
+            t.c.rejected,
+            t.c.polled,
+        ).where(t.c.election_id == election_id, t.c.official.is_(True))
         if contest is not None:
             query = query.where(t.c.contest == contest)
         return self.conn.execute(query).all()

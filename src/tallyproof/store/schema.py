@@ -73,12 +73,19 @@ forms = Table(
     Column("source", String(100), nullable=False),
     Column("chain", String(100), nullable=False),
     Column("official", Boolean, nullable=False),
-    Column("supersedes", String(64), unique=True),  # a form is superseded at most once
+    Column("supersedes", String(64)),
     Column("reason", String(32)),
     Column("votes", Text, nullable=False),  # JSON {candidate: votes}
     Column("rejected", Integer, nullable=False),
     Column("polled", Integer, nullable=False),
     Index("ix_forms_contest", "election_id", "contest"),
+    Index(  # a form is superseded at most once
+        "ux_forms_supersedes",
+        "supersedes",
+        unique=True,
+        sqlite_where=text("supersedes IS NOT NULL"),
+        postgresql_where=text("supersedes IS NOT NULL"),
+    ),
     Index(
         "ux_forms_chain_start",
         "election_id",
@@ -91,21 +98,6 @@ forms = Table(
     ),
 )
 
-tally_deltas = Table(
-    "tally_deltas",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("election_id", String(64), nullable=False),
-    Column("contest", String(64), nullable=False),
-    Column("form_id", String(64), nullable=False, unique=True),
-    Column("votes", Text, nullable=False),  # JSON {candidate: change in votes}
-    Column("rejected", Integer, nullable=False),
-    Column("polled", Integer, nullable=False),
-    Column("stations", Integer, nullable=False),  # 1 for a station's first form, else 0
-    Column("registered", Integer, nullable=False),  # its registered voters, likewise
-    Index("ix_tally_contest", "election_id", "contest"),
-)
-
 declarations = Table(
     "declarations",
     metadata,
@@ -115,8 +107,15 @@ declarations = Table(
     Column("contest", String(64), nullable=False),
     Column("source", String(100), nullable=False),
     Column("chain", String(100), nullable=False),
-    Column("supersedes", String(64), unique=True),
+    Column("supersedes", String(64)),
     Index("ix_declarations_contest", "election_id", "contest"),
+    Index(
+        "ux_declarations_supersedes",
+        "supersedes",
+        unique=True,
+        sqlite_where=text("supersedes IS NOT NULL"),
+        postgresql_where=text("supersedes IS NOT NULL"),
+    ),
     Index(
         "ux_declarations_chain_start",
         "election_id",

@@ -60,13 +60,21 @@ def upgrade() -> None:
         sa.Column("source", sa.String(100), nullable=False),
         sa.Column("chain", sa.String(100), nullable=False),
         sa.Column("official", sa.Boolean, nullable=False),
-        sa.Column("supersedes", sa.String(64), unique=True),
+        sa.Column("supersedes", sa.String(64)),
         sa.Column("reason", sa.String(32)),
         sa.Column("votes", sa.Text, nullable=False),
         sa.Column("rejected", sa.Integer, nullable=False),
         sa.Column("polled", sa.Integer, nullable=False),
     )
     op.create_index("ix_forms_contest", "forms", ["election_id", "contest"])
+    op.create_index(
+        "ux_forms_supersedes",
+        "forms",
+        ["supersedes"],
+        unique=True,
+        sqlite_where=sa.text("supersedes IS NOT NULL"),
+        postgresql_where=sa.text("supersedes IS NOT NULL"),
+    )
     op.create_index(
         "ux_forms_chain_start",
         "forms",
@@ -76,19 +84,6 @@ def upgrade() -> None:
         postgresql_where=sa.text("supersedes IS NULL"),
     )
     op.create_table(
-        "tally_deltas",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("election_id", sa.String(64), nullable=False),
-        sa.Column("contest", sa.String(64), nullable=False),
-        sa.Column("form_id", sa.String(64), nullable=False, unique=True),
-        sa.Column("votes", sa.Text, nullable=False),
-        sa.Column("rejected", sa.Integer, nullable=False),
-        sa.Column("polled", sa.Integer, nullable=False),
-        sa.Column("stations", sa.Integer, nullable=False),
-        sa.Column("registered", sa.Integer, nullable=False),
-    )
-    op.create_index("ix_tally_contest", "tally_deltas", ["election_id", "contest"])
-    op.create_table(
         "declarations",
         sa.Column("declaration_id", sa.String(64), primary_key=True),
         sa.Column("seq", sa.Integer, nullable=False, unique=True),
@@ -96,9 +91,17 @@ def upgrade() -> None:
         sa.Column("contest", sa.String(64), nullable=False),
         sa.Column("source", sa.String(100), nullable=False),
         sa.Column("chain", sa.String(100), nullable=False),
-        sa.Column("supersedes", sa.String(64), unique=True),
+        sa.Column("supersedes", sa.String(64)),
     )
     op.create_index("ix_declarations_contest", "declarations", ["election_id", "contest"])
+    op.create_index(
+        "ux_declarations_supersedes",
+        "declarations",
+        ["supersedes"],
+        unique=True,
+        sqlite_where=sa.text("supersedes IS NOT NULL"),
+        postgresql_where=sa.text("supersedes IS NOT NULL"),
+    )
     op.create_index(
         "ux_declarations_chain_start",
         "declarations",
