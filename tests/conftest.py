@@ -8,7 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import create_engine, text
+
+# Properties are about behaviour, not speed: no per-example deadline (CI machines are shared).
+settings.register_profile("tallyproof", deadline=None)
+settings.load_profile("tallyproof")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from tallyproof.domain.forms import SupersedeReason, parse_form
+from tallyproof.domain.forms import (
+    FORM_FIELDS,
+    SupersedeReason,
+    _well_formed_form,
+    parse_form,
+    read_form,
+)
 from tallyproof.domain.problems import Rejected
 from tests.helpers import form_doc
 
@@ -45,10 +53,71 @@ def test_bad_vote_counts_are_refused_naming_the_candidate(value, code):
     assert (code, "votes.NA-1/b") in problems_of(doc)
 
 
-def test_a_whole_float_is_read_as_the_integer_it_is():
+def test_counts_are_written_as_integers_not_floats():
     doc = form_doc()
     doc["rejected"] = 10.0
-    assert parse_form(doc).rejected == 10
+    assert ("votes.not_integer", "rejected") in problems_of(doc)
+
+
+def test_candidate_ids_in_votes_must_be_identifiers():
+    doc = form_doc()
+    doc["votes"]["NA 1/ä"] = 0
+    assert ("schema.identifier", "votes.NA 1/ä") in problems_of(doc)
+
+
+form_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 2**40),
+    st.floats(allow_nan=False),
+    st.text(max_size=8),
+    st.sampled_from(
+        [
+            "S1",
+            "NA-1",
+            "presiding_officer",
+            "agent:PTI",
+            "2024-02-08T18:00:00Z",
+            "2024-02-08",
+            "correction",
+            "re_poll",
+            "a" * 64,
+        ]
+    ),
+)
+
+
+@given(st.dictionaries(st.sampled_from(sorted(FORM_FIELDS | {"extra"})), form_values), st.data())
+@settings(max_examples=400)
+def test_the_fast_reader_agrees_with_the_full_reader(mutations, data):
+    """Whenever the one-pass reader accepts a document, the full reader gives the same form;
+    whenever the full reader refuses one, the one-pass reader does not accept it."""
+    doc = form_doc(
+        **data.draw(
+            st.sampled_from(
+                [
+                    {},
+                    {"valid": 600},
+                    {"remarks": "ok"},
+                    {"supersedes": "a" * 64, "reason": "re_poll"},
+                ]
+            )
+        )
+    )
+    doc.update(mutations)
+    if data.draw(st.booleans()):
+        doc["votes"] = data.draw(
+            st.dictionaries(
+                st.sampled_from(["NA-1/a", "NA-1/b", "x y", "é"]), form_values, max_size=3
+            )
+        )
+    fast = _well_formed_form(doc)
+    try:
+        full = read_form(doc)
+    except Rejected:
+        assert fast is None
+    else:
+        assert fast is None or fast == full
 
 
 def test_missing_fields_are_each_named():

@@ -23,7 +23,7 @@ from tallyproof.service import queries
 from tallyproof.service.context import Context
 from tallyproof.service.settings import Settings
 
-SPEC = SyntheticSpec(stations=1500, na_contests=3, pa_contests=6, candidates=5, seed=11)
+SPEC = SyntheticSpec(stations=4000, na_contests=3, pa_contests=6, candidates=5, seed=11)
 CHILD = """
 import json, sys
 from tallyproof.service import submission
@@ -120,7 +120,7 @@ def test_sigkill_mid_ingest_loses_nothing_acknowledged(tmp_path):
     last: Checkpoint | None = None
     kills = 0
     for _ in range(12):
-        got, finished = run_until_killed(home, rng.uniform(0.05, 0.8))
+        got, finished = run_until_killed(home, rng.uniform(0.05, 0.6))
         acknowledged |= got
         kills += not finished
         last = check_after_crash(settings, acknowledged, last)

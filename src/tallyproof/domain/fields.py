@@ -60,7 +60,7 @@ class FieldReader:
         if len(value) > max_len:
             self.fail("schema.too_long", self.at(key), f"must be at most {max_len} characters")
             return None
-        if not _well_formed(value):
+        if not well_formed(value):
             self.fail("schema.text", self.at(key), "must be valid text without control characters")
             return None
         return value
@@ -136,13 +136,11 @@ MAX_COUNT = 2**31 - 1
 
 
 def check_count(value: object, field: str, problems: list[Problem]) -> int | None:
-    """Accept a whole number >= 0; floats with a fraction, booleans and strings are refused."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        if isinstance(value, float) and value.is_integer():
-            value = int(value)
-        else:
-            problems.append(Problem("votes.not_integer", field, f"{value!r} is not a whole number"))
-            return None
+    """Accept a whole number >= 0 written as one: 12, not 12.0, "12" or true. (A document of
+    strings and integers has one canonical form, which is what gets signed.)"""
+    if type(value) is not int:
+        problems.append(Problem("votes.not_integer", field, f"{value!r} is not a whole number"))
+        return None
     if value < 0:
         problems.append(Problem("votes.negative", field, f"{value} is negative"))
         return None
@@ -152,10 +150,9 @@ def check_count(value: object, field: str, problems: list[Problem]) -> int | Non
     return value
 
 
-def _well_formed(text: str) -> bool:
+_ILL_FORMED = re.compile("[\x00-\x08\x0b-\x1f\ud800-\udfff]")
+
+
+def well_formed(text: str) -> bool:
     """No lone surrogates (they cannot be encoded) and no control characters but newline/tab."""
-    for ch in text:
-        code = ord(ch)
-        if (code < 0x20 and ch not in "\n\t") or 0xD800 <= code <= 0xDFFF:
-            return False
-    return True
+    return _ILL_FORMED.search(text) is None

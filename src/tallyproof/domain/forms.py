@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from tallyproof.domain.fields import FieldReader, check_count
+from tallyproof.domain.fields import IDENT, MAX_COUNT, FieldReader, check_count, well_formed
 from tallyproof.domain.problems import Problem, Rejected
-from tallyproof.domain.sources import Source
+from tallyproof.domain.sources import Source, parse_source
 
 FORM_FIELDS = {
     "election",
@@ -84,6 +85,11 @@ class ResultForm:
 
 def parse_form(doc: object) -> ResultForm:
     """Read a form document; raise Rejected naming every malformed field."""
+    return _well_formed_form(doc) or read_form(doc)
+
+
+def read_form(doc: object) -> ResultForm:
+    """The full reader: every field checked on its own, every problem named."""
     problems: list[Problem] = []
     r = FieldReader(doc, "", problems)
     r.reject_unknown(FORM_FIELDS)
@@ -94,7 +100,7 @@ def parse_form(doc: object) -> ResultForm:
     valid = r.count("valid", required=False)
     time = r.timestamp("time")
     remarks = r.text("remarks", required=False, max_len=2000) or ""
-    supersedes = r.text("supersedes", required=False, max_len=64)
+    supersedes = r.ident("supersedes", required=False)
     reason_text = r.choice("reason", {x.value for x in SupersedeReason}, required=False)
     reason = SupersedeReason(reason_text) if reason_text else None
     if (supersedes is None) != (reason is None) and not r.problems:
@@ -130,7 +136,78 @@ def _votes(r: FieldReader) -> dict[str, int]:
     if "votes" in r.doc and not raw and isinstance(r.doc.get("votes"), Mapping):
         r.fail("votes.empty", r.at("votes"), "must list the votes of the candidates")
     for candidate, value in raw.items():
+        if not IDENT.match(candidate):
+            r.fail(
+                "schema.identifier",
+                f"votes.{candidate}",
+                "a candidate id is letters, digits and . _ : / -",
+            )
+            continue
         n = check_count(value, f"votes.{candidate}", r.problems)
         if n is not None:
             votes[str(candidate)] = n
     return votes
+
+
+_REQUIRED = {"election", "station", "contest", "source", "votes", "rejected", "polled", "time"}
+_SOURCES: dict[str, Source] = {}
+
+
+def _well_formed_form(doc: object) -> ResultForm | None:
+    """The common case in one pass: every field present, of its exact type, nothing to report.
+    Anything unusual returns None, and the full reader names every problem."""
+    if type(doc) is not dict or not _REQUIRED <= doc.keys() <= FORM_FIELDS:
+        return None
+    ids = (doc["election"], doc["station"], doc["contest"])
+    if not all(type(x) is str and IDENT.match(x) for x in ids):
+        return None
+    votes, rejected, polled, valid = doc["votes"], doc["rejected"], doc["polled"], doc.get("valid")
+    counts = [rejected, polled] + ([valid] if valid is not None else [])
+    if type(votes) is not dict or not votes or not all(_count(n) for n in counts):
+        return None
+    for candidate, n in votes.items():
+        if type(candidate) is not str or not IDENT.match(candidate) or not _count(n):
+            return None
+    source = _SOURCES.get(doc["source"]) if type(doc["source"]) is str else None
+    time, remarks = doc["time"], doc.get("remarks", "")
+    supersedes, reason = doc.get("supersedes"), doc.get("reason")
+    if (
+        source is None
+        or type(time) is not str
+        or not _timestamp(time)
+        or type(remarks) is not str
+        or len(remarks) > 2000
+        or not well_formed(remarks)
+        or (supersedes is None) != (reason is None)
+        or (supersedes is not None and (type(supersedes) is not str or not IDENT.match(supersedes)))
+        or (reason is not None and reason not in _REASONS)
+    ):
+        return None
+    return ResultForm(
+        *ids,
+        source,
+        votes,
+        rejected,
+        polled,
+        time,
+        valid,
+        remarks,
+        supersedes,
+        SupersedeReason(reason) if reason else None,
+    )
+
+
+def _count(n: object) -> bool:
+    return type(n) is int and 0 <= n <= MAX_COUNT  # type: ignore[operator]
+
+
+def _timestamp(text: str) -> bool:
+    try:
+        return len(text) <= 40 and datetime.fromisoformat(text).tzinfo is not None
+    except ValueError:
+        return False
+
+
+_REASONS = {x.value for x in SupersedeReason}
+for _label in ("presiding_officer", "returning_officer"):
+    _SOURCES[_label] = parse_source(_label)

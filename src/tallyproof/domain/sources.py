@@ -30,6 +30,9 @@ class Source:
     kind: SourceKind
     name: str = ""
 
+    def __reduce__(self) -> tuple[type, tuple[str, str]]:
+        return (Source, (self.kind, self.name))
+
     @property
     def official(self) -> bool:
         """Official sources (the election staff) share one chain of forms per station."""

@@ -40,15 +40,25 @@ def check_form(structure: ElectionStructure, form: ResultForm) -> list[Problem]:
             )
         )
         return problems
-    problems += check_roster(contest.candidate_ids, form, require_all=form.source.official)
+    problems += check_roster(
+        contest.candidate_ids, form, require_all=form.source.official, known=contest.roster
+    )
     complete = contest.roster.issubset(form.votes)
     problems += check_counts(form, station.registered_voters, complete=complete)
     return problems
 
 
-def check_roster(roster: tuple[str, ...], form: ResultForm, *, require_all: bool) -> list[Problem]:
+def check_roster(
+    roster: tuple[str, ...],
+    form: ResultForm,
+    *,
+    require_all: bool,
+    known: frozenset[str] | None = None,
+) -> list[Problem]:
     """Every candidate named must stand in the contest; an official form names all of them."""
-    known = frozenset(roster)
+    known = known if known is not None else frozenset(roster)
+    if known.issuperset(form.votes) and (not require_all or len(form.votes) == len(known)):
+        return []
     problems = [
         Problem(
             "votes.unknown_candidate",

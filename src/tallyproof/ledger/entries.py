@@ -74,6 +74,15 @@ def sign(kind: EntryKind, body: Mapping[str, Any], signer: Signer) -> Signed:
 
 def read_envelope(doc: object, kind: EntryKind) -> Signed:
     """Read {"<kind>": {...}, "signature": {"key", "value"}}; EnvelopeError names the field."""
+    body, key_id, signature = open_envelope(doc, kind)
+    try:
+        return Signed.of(kind, body, key_id, signature)
+    except (TypeError, ValueError) as err:
+        raise EnvelopeError("schema.type", str(kind), f"cannot be encoded: {err}") from None
+
+
+def open_envelope(doc: object, kind: EntryKind) -> tuple[Mapping[str, Any], str, bytes]:
+    """The body, key id and signature of an envelope, checked for shape only."""
     if not isinstance(doc, Mapping):
         raise EnvelopeError("schema.type", "$", "a submission must be a JSON object")
     extra = set(doc) - {str(kind), "signature"}
@@ -96,10 +105,7 @@ def read_envelope(doc: object, kind: EntryKind) -> Signed:
         raise EnvelopeError("signature.encoding", "signature.value", "is not base64") from None
     if len(raw) != 64:
         raise EnvelopeError("signature.encoding", "signature.value", "must be 64 bytes")
-    try:
-        return Signed.of(kind, body, key_id, raw)
-    except (TypeError, ValueError) as err:
-        raise EnvelopeError("schema.type", str(kind), f"cannot be encoded: {err}") from None
+    return body, key_id, raw
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,22 +119,12 @@ class LedgerEntry:
         """canonical({"body", "kind", "received_at", "signature"}), spliced from the body's
         canonical bytes already at hand: keys in RFC 8785 order, nested values canonical."""
         s = self.signed
-        tail = json.dumps(
-            {"key": s.key_id, "value": s.signature_b64}, sort_keys=True, separators=(",", ":")
+        tail = (
+            f',"kind":{json.dumps(str(s.kind))},"received_at":{json.dumps(self.received_at)},'
+            f'"signature":{{"key":{json.dumps(s.key_id, ensure_ascii=False)},'
+            f'"value":"{s.signature_b64}"}}}}'
         )
-        return b"".join(
-            (
-                b'{"body":',
-                s.message,
-                b',"kind":',
-                json.dumps(str(s.kind)).encode(),
-                b',"received_at":',
-                json.dumps(self.received_at).encode(),
-                b',"signature":',
-                tail.encode(),
-                b"}",
-            )
-        )
+        return b'{"body":' + s.message + tail.encode("utf-8")
 
     def leaf_hash(self) -> bytes:
         return leaf_hash(self.leaf_data())

@@ -17,7 +17,8 @@ from nacl.signing import VerifyKey
 from tallyproof.domain.declarations import DeclaredResult, parse_declaration
 from tallyproof.domain.forms import ResultForm, parse_form
 from tallyproof.domain.problems import Problem, Rejected
-from tallyproof.ledger.entries import EntryKind, EnvelopeError, LedgerEntry, read_envelope
+from tallyproof.ledger.canonical import canonical_plain, content_id
+from tallyproof.ledger.entries import EntryKind, EnvelopeError, LedgerEntry, Signed, open_envelope
 from tallyproof.ledger.merkle import leaf_hash
 
 Document = ResultForm | DeclaredResult
@@ -41,6 +42,18 @@ class Prepared:
     leaf_hash: bytes = b""
     votes_json: str = ""  # a form's votes as stored in the index (compact JSON)
 
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        """Pickled as a plain tuple: prepared forms cross back to the writer by the thousand."""
+        return (Prepared, tuple(getattr(self, f) for f in self.__dataclass_fields__))
+
+
+def _body_id(body: Any) -> str | None:
+    """The id of a refused document, when it can be encoded at all."""
+    try:
+        return content_id(body)
+    except (TypeError, ValueError):
+        return None
+
 
 def _refusal(index: int, entry_id: str | None, code: str, field: str, message: str) -> Prepared:
     return Prepared(index, entry_id, (Problem(code, field, message),))
@@ -56,16 +69,18 @@ def prepare(
     out = []
     for index, envelope, public in items:
         try:
-            signed = read_envelope(envelope, EntryKind(kind))
+            body, key_id, signature = open_envelope(envelope, EntryKind(kind))
         except EnvelopeError as err:
             out.append(_refusal(index, None, err.code, err.field, str(err)))
             continue
-        entry_id = signed.body_id
         try:
-            doc = parse(signed.body)
+            doc = parse(body)
         except Rejected as err:
-            out.append(Prepared(index, entry_id, err.problems))
+            out.append(Prepared(index, _body_id(body), err.problems))
             continue
+        # a parsed document is plain JSON, so its canonical bytes need no subset check
+        signed = Signed(EntryKind(kind), body, key_id, signature, canonical_plain(body))
+        entry_id = signed.body_id
         if public is None:
             out.append(
                 _refusal(

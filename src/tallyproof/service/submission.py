@@ -5,6 +5,7 @@ rows in one transaction, and hands out receipts."""
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from typing import Any
@@ -34,16 +35,18 @@ def submit_declarations(ctx: Context, envelopes: Sequence[object]) -> list[Outco
 
 def ingest_forms(ctx: Context, batches: Iterable[Sequence[object]]) -> Iterator[list[Outcome]]:
     """Submit a stream of batches, one transaction each; while a batch is being committed
-    the next one is prepared by the workers. Outcomes come back batch by batch, indexed
-    within their batch."""
-    waiting: _Started | None = None
+    the workers prepare the next two, so neither side waits for the other. Outcomes come
+    back batch by batch, indexed within their batch."""
+    waiting: deque[_Started] = deque()
     for envelopes in batches:
-        started = _start(ctx, EntryKind.FORM, envelopes)
-        if waiting is not None:
-            yield _finish(ctx, waiting, _admit_form)
-        waiting = started
-    if waiting is not None:
-        yield _finish(ctx, waiting, _admit_form)
+        waiting.append(_start(ctx, EntryKind.FORM, envelopes))
+        if len(waiting) > _AHEAD:
+            yield _finish(ctx, waiting.popleft(), _admit_form)
+    while waiting:
+        yield _finish(ctx, waiting.popleft(), _admit_form)
+
+
+_AHEAD = 2  # batches being prepared while one commits
 
 
 class _Started:
