@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import json
 import os
@@ -66,6 +67,7 @@ def audit_bundle(directory: Path, workers: int = 0) -> AuditReport:
         report.issues.append(Issue("audit.manifest", "manifest.json", f"log key: {err}"))
         return report
     replay = Replay()
+    gc.freeze()  # the replay keeps every document for the re-tally; spare the collector's walks
     with _SignatureChecks(workers) as checks:
         leaves = _replay_ledger(directory / "ledger.jsonl", replay, report, checks)
         report.issues += checks.failures()

@@ -119,7 +119,7 @@ def check_signer(
                 f"key {grant.key_id} is registered for {grant.election}, not {election}",
             )
         ]
-    if grant.source != source:
+    if grant.source.kind is not source.kind or grant.source.name != source.name:
         return [
             Problem(
                 "signature.wrong_source",

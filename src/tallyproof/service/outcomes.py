@@ -10,7 +10,7 @@ from tallyproof.domain.problems import Problem
 from tallyproof.ledger.receipts import Receipt
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Outcome:
     """One document's fate. A duplicate is accepted: it returns the original receipt.
 
@@ -24,6 +24,7 @@ class Outcome:
     duplicate: bool = False
     note: str = ""
     make_receipt: Callable[[], Receipt] | None = field(default=None, repr=False, compare=False)
+    _receipt: Receipt | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def accepted(self) -> bool:
@@ -31,11 +32,9 @@ class Outcome:
 
     @property
     def receipt(self) -> Receipt | None:
-        if self.make_receipt is None:
-            return None
-        if "_receipt" not in self.__dict__:
-            object.__setattr__(self, "_receipt", self.make_receipt())
-        return self.__dict__["_receipt"]
+        if self._receipt is None and self.make_receipt is not None:
+            self._receipt = self.make_receipt()
+        return self._receipt
 
     def as_dict(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"index": self.index, "kind": self.kind, "accepted": self.accepted}
