@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any
 
 from tallyproof.domain.declarations import DeclaredResult, declaration_findings, parse_declaration
@@ -16,7 +17,7 @@ from tallyproof.domain.reconciliation import (
     reconcile_declarations,
     reconcile_station,
 )
-from tallyproof.domain.sources import parse_source
+from tallyproof.domain.sources import Source, parse_source
 from tallyproof.domain.standings import StandingRow, seat_standings
 from tallyproof.domain.structure import Contest, ElectionStructure
 from tallyproof.domain.tabulation import (
@@ -103,10 +104,12 @@ def _station_sums(reader: Reader, election: str, contest: str | None) -> dict[st
     for r in rows:
         if r.form_id in superseded:
             continue
-        total = sums.setdefault(
-            r.contest, {"votes": Counter(), "rejected": 0, "polled": 0, "stations": []}
-        )
-        total["votes"].update(json.loads(r.votes))
+        total = sums.get(r.contest)
+        if total is None:
+            total = sums[r.contest] = {"votes": {}, "rejected": 0, "polled": 0, "stations": []}
+        votes = total["votes"]
+        for candidate, n in json.loads(r.votes).items():
+            votes[candidate] = votes.get(candidate, 0) + n
         total["rejected"] += r.rejected
         total["polled"] += r.polled
         total["stations"].append(r.station)
@@ -182,12 +185,17 @@ def form_records(reader: Reader, election: str, contest: str | None = None) -> l
     ]
 
 
+@cache
+def _source(label: str) -> Source:
+    return parse_source(label)
+
+
 def _form_of(row: Any) -> ResultForm:
     return ResultForm(
         election=row.election_id,
         station=row.station,
         contest=row.contest,
-        source=parse_source(row.source),
+        source=_source(row.source),
         votes=json.loads(row.votes),
         rejected=row.rejected,
         polled=row.polled,
@@ -207,19 +215,17 @@ def findings(
     with ctx.read() as reader:
         records = form_records(reader, eid, contest)
         declared = _declaration_heads(reader, eid, contest)
-    by_place: dict[tuple[str, str], dict[str, FormRecord]] = defaultdict(dict)
+    by_place: dict[str, dict[str, dict[str, FormRecord]]] = defaultdict(lambda: defaultdict(dict))
     for (station, code, chain), record in latest_forms(records).items():
-        by_place[(code, station)][chain] = record
+        by_place[code][station][chain] = record
     out: list[Finding] = []
-    for (code, station), heads in sorted(by_place.items()):
-        if len(heads) > 1:
-            out += reconcile_station(station, structure.contest(code), heads)  # type: ignore[arg-type]
+    for code, stations in sorted(by_place.items()):
+        for station, heads in sorted(stations.items()):
+            if len(heads) > 1:
+                out += reconcile_station(station, structure.contest(code), heads)  # type: ignore[arg-type]
     for c in _contests(structure, contest):
-        official = {
-            s: h["official"]
-            for (code, s), h in by_place.items()
-            if code == c.code and "official" in h
-        }
+        stations = by_place.get(c.code, {})
+        official = {s: h["official"] for s, h in stations.items() if "official" in h}
         computed = consolidate(structure, c, official)
         decls = declared.get(c.code, [])
         for record in decls:

@@ -55,11 +55,11 @@ class LedgerState:
 
     def catch_up(self, reader: Reader) -> None:
         """Load what other writers (or earlier runs) committed since we last looked."""
-        for row in reader.entries(self.tree.size):
+        for row in reader.entries(self.tree.size, with_data=False):
             self.tree.append(row.leaf_hash)
             self.entries[(row.kind, row.entry_id)] = row.seq
             if row.kind == "structure":
-                self._load_structure(row.election_id, row.leaf_data)
+                self._load_structure(row.election_id, reader.entry(row.seq).leaf_data)
         loaders: dict[str, Callable[[Any], None]] = {  # the index tables, in _INDEX_TABLES
             "keys": self._load_key,
             "key_revocations": lambda r: self.revoked.add(r.key_id),

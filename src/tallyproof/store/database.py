@@ -133,9 +133,13 @@ class Reader:
             query = query.where(t.c.seq < end)
         return [r[0] for r in self.conn.execute(query)]
 
-    def entries(self, start: int = 0, end: int | None = None) -> Sequence[Row[Any]]:
+    def entries(
+        self, start: int = 0, end: int | None = None, *, with_data: bool = True
+    ) -> Sequence[Row[Any]]:
+        """Ledger rows in order; `with_data=False` leaves out the leaf bytes."""
         t = schema.ledger_entries
-        query = select(t).where(t.c.seq >= start).order_by(t.c.seq)
+        columns = list(t.c) if with_data else [c for c in t.c if c.name != "leaf_data"]
+        query = select(*columns).where(t.c.seq >= start).order_by(t.c.seq)
         if end is not None:
             query = query.where(t.c.seq < end)
         return self.conn.execute(query).all()
