@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, replace
@@ -75,6 +76,12 @@ def _options(
     ] = None,
 ) -> None:
     ctx.obj = Settings.at(home or Path("var/tallyproof"), database_url)
+
+
+def _raw(text: str) -> None:
+    """Signed notes and keys go out byte for byte: no wrapping, no markup."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
 
 
 def _fail(message: str, code: ExitCode) -> typer.Exit:
@@ -455,14 +462,14 @@ def findings(
 def checkpoint(ctx: typer.Context) -> None:
     """Publish a signed checkpoint (C2SP tlog-checkpoint) of the log as it is now."""
     with _service(ctx) as service:
-        out.print(service.publish_checkpoint(), end="", markup=False)
+        _raw(service.publish_checkpoint())
 
 
 @app.command("log-key")
 def log_key(ctx: typer.Context) -> None:
     """Print the log's verifier key (what checkpoints and receipts are checked against)."""
     with _service(ctx) as service:
-        out.print(service.log_key.vkey, markup=False)
+        _raw(service.log_key.vkey + "\n")
 
 
 @app.command("export-bundle")
@@ -571,7 +578,7 @@ def demo(
             out.print(render.standings_table(structure, queries.standings(service, eid)))
             out.print(render.findings_table(queries.findings(service, eid)))
         out.print(f"\nledger: {service.state.size} entries; checkpoint:\n", end="")
-        out.print(service.publish_checkpoint(), markup=False, end="")
+        _raw(service.publish_checkpoint())
         out.print(f"\nhome {settings.home} (sample keys in {settings.home / 'keys'})")
     finally:
         service.close()
