@@ -13,6 +13,7 @@ from tallyproof.domain.problems import Problem, Rejected
 from tallyproof.domain.sources import Source, parse_source
 
 FORM_FIELDS = {
+    "issued",
     "election",
     "station",
     "contest",
@@ -50,6 +51,7 @@ class ResultForm:
     remarks: str = ""
     supersedes: str | None = None
     reason: SupersedeReason | None = None
+    issued: int | None = None  # ballot papers issued to voters, where the form states it
 
     @property
     def valid_total(self) -> int:
@@ -74,6 +76,8 @@ class ResultForm:
         }
         if self.valid is not None:
             doc["valid"] = self.valid
+        if self.issued is not None:
+            doc["issued"] = self.issued
         if self.remarks:
             doc["remarks"] = self.remarks
         if self.supersedes is not None:
@@ -98,6 +102,7 @@ def read_form(doc: object) -> ResultForm:
     votes = _votes(r)
     rejected, polled = r.count("rejected"), r.count("polled")
     valid = r.count("valid", required=False)
+    issued = r.count("issued", required=False)
     time = r.timestamp("time")
     remarks = r.text("remarks", required=False, max_len=2000) or ""
     supersedes = r.ident("supersedes", required=False)
@@ -127,6 +132,7 @@ def read_form(doc: object) -> ResultForm:
         remarks,
         supersedes,
         reason,
+        issued,
     )
 
 
@@ -162,7 +168,8 @@ def _well_formed_form(doc: object) -> ResultForm | None:
     if not all(type(x) is str and IDENT.match(x) for x in ids):
         return None
     votes, rejected, polled, valid = doc["votes"], doc["rejected"], doc["polled"], doc.get("valid")
-    counts = [rejected, polled] + ([valid] if valid is not None else [])
+    issued = doc.get("issued")
+    counts = [rejected, polled] + [n for n in (valid, issued) if n is not None]
     if type(votes) is not dict or not votes or not all(_count(n) for n in counts):
         return None
     for candidate, n in votes.items():
@@ -194,6 +201,7 @@ def _well_formed_form(doc: object) -> ResultForm | None:
         remarks,
         supersedes,
         SupersedeReason(reason) if reason else None,
+        issued,
     )
 
 

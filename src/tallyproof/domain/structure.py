@@ -94,6 +94,7 @@ class PollingStation:
     name: str
     contests: tuple[str, ...]
     registered_voters: int
+    region: str = ""  # district or province: what per-region analysis groups by
 
 
 @dataclass(frozen=True)
@@ -159,21 +160,25 @@ class ElectionStructure:
                 {"code": a.code, "name": a.name, "level": str(a.level)} for a in self.assemblies
             ],
             "contests": [_contest_doc(c) for c in self.contests],
-            "stations": [
-                {
-                    "id": s.id,
-                    "name": s.name,
-                    "contests": list(s.contests),
-                    "registered_voters": s.registered_voters,
-                }
-                for s in self.stations
-            ],
+            "stations": [_station_doc(s) for s in self.stations],
         }
         if e.phase is not None:
             doc["election"]["phase"] = e.phase
         if self.admin_key is not None:
             doc["admin_key"] = self.admin_key
         return doc
+
+
+def _station_doc(station: PollingStation) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "id": station.id,
+        "name": station.name,
+        "contests": list(station.contests),
+        "registered_voters": station.registered_voters,
+    }
+    if station.region:
+        doc["region"] = station.region
+    return doc
 
 
 def _contest_doc(contest: Contest) -> dict[str, Any]:
@@ -314,9 +319,10 @@ def _parse_stations(
     seen: set[str] = set()
     for i, item in enumerate(items):
         r = FieldReader(item, f"stations[{i}]", problems)
-        r.reject_unknown({"id", "name", "contests", "registered_voters"})
+        r.reject_unknown({"id", "name", "contests", "registered_voters", "region"})
         sid, name = r.ident("id"), r.text("name")
         registered = r.count("registered_voters")
+        region = r.text("region", required=False) or ""
         served: list[str] = []
         for j, code in enumerate(r.items("contests")):
             if not isinstance(code, str) or code not in known:
@@ -329,7 +335,7 @@ def _parse_stations(
             continue
         if _duplicate(sid, seen, r.at("id"), problems):
             continue
-        stations.append(PollingStation(sid, name, tuple(served), registered))
+        stations.append(PollingStation(sid, name, tuple(served), registered, region))
     return tuple(stations)
 
 

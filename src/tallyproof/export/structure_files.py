@@ -13,7 +13,7 @@ CSV_FILES = {
     "assemblies.csv": ["code", "name", "level"],
     "contests.csv": ["code", "assembly", "name"],
     "candidates.csv": ["contest", "id", "name", "party", "backed_by", "joined"],
-    "stations.csv": ["id", "name", "registered_voters", "contests"],
+    "stations.csv": ["id", "name", "registered_voters", "contests", "region"],
 }
 _LIST_SEPARATOR = ";"
 
@@ -41,7 +41,9 @@ def _rows(directory: Path, name: str) -> list[dict[str, str]]:
         raise FileFormatError(f"{path}: missing (the CSV set has {', '.join(CSV_FILES)})")
     with path.open(newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
-        missing = set(CSV_FILES[name]) - set(reader.fieldnames or []) - {"phase", "joined"}
+        missing = (
+            set(CSV_FILES[name]) - set(reader.fieldnames or []) - {"phase", "joined", "region"}
+        )
         if missing:
             raise FileFormatError(f"{path}: missing columns {', '.join(sorted(missing))}")
         return [{k: (v or "").strip() for k, v in row.items() if k} for row in reader]
@@ -93,6 +95,7 @@ def read_structure_csv(directory: Path) -> dict[str, Any]:
             "registered_voters": _count(r["registered_voters"], ""),
             "contests": [c for c in r["contests"].split(_LIST_SEPARATOR) if c],
         }
+        | ({"region": r["region"]} if r.get("region") else {})
         for r in _rows(directory, "stations.csv")
     ]
     doc: dict[str, Any] = {
@@ -129,7 +132,8 @@ def write_structure(doc: dict[str, Any], path: Path, fmt: str) -> None:
             {"contest": c["code"], **k} for c in doc["contests"] for k in c.get("candidates", [])
         ],
         "stations.csv": [
-            {**s, "contests": _LIST_SEPARATOR.join(s["contests"])} for s in doc.get("stations", [])
+            {**s, "contests": _LIST_SEPARATOR.join(s["contests"]), "region": s.get("region", "")}
+            for s in doc.get("stations", [])
         ],
     }
     for name, rows in tables.items():

@@ -185,6 +185,7 @@ def _form_row(form_id: str, seq: int, form: ResultForm, votes_json: str) -> dict
         "votes": votes_json,
         "rejected": form.rejected,
         "polled": form.polled,
+        "issued": form.issued,
     }
 
 

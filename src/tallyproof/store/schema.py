@@ -16,7 +16,7 @@ from sqlalchemy import (
     text,
 )
 
-REVISION = "0001"  # the Alembic head these tables describe (a test holds them equal)
+REVISION = "0002"  # the Alembic head these tables describe (a test holds them equal)
 metadata = MetaData()
 
 ledger_entries = Table(
@@ -78,6 +78,7 @@ forms = Table(
     Column("votes", Text, nullable=False),  # JSON {candidate: votes}
     Column("rejected", Integer, nullable=False),
     Column("polled", Integer, nullable=False),
+    Column("issued", Integer),  # ballot papers issued, where the form states it (0002)
     Index("ix_forms_contest", "election_id", "contest"),
     Index(  # a form is superseded at most once
         "ux_forms_supersedes",
