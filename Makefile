@@ -7,7 +7,7 @@ HOME_DIR ?= var/demo
 PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test lint bench clean
+.PHONY: help demo test lint bench bench-forensics clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -32,6 +32,9 @@ lint: $(STAMP) ## ruff check and format check only
 
 bench: $(STAMP) ## Ingest benchmarks: forms/s and the ratio to the bare cost (bench/)
 	$(BIN)/python bench/ingest.py
+
+bench-forensics: $(STAMP) ## Forensics on Russia 2018: seconds per stage, ratio to a bare numpy loop
+	$(BIN)/python bench/forensics.py
 
 clean: ## Remove the virtualenv and generated data
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

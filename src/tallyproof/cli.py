@@ -21,13 +21,16 @@ from tallyproof.audit.run import audit_bundle
 from tallyproof.domain.findings import Severity
 from tallyproof.export.bundle import export_bundle, result_record
 from tallyproof.export.documents import read_documents
+from tallyproof.export.forensics_report import write_report
 from tallyproof.export.structure_files import FileFormatError, read_structure, write_structure
 from tallyproof.importers.plan import run_plan
+from tallyproof.importers.stations import Mapping, MappingError, build_plan
 from tallyproof.ledger.entries import EntryKind, EnvelopeError, Signed, read_envelope, sign
 from tallyproof.ledger.keys import KeyTextError, PublicKey, Signer
 from tallyproof.ledger.receipts import Receipt, ReceiptError
 from tallyproof.sample.generator import build_sample
 from tallyproof.service import admin, queries, submission
+from tallyproof.service import forensics as forensic_service
 from tallyproof.service.context import Context, NotInitialised, utc_now
 from tallyproof.service.outcomes import Outcome
 from tallyproof.service.settings import Settings
@@ -547,6 +550,74 @@ def _submitted(path: Path) -> Signed:
     if kind is None:
         raise EnvelopeError("schema.missing", "$", f"{path}: not a signed envelope")
     return read_envelope(doc, kind)
+
+
+@app.command("import-stations")
+def import_stations(
+    ctx: typer.Context,
+    mapping_name: Annotated[
+        str,
+        typer.Argument(
+            metavar="MAPPING",
+            help="A shipped mapping (russia-2018, uganda-2011, ...) or a .toml file.",
+        ),
+    ],
+    data: Annotated[Path, typer.Option(help="Directory holding the mapping's data file.")],
+    batch_size: Annotated[int, typer.Option(min=100, max=20000)] = 2000,
+) -> None:
+    """Import a station-level election from CSV (or a zipped CSV) through the ordinary ingest
+    path: structure, an importer's key, one signed form per station. Exits 1 if the rules
+    refused any row (the table names each rule and an example row)."""
+    try:
+        mapping = Mapping.load(mapping_name)
+        with err.status(f"reading {mapping.file['path']}"):
+            plan, envelopes, rows, read = build_plan(mapping, data)
+    except (OSError, MappingError, KeyError) as error:
+        raise _fail(f"{mapping_name}: {error}", ExitCode.NOT_READY) from None
+    with _service(ctx) as service:
+        try:
+            with err.status(f"registering {len(rows):,} stations"):
+                run_plan(service, plan)
+        except RuntimeError as error:
+            raise _fail(str(error), ExitCode.REFUSED) from None
+        plan.write_keys(ctx.obj.home / "keys")
+        outcomes = _submit_in_batches(service, list(envelopes), batch_size)
+    out.print(render.import_table(mapping, read, rows, outcomes))
+    if any(not o.accepted for o in outcomes):
+        raise typer.Exit(ExitCode.REFUSED)
+
+
+@app.command()
+def forensics(
+    ctx: typer.Context,
+    report_dir: Annotated[
+        Path, typer.Argument(metavar="REPORT-DIR", help="Where to write the report.")
+    ],
+    election: ElectionOpt = None,
+    contest: Annotated[list[str] | None, typer.Option(help="Only these contests.")] = None,
+    replicates: Annotated[int, typer.Option(min=10, max=100_000)] = 1000,
+    seed: Annotated[int, typer.Option(help="Seeds the Monte Carlo replicates.")] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Station-level forensics: integer percentages, the turnout x share fingerprint and
+    fraud model, last digits, extreme and impossible stations. Writes figures and index.html."""
+    done = []
+    with _service(ctx) as service:
+        structure = queries.structure_of(service, election)
+        codes = contest or [c.code for c in structure.contests if structure.stations_of(c.code)]
+        for code in codes:
+            with err.status(f"{code}: {replicates:,} replicates"):
+                analysis, found = forensic_service.analyse_contest(
+                    service, structure.election.id, code, replicates=replicates, seed=seed
+                )
+            done.append((code, analysis, found))
+    page = write_report(report_dir, f"{structure.election.name}: forensics", done)
+    found_all = [f for _, _, found in done for f in found]
+    if as_json:
+        out.print_json(data=[f.as_dict() for f in found_all])
+    else:
+        out.print(render.findings_table(found_all, limit=40))
+        out.print(f"report: {page}")
 
 
 @app.command()

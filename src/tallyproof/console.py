@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 from rich.console import Console
@@ -12,6 +13,7 @@ from tallyproof.domain.findings import Finding
 from tallyproof.domain.standings import StandingRow
 from tallyproof.domain.structure import ElectionStructure
 from tallyproof.domain.tabulation import ContestResult
+from tallyproof.importers.stations import Mapping, ReadReport, Row
 from tallyproof.service.outcomes import Outcome
 
 SEVERITY_STYLE = {
@@ -137,6 +139,32 @@ def audit_table(report: AuditReport, limit: int = 40) -> Table:
         table.add_row(f"[red]{issue.code}[/] {issue.where}", issue.message)
     if len(report.issues) > limit:
         table.caption = f"{len(report.issues) - limit} more; see --report or --json"
+    return table
+
+
+def import_table(
+    mapping: Mapping, read: ReadReport, rows: Sequence[Row], outcomes: Sequence[Outcome]
+) -> Table:
+    """What was read against the data set's own totals, and what the rules refused."""
+    table = Table(title=f"import of {mapping.election['name']}", title_justify="left")
+    for column in ("measure", "read", "data set says", ""):
+        table.add_column(column, justify="right" if column != "measure" else "left")
+    for key, value in sorted(
+        read.totals.items(), key=lambda kv: (kv[0] not in mapping.totals, kv[0])
+    ):
+        expected = mapping.totals.get(key)
+        mark = "" if expected is None else ("[green]✓[/]" if expected == value else "[red]✗[/]")
+        table.add_row(key, f"{value:,}", f"{expected:,}" if expected is not None else "", mark)
+    for reason, count in read.skipped.items():
+        table.add_row(f"rows skipped: {reason}", f"{count:,}", "", "")
+    if read.unreadable:
+        table.add_row("rows unreadable", f"{len(read.unreadable):,}", "", read.unreadable[0][1])
+    refused = Counter(p.code for o in outcomes if not o.accepted for p in o.problems)
+    accepted = sum(1 for o in outcomes if o.accepted)
+    table.add_row("stations accepted", f"{accepted:,}", "", "")
+    for code, count in refused.most_common():
+        example = next(o for o in outcomes if not o.accepted and o.problems[0].code == code)
+        table.add_row(f"refused: {code}", f"{count:,}", "", f"row {rows[example.index].number}")
     return table
 
 

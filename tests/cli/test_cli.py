@@ -250,3 +250,28 @@ def test_receipts_verify_offline_and_a_bundle_audits(home, tmp_path):
     tampered = cli(home, "audit", str(bundle), "--json", check=4)
     codes = {i["code"] for i in json.loads(tampered.stdout)["issues"]}
     assert {"audit.file_hash", "audit.signature", "audit.checkpoint_root", "audit.rule"} <= codes
+
+
+def test_import_stations_reports_refusals_and_forensics_writes_the_report(tmp_path):
+    from tests.importers.test_stations import write_data
+
+    home = tmp_path / "home"
+    cli(home, "init")
+    mapping = write_data(tmp_path / "data")
+    done = cli(home, "import-stations", str(mapping), "--data", str(tmp_path / "data"), check=1)
+    assert "refused: ballots.exceeds_registered" in done.stdout
+    assert "row 7" in done.stdout  # the East station's line in the CSV
+    assert "rows unreadable" in done.stdout
+    missing = cli(home, "import-stations", "nowhere.toml", "--data", str(tmp_path), check=3)
+    assert "nowhere.toml" in missing.stderr
+
+    report = tmp_path / "report"
+    done = cli(home, "forensics", str(report), "--replicates", "20", "--json")
+    found = json.loads(done.stdout)
+    assert all(f["contest"] == "TL-PRES" for f in found)
+    page = (report / "index.html").read_text()
+    assert "TL-PRES: 2 stations" in page and "Integer percentages" in page
+    for figure in ("fingerprint", "turnout", "share", "digits"):
+        for suffix in ("png", "svg"):
+            assert (report / f"TL-PRES-{figure}.{suffix}").stat().st_size > 1000
+        assert f'src="TL-PRES-{figure}.png"' in page

@@ -124,3 +124,34 @@ def test_official_counts_are_read_per_contest(store):
     with store.read() as r:
         assert sorted(row.form_id for row in r.official_counts("e", "C")) == ["A", "B", "X"]
         assert r.official_counts("e", "other") == []
+
+
+def test_upgrading_from_0001_keeps_every_form_and_adds_issued(store_url):
+    """A store made by the first release upgrades in place: old forms keep their numbers and
+    state no ballots issued; new forms may state them."""
+    from alembic import command
+    from alembic.config import Config
+
+    from tallyproof.store.database import _MIGRATIONS
+
+    old = Store(store_url)
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    with old.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.upgrade(config, "0001")
+        conn.exec_driver_sql(
+            "INSERT INTO forms (form_id, seq, election_id, station, contest, source, chain, "
+            "official, votes, rejected, polled) VALUES "
+            "('f1', 0, 'e', 'S1', 'C', 'presiding_officer', 'official', true, '{\"a\": 7}', 1, 8)"
+        )
+    assert old.schema_revision() == "0001"
+    old.migrate()
+    assert old.schema_revision() == schema.REVISION
+    with old.write() as w:
+        w.insert(schema.forms, [form("f2", 1, station="S2") | {"issued": 9}])
+    with old.read() as r:
+        rows = {row.form_id: row for row in r.official_counts("e")}
+    assert (rows["f1"].polled, rows["f1"].rejected, rows["f1"].issued) == (8, 1, None)
+    assert rows["f2"].issued == 9
+    old.close()

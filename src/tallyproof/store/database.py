@@ -186,6 +186,7 @@ class Reader:
             t.c.votes,
             t.c.rejected,
             t.c.polled,
+            t.c.issued,
         ).where(t.c.election_id == election_id, t.c.official.is_(True))
         if contest is not None:
             query = query.where(t.c.contest == contest)

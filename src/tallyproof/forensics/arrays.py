@@ -1,0 +1,67 @@
+"""One contest's station-level numbers as aligned numpy arrays."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class StationArrays:
+    """Station `i` has `registered[i]` voters, `issued[i]` ballots issued (the polled count
+    where the form does not state it), `polled[i]` ballots in the boxes (valid + rejected),
+    and `votes[i, k]` votes for candidate `k`."""
+
+    station: np.ndarray
+    region: np.ndarray
+    registered: np.ndarray
+    issued: np.ndarray
+    polled: np.ndarray
+    rejected: np.ndarray
+    votes: np.ndarray
+    candidates: tuple[str, ...]
+    names: tuple[str, ...] = ()  # display names, aligned with `candidates` (ids)
+    leader: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        totals = self.votes.sum(axis=0) if self.votes.size else np.zeros(len(self.candidates))
+        object.__setattr__(self, "leader", int(np.argmax(totals)) if len(totals) else 0)
+
+    @property
+    def leader_name(self) -> str:
+        names = self.names or self.candidates
+        return names[self.leader] if names else ""
+
+    @property
+    def size(self) -> int:
+        return int(self.registered.size)
+
+    @property
+    def valid(self) -> np.ndarray:
+        return self.votes.sum(axis=1)
+
+    @property
+    def turnout(self) -> np.ndarray:
+        """Ballots issued over registered voters (NaN where nobody is registered)."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self.registered > 0, self.issued / self.registered, np.nan)
+
+    def share(self, candidate: int | None = None) -> np.ndarray:
+        """A candidate's votes (the leader's by default) over the ballots in the boxes."""
+        k = self.leader if candidate is None else candidate
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self.polled > 0, self.votes[:, k] / self.polled, np.nan)
+
+    def subset(self, mask: np.ndarray) -> StationArrays:
+        return StationArrays(
+            self.station[mask],
+            self.region[mask],
+            self.registered[mask],
+            self.issued[mask],
+            self.polled[mask],
+            self.rejected[mask],
+            self.votes[mask],
+            self.candidates,
+            self.names,
+        )

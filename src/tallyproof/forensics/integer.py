@@ -1,0 +1,158 @@
+"""Kobak, Shpilkin & Pshenichnikov (Ann. Appl. Stat. 2016): integer percentages.
+
+A station reports an integer percentage when its turnout (ballots issued / registered) or
+its leader's share (leader's votes / ballots in the boxes) lies within `window` percentage
+points of a whole number (0.05: the 0.1 %-wide histogram bin centred on the integer). Under
+the binomial null each percentage's numerator is Binomial(denominator, observed fraction),
+independently per station. That makes each station's "on an integer" indicator a Bernoulli
+whose probability is computed exactly from the binomial pmf, so a Monte Carlo replicate of
+the count needs one uniform draw per station instead of a binomial draw and a division."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.stats import binom
+
+WINDOW = 0.05  # percentage points either side of an integer
+MIN_DENOMINATOR = 100  # smaller stations land on integers too easily to be informative
+_TAIL = 1e-13  # probability left out in each tail of the binomial (below any count we report)
+
+
+def on_integer(
+    numerator: np.ndarray, denominator: np.ndarray, window: float = WINDOW
+) -> np.ndarray:
+    """Whether 100 * numerator / denominator lies within `window` of a whole number."""
+    pct = 100.0 * numerator / np.maximum(denominator, 1)
+    return np.abs(pct - np.rint(pct)) <= window + 1e-9
+
+
+def hit_probability(
+    denominator: np.ndarray, fraction: np.ndarray, window: float = WINDOW
+) -> np.ndarray:
+    """P(100 * Binomial(n, p) / n lies within `window` of an integer), per station, exactly:
+    the pmf summed over every count k that lands in a window, between the binomial's
+    1e-13 and 1 - 1e-13 quantiles."""
+    n = denominator.astype(np.int64)
+    p = np.clip(fraction, 0.0, 1.0)
+    n_safe = np.maximum(n, 1)
+    lo = np.floor(100.0 * binom.ppf(_TAIL, n_safe, p) / n_safe) - 1
+    hi = np.ceil(100.0 * binom.isf(_TAIL, n_safe, p) / n_safe) + 1
+    lo = np.clip(np.nan_to_num(lo, nan=0.0), 0, 100).astype(np.int64)
+    hi = np.clip(np.nan_to_num(hi, nan=100.0), 0, 100).astype(np.int64)
+    widths = hi - lo + 1
+    station = np.repeat(np.arange(n.size), widths)
+    m = np.repeat(lo, widths) + (
+        np.arange(widths.sum()) - np.repeat(np.cumsum(widths) - widths, widths)
+    )
+    k_lo = np.ceil(n[station] * (m - window) / 100.0 - 1e-9).clip(0).astype(np.int64)
+    k_hi = np.minimum(np.floor(n[station] * (m + window) / 100.0 + 1e-9), n[station]).astype(
+        np.int64
+    )
+    spans = np.maximum(k_hi - k_lo + 1, 0)
+    row = np.repeat(np.arange(spans.size), spans)
+    k = np.repeat(k_lo, spans) + (
+        np.arange(spans.sum()) - np.repeat(np.cumsum(spans) - spans, spans)
+    )
+    pmf = binom.pmf(k, n[station[row]], p[station[row]])
+    return np.minimum(np.bincount(station[row], weights=pmf, minlength=n.size), 1.0)
+
+
+@dataclass(frozen=True)
+class IntegerTest:
+    """Observed count of stations on an integer, its binomial-null expectation and spread."""
+
+    quantity: str  # "turnout", "share" or "either"
+    stations: int
+    observed: int
+    expected: float
+    spread: float
+    replicates: int
+    window: float
+    min_denominator: int
+    p_value: float  # share of replicates at least as large as the observed count
+    hits: np.ndarray  # which of the filtered stations are on an integer
+    probability: np.ndarray  # each filtered station's chance of that under the null
+
+    @property
+    def excess(self) -> float:
+        return self.observed - self.expected
+
+    @property
+    def z(self) -> float:
+        return self.excess / self.spread if self.spread > 0 else 0.0
+
+
+def _replicate_counts(args: tuple[np.ndarray, int, int]) -> np.ndarray:
+    probability, replicates, seed = args
+    rng = np.random.default_rng(seed)
+    counts = np.empty(replicates, dtype=np.int64)
+    block = max(1, 4_000_000 // max(probability.size, 1))
+    for start in range(0, replicates, block):
+        stop = min(start + block, replicates)
+        draws = rng.random((stop - start, probability.size), dtype=np.float32)
+        counts[start:stop] = (draws < probability.astype(np.float32)).sum(axis=1)
+    return counts
+
+
+def monte_carlo_counts(
+    probability: np.ndarray, replicates: int, seed: int, workers: int = 1
+) -> np.ndarray:
+    """`replicates` draws of the number of stations on an integer under the null, split over
+    `workers` processes with independent, seeded streams (the same seed, the same answer)."""
+    workers = max(1, min(workers or (os.cpu_count() or 1), replicates))
+    seeds = np.random.SeedSequence(seed).generate_state(workers)
+    sizes = [replicates // workers + (i < replicates % workers) for i in range(workers)]
+    jobs = [(probability, size, int(s)) for size, s in zip(sizes, seeds, strict=True) if size]
+    if len(jobs) == 1:
+        return _replicate_counts(jobs[0])
+    with ProcessPoolExecutor(len(jobs)) as pool:
+        return np.concatenate(list(pool.map(_replicate_counts, jobs)))
+
+
+def integer_percentage_tests(
+    registered: np.ndarray,
+    issued: np.ndarray,
+    polled: np.ndarray,
+    leader_votes: np.ndarray,
+    *,
+    window: float = WINDOW,
+    min_denominator: int = MIN_DENOMINATOR,
+    replicates: int = 1000,
+    seed: int = 0,
+    workers: int = 1,
+) -> tuple[np.ndarray, dict[str, IntegerTest]]:
+    """The test for turnout, for the leader's share, and for either; returns the station
+    filter (both denominators >= `min_denominator`) and the three results."""
+    keep = (registered >= min_denominator) & (polled >= min_denominator) & (issued <= registered)
+    n_t, k_t = registered[keep], issued[keep]
+    n_s, k_s = polled[keep], leader_votes[keep]
+    hit_t, hit_s = on_integer(k_t, n_t, window), on_integer(k_s, n_s, window)
+    q_t = hit_probability(n_t, k_t / n_t, window)
+    q_s = hit_probability(n_s, k_s / n_s, window)
+    cases = {
+        "turnout": (hit_t, q_t),
+        "share": (hit_s, q_s),
+        "either": (hit_t | hit_s, 1.0 - (1.0 - q_t) * (1.0 - q_s)),
+    }
+    results = {}
+    for offset, (name, (hits, q)) in enumerate(cases.items()):
+        counts = monte_carlo_counts(q, replicates, seed + offset, workers)
+        observed = int(hits.sum())
+        results[name] = IntegerTest(
+            name,
+            int(keep.sum()),
+            observed,
+            float(counts.mean()),
+            float(counts.std(ddof=1)),
+            replicates,
+            window,
+            min_denominator,
+            float((counts >= observed).mean()),
+            hits,
+            q,
+        )
+    return keep, results
