@@ -7,7 +7,7 @@ HOME_DIR ?= var/demo
 PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test lint bench bench-forensics clean
+.PHONY: help demo test lint bench bench-forensics eval-claims clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ bench: $(STAMP) ## Ingest benchmarks: forms/s and the ratio to the bare cost (be
 
 bench-forensics: $(STAMP) ## Forensics on Russia 2018: seconds per stage, ratio to a bare numpy loop
 	$(BIN)/python bench/forensics.py
+
+eval-claims: $(STAMP) ## Claim extraction: precision and recall per kind on the labelled reports
+	$(BIN)/python bench/claims_eval.py
 
 clean: ## Remove the virtualenv and generated data
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .hypothesis

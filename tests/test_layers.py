@@ -9,6 +9,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "tallyproof"
 LAYER = {
     "domain": 1,
     "forensics": 1,
+    "claims": 1,
     "ledger": 2,
     "store": 3,
     "service": 4,
@@ -53,6 +54,6 @@ def test_every_module_imports_only_its_own_layer_or_below():
 
 def test_pure_layers_do_no_io():
     io = {"sqlalchemy", "sqlite3", "httpx", "socket", "pathlib", "typer", "rich"}
-    for part in ("domain", "forensics"):
+    for part in ("domain", "forensics", "claims"):
         for path in (PACKAGE / part).rglob("*.py"):
             assert not {m.split(".")[0] for m in modules(path)} & io, path

@@ -21,7 +21,6 @@ from tallyproof.audit.run import audit_bundle
 from tallyproof.domain.findings import Severity
 from tallyproof.export.bundle import export_bundle, result_record
 from tallyproof.export.documents import read_documents
-from tallyproof.export.forensics_report import write_report
 from tallyproof.export.structure_files import FileFormatError, read_structure, write_structure
 from tallyproof.importers.plan import run_plan
 from tallyproof.importers.stations import Mapping, MappingError, build_plan
@@ -30,7 +29,7 @@ from tallyproof.ledger.keys import KeyTextError, PublicKey, Signer
 from tallyproof.ledger.receipts import Receipt, ReceiptError
 from tallyproof.sample.generator import build_sample
 from tallyproof.service import admin, queries, submission
-from tallyproof.service import forensics as forensic_service
+from tallyproof.service import claims as claim_service
 from tallyproof.service.context import Context, NotInitialised, utc_now
 from tallyproof.service.outcomes import Outcome
 from tallyproof.service.settings import Settings
@@ -601,6 +600,9 @@ def forensics(
 ) -> None:
     """Station-level forensics: integer percentages, the turnout x share fingerprint and
     fraud model, last digits, extreme and impossible stations. Writes figures and index.html."""
+    from tallyproof.export.forensics_report import write_report  # numpy, scipy, matplotlib:
+    from tallyproof.service import forensics as forensic_service  # loaded only when asked
+
     done = []
     with _service(ctx) as service:
         structure = queries.structure_of(service, election)
@@ -618,6 +620,118 @@ def forensics(
     else:
         out.print(render.findings_table(found_all, limit=40))
         out.print(f"report: {page}")
+
+
+claims_app = typer.Typer(
+    help="News claims: extract vote, margin, seat and status claims from report text, file "
+    "them as a media source, and check them against each other and the official results.",
+    no_args_is_help=True,
+)
+app.add_typer(claims_app, name="claims")
+
+OutletOpt = Annotated[str, typer.Option(help="The outlet (default: the report's `outlet:` line).")]
+DateOpt = Annotated[str, typer.Option(help="Publication date (default: the report's own).")]
+ReportsArg = Annotated[list[Path], typer.Argument(metavar="FILE...", help="Report text files.")]
+
+
+def _report_text(path: Path) -> str:
+    try:
+        return path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise _fail(f"{path}: {error}", ExitCode.NOT_READY) from None
+
+
+def _read_reports(
+    service: Context | None, files: list[Path], outlet: str, date: str, election: str | None
+) -> list[tuple[Path, claim_service.ReadClaims]]:
+    return [
+        (
+            path,
+            claim_service.read_claims(
+                service, _report_text(path), outlet=outlet, published=date, election=election
+            ),
+        )
+        for path in files
+    ]
+
+
+@claims_app.command("extract")
+def claims_extract(
+    ctx: typer.Context,
+    files: ReportsArg,
+    outlet: OutletOpt = "",
+    date: DateOpt = "",
+    election: ElectionOpt = None,
+    as_jsonl: Annotated[bool, typer.Option("--jsonl", help="One JSON claim per line.")] = False,
+) -> None:
+    """Print every claim in the reports, with its sentence and span; linked to the stored
+    elections when the home is initialised (nothing is written)."""
+    try:
+        service: Context | None = Context.open(ctx.obj)
+    except NotInitialised:
+        service = None
+    try:
+        read = _read_reports(service, files, outlet, date, election)
+    except queries.UnknownElection as error:
+        raise _fail(str(error), ExitCode.NOT_READY) from None
+    finally:
+        if service is not None:
+            service.close()
+    for path, report in read:
+        if as_jsonl:
+            for c in report.claims:
+                line = {"report": str(path), "outlet": report.outlet, **c.document()}
+                _raw(json.dumps(line, ensure_ascii=False) + "\n")
+        else:
+            out.print(render.claims_table(str(path), report))
+
+
+@claims_app.command("ingest")
+def claims_ingest(
+    ctx: typer.Context,
+    files: ReportsArg,
+    key: KeyOpt,
+    outlet: OutletOpt = "",
+    date: DateOpt = "",
+    election: ElectionOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Extract, link and file each report's claims as one entry signed for media:<outlet>,
+    then show the claim findings: outlets that disagree, claims the official result
+    contradicts. Exits 1 if a report was refused."""
+    signer = _signer(key)
+    with _service(ctx) as service:
+        read = _read_reports(service, files, outlet, date, election)
+        envelopes, where = [], []
+        for path, report in read:
+            try:
+                docs = claim_service.report_documents(report, election)
+            except claim_service.FilingError as error:
+                raise _fail(f"{path}: {error}", ExitCode.NOT_READY) from None
+            envelopes += [sign(EntryKind.CLAIM, d, signer).envelope() for d in docs]
+            where += [str(path)] * len(docs)
+        outcomes = submission.submit_claim_reports(service, envelopes)
+        eid = election or next(
+            (c.election for _, r in read for c in r.claims if c.election), election
+        )
+        found = queries.claim_findings(service, eid)
+    refused = [o for o in outcomes if not o.accepted]
+    if as_json:
+        out.print_json(
+            data={
+                "reports": [{"input": where[o.index], **o.as_dict()} for o in outcomes],
+                "findings": [f.as_dict() for f in found],
+            }
+        )
+    else:
+        for path, report in read:
+            out.print(render.claims_table(str(path), report))
+        out.print(f"filed {len(outcomes) - len(refused)} reports; refused {len(refused)}")
+        if refused:
+            out.print(render.refusals_table(outcomes, where))
+        out.print(render.findings_table(found, limit=40))
+    if refused:
+        raise typer.Exit(ExitCode.REFUSED)
 
 
 @app.command()

@@ -14,6 +14,7 @@ from tallyproof.domain.standings import StandingRow
 from tallyproof.domain.structure import ElectionStructure
 from tallyproof.domain.tabulation import ContestResult
 from tallyproof.importers.stations import Mapping, ReadReport, Row
+from tallyproof.service.claims import ReadClaims
 from tallyproof.service.outcomes import Outcome
 
 SEVERITY_STYLE = {
@@ -165,6 +166,22 @@ def import_table(
     for code, count in refused.most_common():
         example = next(o for o in outcomes if not o.accepted and o.problems[0].code == code)
         table.add_row(f"refused: {code}", f"{count:,}", "", f"row {rows[example.index].number}")
+    return table
+
+
+def claims_table(name: str, read: ReadClaims) -> Table:
+    """One row per claim: what it says, where it links (or why it does not), its words."""
+    title = f"{name}: {len(read.claims)} claims from {read.outlet or 'an unnamed outlet'}"
+    table = Table(title=title + (f", {read.published}" if read.published else ""))
+    for column in ("kind", "says", "who", "contest", "link", "sentence"):
+        table.add_column(column, overflow="fold")
+    for c in read.claims:
+        says = f"{c.status}" if c.status else f"{c.qualifier} {c.value:,}"
+        who = " ".join(x for x in (c.candidate, f"({c.party})" if c.party else "") if x)
+        link = c.candidate_id or c.contest_code or c.party_code
+        link = f"[green]{link}[/]" if c.linked else f"[yellow]unlinked:[/] {c.unlinked}"
+        quote = c.sentence if len(c.sentence) <= 70 else c.sentence[:67] + "..."
+        table.add_row(str(c.kind), says, who, c.contest, link, quote)
     return table
 
 

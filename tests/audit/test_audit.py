@@ -69,11 +69,27 @@ def first_form(directory: Path, after: int = 100) -> int:
 def test_a_clean_bundle_checks_out(clean_bundle):
     report = audit_bundle(clean_bundle, workers=2)
     assert report.ok, report.issues
-    assert report.tree_size == 339 and report.signatures_checked == 339
+    assert report.tree_size == 347 and report.signatures_checked == 347
     assert report.entries["form"] == 165
+    assert report.entries["claim"] == 4  # the sample's four news reports
     published = (clean_bundle / "checkpoints.jsonl").read_text().splitlines()
     assert report.checkpoints_checked == len(published) >= 5  # every 50 entries, and at export
     assert report.contests_retallied == 9
+
+
+def test_an_altered_claim_is_named(bundle):
+    """Claims never enter the tally, but a logged claim is signed and must point at a
+    contest the election has."""
+    rows = lines(bundle)
+    n = next(i for i, line in enumerate(rows) if b'"kind":"claim"' in line)
+    record = json.loads(rows[n])
+    record["leaf"]["body"]["claims"][0]["contest_code"] = "NA-999"
+    rows[n] = (json.dumps(record, separators=(",", ":")) + "\n").encode()
+    write_lines(bundle, rows)
+    report = audit_bundle(bundle, workers=1)
+    assert not report.ok
+    assert ("audit.signature", f"entry {n}") in {(i.code, i.where) for i in report.issues}
+    assert any(i.code == "audit.rule" and "NA-999" in i.message for i in report.issues)
 
 
 def test_one_altered_digit_is_named(bundle):

@@ -275,3 +275,58 @@ def test_import_stations_reports_refusals_and_forensics_writes_the_report(tmp_pa
         for suffix in ("png", "svg"):
             assert (report / f"TL-PRES-{figure}.{suffix}").stat().st_size > 1000
         assert f'src="TL-PRES-{figure}.png"' in page
+
+
+REPORT = """outlet: {outlet}
+date: 2024-02-09
+
+In NA-1, PTI-backed Aamir bagged {votes} votes while PML-N's Bushra got more than 700 votes.
+
+سردار صاحب کو مبارکباد
+
+You may also like
+Aamir wins with 9,999 votes
+"""
+
+
+def test_claims_extract_and_ingest(home, tmp_path):
+    bare = tmp_path / "elsewhere"
+    dawn, geo = tmp_path / "dawn.txt", tmp_path / "geo.txt"
+    dawn.write_text(REPORT.format(outlet="Dawn", votes="1,200"), encoding="utf-8")
+    geo.write_text(REPORT.format(outlet="Geo News", votes="1,100"), encoding="utf-8")
+    done = cli(bare, "claims", "extract", str(dawn), "--jsonl")  # no home: extraction only
+    lines = [json.loads(line) for line in done.stdout.splitlines()]
+    assert [(c["value"], c["qualifier"], c["unlinked"]) for c in lines] == [
+        (1200, "exact", "no election to link to"),
+        (700, "more_than", "no election to link to"),
+    ]
+    assert lines[0]["sentence"].startswith("In NA-1") and lines[0]["outlet"] == "Dawn"
+
+    for outlet, name in (("Dawn", "dawn"), ("Geo News", "geo")):
+        cli(home, "keygen", f"media/{name}", "--out", str(tmp_path / f"{name}.key"))
+        cli(
+            home,
+            "register-key",
+            "--source",
+            f"media:{outlet}",
+            "--admin-key",
+            str(tmp_path / "admin.key"),
+            "--key-file",
+            str(tmp_path / f"{name}.key"),
+        )
+    done = cli(home, "claims", "ingest", str(dawn), "--key", str(tmp_path / "dawn.key"))
+    assert "filed 1 reports; refused 0" in done.stdout and "NA-1/a" in done.stdout
+    wrong = cli(home, "claims", "ingest", str(geo), "--key", str(tmp_path / "dawn.key"), check=1)
+    assert "signature.wrong_source" in wrong.stdout
+    done = cli(home, "claims", "ingest", str(geo), "--key", str(tmp_path / "geo.key"), "--json")
+    found = json.loads(done.stdout)["findings"]
+    assert [f["code"] for f in found] == ["claim.outlets_disagree"]
+    assert {c["outlet"] for c in found[0]["evidence"]["claims"]} == {"Dawn", "Geo News"}
+    undated = tmp_path / "undated.txt"
+    undated.write_text("In NA-1, Aamir bagged 1,200 votes.\n", encoding="utf-8")
+    missing = cli(
+        home, "claims", "ingest", str(undated), "--key", str(tmp_path / "dawn.key"), check=3
+    )
+    assert "names no outlet" in missing.stderr
+    listed = cli(home, "findings", "--json")
+    assert "claim.outlets_disagree" in listed.stdout

@@ -45,7 +45,7 @@ def test_station_forms_sum_to_the_reported_totals(loaded):
 
 def test_ps129_declaration_is_a_critical_finding_naming_its_stations(loaded):
     findings = queries.findings(loaded, "pk-ge-2024")
-    (ps129,) = [f for f in findings if f.contest == "PS-129"]
+    (ps129,) = [f for f in findings if f.contest == "PS-129" and f.code.startswith("consol")]
     assert ps129.code == "consolidation.mismatch" and ps129.severity.value == "critical"
     assert (ps129.evidence["station_forms_total"], ps129.evidence["declared"]) == (31000, 11000)
     assert len(ps129.evidence["stations"]) == 20
@@ -68,3 +68,25 @@ def test_the_dik_re_poll_keeps_the_first_count_and_counts_the_second(loaded):
     assert any(f.form_id == replaced[0].supersedes for f in forms)
     assert len(forms) == 31  # 26 on polling day, 4 re-polled stations, of which 1 superseded
     assert queries.findings(loaded, "kp-lg-2021-phase1") == []
+
+
+def test_the_news_reports_are_claims_checked_against_each_other_and_the_forms(loaded):
+    """The sample's reports: one outlet prints 77,709 for Saad Rafique where the forms (and
+    another outlet) say 77,907; a report repeats the returning officer's 11,000 for Saif Bari
+    where the forms say 31,000. Claims within their qualifier ("more than 39,000" for a
+    39,202 margin, "more than 24,000" for 24,862) raise nothing."""
+    findings = [f for f in queries.findings(loaded, "pk-ge-2024") if f.code.startswith("claim.")]
+    summary = sorted((f.code, f.contest, f.candidate) for f in findings)
+    assert summary == [
+        ("claim.contradicts_official", "NA-122", "NA-122/saad-rafique"),
+        ("claim.contradicts_official", "PS-129", "PS-129/saif-bari"),
+        ("claim.outlets_disagree", "NA-122", "NA-122/saad-rafique"),
+    ]
+    (disagree,) = [f for f in findings if f.code == "claim.outlets_disagree"]
+    said = {c["outlet"]: (c["value"], c["sentence"]) for c in disagree.evidence["claims"]}
+    assert said["Indus Courier"][0] == 77709 and "77,709" in said["Indus Courier"][1]
+    assert said["Margalla Times"][0] == 77907
+    assert [f for f in queries.findings(loaded, "kp-lg-2021-phase1")] == []
+    claims = queries.stored_claims(loaded, "kp-lg-2021-phase1")
+    assert {(c.claim.kind, c.claim.value) for c in claims} >= {("margin", 24000), ("votes", 63753)}
+    assert all(c.claim.linked for c in claims)

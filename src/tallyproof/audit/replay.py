@@ -181,6 +181,28 @@ class Replay:
         self._take(seq, body, hashlib.sha256(self.message).hexdigest(), official, votes, where)
         return public
 
+    def _claim(self, seq: int, body: dict[str, Any], key_id: str) -> bytes | None:
+        """A news report's claims: signed for its outlet, linked only to what exists.
+        Claims never enter the tally."""
+        claims = body.get("claims") or []
+        codes = sorted({c["contest_code"] for c in claims if c.get("contest_code")}) or [""]
+        public = None
+        for code in codes:
+            public = self._signer(seq, {**body, "contest": code}, key_id, None)
+        election = self.elections.get(body["election"])
+        if election is None:
+            self.fail(seq, "audit.rule", "claims about an unknown election")
+            return public
+        for claim in claims:
+            roster = election.contests.get(claim.get("contest_code", ""))
+            if claim.get("contest_code") and roster is None:
+                self.fail(seq, "audit.rule", f"claim about unknown contest {claim['contest_code']}")
+            elif claim.get("candidate_id") and claim["candidate_id"] not in (roster or ()):
+                self.fail(
+                    seq, "audit.rule", f"claim about unknown candidate {claim['candidate_id']}"
+                )
+        return public
+
     def _check_counts(
         self,
         seq: int,

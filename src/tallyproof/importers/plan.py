@@ -23,6 +23,7 @@ _BATCH: dict[str, Callable[[Context, list[object]], list[Outcome]]] = {
     "register_keys": admin.register_keys,  # type: ignore[dict-item]
     "forms": submission.submit_forms,  # type: ignore[dict-item]
     "declarations": submission.submit_declarations,  # type: ignore[dict-item]
+    "claims": submission.submit_claim_reports,  # type: ignore[dict-item]
 }
 _KIND = {
     "structure": EntryKind.STRUCTURE,
@@ -31,6 +32,7 @@ _KIND = {
     "status": EntryKind.STATUS,
     "forms": EntryKind.FORM,
     "declarations": EntryKind.DECLARATION,
+    "claims": EntryKind.CLAIM,
 }
 
 

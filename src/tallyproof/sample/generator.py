@@ -4,6 +4,7 @@ disagrees with its stations. Deterministic: the same stories give the same ledge
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import random
@@ -11,6 +12,11 @@ from datetime import datetime, timedelta
 from importlib import resources
 from typing import Any
 
+from tallyproof.claims.extract import extract
+from tallyproof.claims.link import link_claims
+from tallyproof.domain.claims import ClaimReport
+from tallyproof.domain.sources import parse_source
+from tallyproof.domain.structure import parse_structure
 from tallyproof.importers.plan import Plan
 from tallyproof.ledger.canonical import content_id
 from tallyproof.ledger.keys import Signer
@@ -65,10 +71,11 @@ class _ElectionBuilder:
         for contest in self.story["contests"]:
             if "candidates" in contest:
                 self._generate_counts(contest)
+        self.structure_doc = self._structure()
         self._add(
             "structure",
             f"{self.eid}: election structure",
-            [self._structure()],
+            [self.structure_doc],
             self.admin,
         )
         self.sample.elections.append(self.eid)
@@ -78,6 +85,33 @@ class _ElectionBuilder:
         self._agent_copies()
         self._re_polls()
         self._declarations()
+        self._news()
+
+    def _news(self) -> None:
+        """News reports as a media source: each outlet's key registered by the admin, each
+        report's claims extracted, linked to this election and signed by its outlet."""
+        structure = parse_structure(self.structure_doc)
+        for name in self.story.get("news", []):
+            text = (
+                resources.files("tallyproof.sample").joinpath(f"reports/{name}").read_text("utf-8")
+            )
+            extracted = extract(text)
+            report = extracted.report
+            outlet = f"media:{report.outlet}"
+            key_name = f"{self.eid}/media/{report.outlet.lower().replace(' ', '-')}"
+            if key_name not in self.sample.keys:
+                reg = self._registration(key_name, outlet)
+                self._add("register_key", f"{self.eid}: key {key_name}", [reg], self.admin)
+            claims = link_claims(extracted.claims, [structure])
+            body = ClaimReport(
+                self.eid,
+                parse_source(outlet),
+                report.date,
+                hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                tuple(claims),
+                report.title,
+            ).document()
+            self._add("claims", f"{self.eid}: {report.outlet}", [body], _key(self.sample, key_name))
 
     def _add(
         self,

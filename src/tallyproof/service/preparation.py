@@ -14,6 +14,7 @@ from typing import Any
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
+from tallyproof.domain.claims import ClaimReport, parse_claim_report
 from tallyproof.domain.declarations import DeclaredResult, parse_declaration
 from tallyproof.domain.forms import ResultForm, parse_form
 from tallyproof.domain.problems import Problem, Rejected
@@ -21,10 +22,11 @@ from tallyproof.ledger.canonical import canonical_plain, content_id
 from tallyproof.ledger.entries import EntryKind, EnvelopeError, LedgerEntry, Signed, open_envelope
 from tallyproof.ledger.merkle import leaf_hash
 
-Document = ResultForm | DeclaredResult
+Document = ResultForm | DeclaredResult | ClaimReport
 _PARSERS: dict[str, Callable[[Any], Document]] = {
     EntryKind.FORM: parse_form,
     EntryKind.DECLARATION: parse_declaration,
+    EntryKind.CLAIM: parse_claim_report,
 }
 _INLINE_BELOW = 256
 
@@ -107,7 +109,8 @@ def prepare(
             )
             continue
         data = LedgerEntry(signed, received_at).leaf_data()
-        votes = json.dumps(dict(doc.votes), separators=(",", ":"))
+        counted = getattr(doc, "votes", None)
+        votes = json.dumps(dict(counted), separators=(",", ":")) if counted is not None else ""
         out.append(Prepared(index, entry_id, (), signed.key_id, doc, data, leaf_hash(data), votes))
     return out
 

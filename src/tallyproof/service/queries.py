@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
+from tallyproof.domain.claims import StoredClaim, parse_claim_report, reconcile_claims
 from tallyproof.domain.declarations import DeclaredResult, declaration_findings, parse_declaration
 from tallyproof.domain.findings import Finding, by_severity
 from tallyproof.domain.forms import ResultForm, SupersedeReason
@@ -223,6 +224,8 @@ def findings(
         for station, heads in sorted(stations.items()):
             if len(heads) > 1:
                 out += reconcile_station(station, structure.contest(code), heads)  # type: ignore[arg-type]
+    if contest is None:
+        out += claim_findings(ctx, eid)
     for c in _contests(structure, contest):
         stations = by_place.get(c.code, {})
         official = {s: h["official"] for s, h in stations.items() if "official" in h}
@@ -233,3 +236,34 @@ def findings(
             out += declaration_findings(record.declaration, record.declaration_id)
         out += reconcile_declarations(c, decls)
     return by_severity(out)
+
+
+def stored_claims(ctx: Context, election: str | None = None) -> list[StoredClaim]:
+    structure = structure_of(ctx, election)
+    with ctx.read() as reader:
+        rows = reader.claims(structure.election.id)
+    return [_stored(row) for row in rows]
+
+
+def _stored(row: Any) -> StoredClaim:
+    doc = json.loads(row.doc)
+    report = parse_claim_report(
+        {
+            "election": row.election_id,
+            "source": f"media:{row.outlet}",
+            "published": row.published,
+            "text_sha256": "0" * 64,
+            "claims": [doc],
+        }
+    )
+    return StoredClaim(row.claim_id, row.report_id, row.outlet, row.published, report.claims[0])
+
+
+def claim_findings(ctx: Context, election: str | None = None) -> list[Finding]:
+    """Outlets against outlets and claims against the official results."""
+    structure = structure_of(ctx, election)
+    claims = stored_claims(ctx, structure.election.id)
+    if not claims:
+        return []
+    by_contest = {r.contest: r for r in results(ctx, structure.election.id)}
+    return by_severity(reconcile_claims(claims, by_contest))

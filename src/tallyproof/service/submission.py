@@ -6,12 +6,14 @@ rows in one transaction, and hands out receipts."""
 from __future__ import annotations
 
 import gc
+import json
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from typing import Any
 
 from tallyproof.domain.authority import check_signer
+from tallyproof.domain.claims import ClaimReport, check_claim_links
 from tallyproof.domain.declarations import DeclaredResult, check_declaration
 from tallyproof.domain.forms import ResultForm
 from tallyproof.domain.problems import Problem
@@ -32,6 +34,11 @@ def submit_forms(ctx: Context, envelopes: Sequence[object]) -> list[Outcome]:
 def submit_declarations(ctx: Context, envelopes: Sequence[object]) -> list[Outcome]:
     """Submit signed declared results (a returning officer's Form 47, a party's totals)."""
     return _finish(ctx, _start(ctx, EntryKind.DECLARATION, envelopes), _admit_declaration)
+
+
+def submit_claim_reports(ctx: Context, envelopes: Sequence[object]) -> list[Outcome]:
+    """Submit signed claim reports (a news report's claims, signed for `media:<outlet>`)."""
+    return _finish(ctx, _start(ctx, EntryKind.CLAIM, envelopes), _admit_claims)
 
 
 def ingest_forms(ctx: Context, batches: Iterable[Sequence[object]]) -> Iterator[list[Outcome]]:
@@ -241,3 +248,72 @@ def _admit_declaration(batch: Batch, p: Prepared, received_at: str) -> list[Prob
         ],
     )
     return []
+
+
+def _admit_claims(batch: Batch, p: Prepared, received_at: str) -> list[Problem]:
+    """A report's claims: signed for its outlet, linked only to what the election has."""
+    state = batch.state
+    report = p.doc
+    assert isinstance(report, ClaimReport) and p.entry_id is not None
+    structure = state.elections.get(report.election)
+    if structure is None:
+        return [Problem("form.unknown_election", "election", f"no election {report.election!r}")]
+    grant = state.grants.get(p.key_id)
+    contests = sorted({c.contest_code for c in report.claims if c.contest_code}) or [""]
+    problems = [
+        problem
+        for contest in contests
+        for problem in check_signer(
+            grant, p.key_id in state.revoked, report.source, None, contest, report.election
+        )
+    ][:1]
+    problems = problems or check_claim_links(structure, report)
+    if problems:
+        return problems
+    appended = batch.append_leaf(
+        EntryKind.CLAIM,
+        report.election,
+        p.entry_id,
+        p.key_id,
+        p.leaf_data,
+        p.leaf_hash,
+        received_at,
+    )
+    batch.add_rows(schema.claim_reports, [_report_row(p.entry_id, appended.seq, report)])
+    batch.add_rows(schema.claims, _claim_rows(p.entry_id, appended.seq, report))
+    return []
+
+
+def _report_row(report_id: str, seq: int, report: ClaimReport) -> dict[str, Any]:
+    return {
+        "report_id": report_id,
+        "seq": seq,
+        "election_id": report.election,
+        "outlet": report.outlet,
+        "published": report.published,
+        "title": report.title or None,
+        "text_sha256": report.text_sha256,
+        "claims": len(report.claims),
+    }
+
+
+def _claim_rows(report_id: str, seq: int, report: ClaimReport) -> list[dict[str, Any]]:
+    return [
+        {
+            "claim_id": f"{report_id}:{i}",
+            "report_id": report_id,
+            "seq": seq,
+            "election_id": report.election,
+            "outlet": report.outlet,
+            "said_by": c.attributed_to or report.outlet,
+            "kind": str(c.kind),
+            "contest": c.contest_code or None,
+            "candidate": c.candidate_id or None,
+            "party": c.party_code or c.party or None,
+            "value": c.value,
+            "status": str(c.status) if c.status else None,
+            "linked": c.linked,
+            "doc": json.dumps(c.document(), ensure_ascii=False, sort_keys=True),
+        }
+        for i, c in enumerate(report.claims)
+    ]

@@ -175,6 +175,17 @@ class Reader:
             query = query.where(t.c.contest == contest)
         return self.conn.execute(query).all()
 
+    def claims(self, election_id: str) -> Sequence[Row[Any]]:
+        """Every stored claim of an election with its report's date, in ledger order."""
+        c, r = schema.claims, schema.claim_reports
+        query = (
+            select(c, r.c.published)
+            .join(r, r.c.report_id == c.c.report_id)
+            .where(c.c.election_id == election_id)
+            .order_by(c.c.seq, c.c.claim_id)
+        )
+        return self.conn.execute(query).all()
+
     def official_counts(self, election_id: str, contest: str | None = None) -> Sequence[Row[Any]]:
         """The counts of every official form (superseded ones too: the caller drops them)."""
         t = schema.forms

@@ -16,7 +16,7 @@ from sqlalchemy import (
     text,
 )
 
-REVISION = "0002"  # the Alembic head these tables describe (a test holds them equal)
+REVISION = "0003"  # the Alembic head these tables describe (a test holds them equal)
 metadata = MetaData()
 
 ledger_entries = Table(
@@ -126,6 +126,40 @@ declarations = Table(
         sqlite_where=text("supersedes IS NULL"),
         postgresql_where=text("supersedes IS NULL"),
     ),
+)
+
+claim_reports = Table(  # a news report's claims: one ledger entry per report (0003)
+    "claim_reports",
+    metadata,
+    Column("report_id", String(64), primary_key=True),
+    Column("seq", Integer, nullable=False, unique=True),
+    Column("election_id", String(64), nullable=False),
+    Column("outlet", String(100), nullable=False),
+    Column("published", String(40), nullable=False),
+    Column("title", Text),
+    Column("text_sha256", String(64), nullable=False),
+    Column("claims", Integer, nullable=False),
+    Index("ix_claim_reports_election", "election_id"),
+)
+
+claims = Table(  # every claim of every report, linked or not (0003)
+    "claims",
+    metadata,
+    Column("claim_id", String(80), primary_key=True),  # report id : index in the report
+    Column("report_id", String(64), nullable=False),
+    Column("seq", Integer, nullable=False),  # the report's ledger entry
+    Column("election_id", String(64), nullable=False),
+    Column("outlet", String(100), nullable=False),
+    Column("said_by", String(100), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("contest", String(64)),  # the linked contest code
+    Column("candidate", String(100)),  # the linked candidate id
+    Column("party", String(32)),
+    Column("value", Integer),
+    Column("status", String(32)),
+    Column("linked", Boolean, nullable=False),
+    Column("doc", Text, nullable=False),  # the claim as logged (JSON)
+    Index("ix_claims_election", "election_id", "contest"),
 )
 
 status_orders = Table(

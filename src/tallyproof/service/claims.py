@@ -1,0 +1,107 @@
+"""News claims as a source: read a report's text into linked claims (what the HTTP API will
+expose), log them as one signed entry per report, and reconcile them with each other and
+with the official results."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tallyproof.claims.extract import extract
+from tallyproof.claims.link import link_claims
+from tallyproof.domain.claims import Claim, ClaimReport
+from tallyproof.domain.sources import Source, SourceKind
+from tallyproof.domain.structure import ElectionStructure
+from tallyproof.service import queries
+from tallyproof.service.context import Context
+
+
+class FilingError(ValueError):
+    """Claims that cannot be filed: no outlet, or no election to file them under."""
+
+
+@dataclass
+class ReadClaims:
+    """A report read into claims: its outlet and date (given, or found in the text), the
+    claims (linked where possible), and the lines set aside as not prose."""
+
+    outlet: str
+    published: str
+    title: str
+    text_sha256: str
+    claims: list[Claim]
+    set_aside: list[tuple[int, str, str]] = field(default_factory=list)
+
+    @property
+    def unlinked(self) -> list[Claim]:
+        return [c for c in self.claims if not c.linked]
+
+
+def read_claims(
+    ctx: Context | None,
+    text: str,
+    *,
+    outlet: str = "",
+    published: str = "",
+    election: str | None = None,
+) -> ReadClaims:
+    """Every claim in a report's text, linked to the named election (or to whichever stored
+    election has the contest) when there is a store; nothing is written. The outlet is the
+    one given, else the report's `outlet:` line, else the one its sentences quote most."""
+    extracted = extract(text, outlet, published)
+    report = extracted.report
+    structures = _structures(ctx, election) if ctx is not None else []
+    claims = link_claims(extracted.claims, structures)
+    quoted = extracted.outlets or Counter(c.attributed_to for c in claims if c.attributed_to)
+    return ReadClaims(
+        report.outlet or (quoted.most_common(1)[0][0] if quoted else ""),
+        report.date,
+        report.title,
+        hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        claims,
+        report.set_aside,
+    )
+
+
+def _structures(ctx: Context, election: str | None) -> list[ElectionStructure]:
+    if election is not None:
+        return [queries.structure_of(ctx, election)]
+    return list(ctx.refresh().elections.values())
+
+
+def report_documents(read: ReadClaims, election: str | None = None) -> list[dict[str, Any]]:
+    """The claims documents to sign: one per election the claims are linked to (unlinked
+    claims go with the named election, or with the first linked one)."""
+    if not read.outlet:
+        raise FilingError("the report names no outlet: give one (e.g. --outlet 'Geo News')")
+    by_election: dict[str, list[Claim]] = {}
+    for c in read.claims:
+        by_election.setdefault(c.election or election or "", []).append(c)
+    if "" in by_election:
+        fallback = election or next((e for e in by_election if e), "")
+        if not fallback:
+            raise FilingError("no election to file the claims under: name one (--election)")
+        by_election.setdefault(fallback, []).extend(by_election.pop(""))
+    if not read.published:
+        raise FilingError("the report has no date: give one (e.g. --date 2024-02-09)")
+    return [
+        ClaimReport(
+            eid,
+            Source(SourceKind.MEDIA, read.outlet),
+            read.published,
+            read.text_sha256,
+            tuple(claims),
+            read.title,
+        ).document()
+        for eid, claims in by_election.items()
+    ]
+
+
+def claims_by_kind(claims: Sequence[Claim]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for c in claims:
+        counts[str(c.kind)] = counts.get(str(c.kind), 0) + 1
+    return counts

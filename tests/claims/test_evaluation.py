@@ -1,0 +1,72 @@
+"""Precision and recall on the labelled reports (tests/claims/corpus), and the scorer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tallyproof.claims.evaluate import Label, labels_from, matches, score
+from tallyproof.claims.extract import extract
+from tallyproof.claims.link import link_claims
+from tallyproof.domain.claims import Claim, ClaimKind, Qualifier
+from tallyproof.domain.structure import parse_structure
+from tallyproof.sample.generator import build_sample
+from tests.conftest import REPO
+
+CORPUS = REPO / "tests" / "claims" / "corpus"
+SEEDS = REPO.parent / "shared" / "seeds"
+
+
+def structures():
+    return [
+        parse_structure(step.envelopes[0]["structure"])
+        for step in build_sample().steps
+        if step.action == "structure"
+    ]
+
+
+def scored(directory: Path, labels: dict, text_dir: Path):
+    linked = structures()
+    reports = []
+    for name, items in labels.items():
+        text = (text_dir / name).read_text("utf-8")
+        reports.append((name, link_claims(extract(text).claims, linked), labels_from(text, items)))
+    return score(reports)
+
+
+@pytest.mark.parametrize("name", ["heldout", "heldout2", "heldout3", "dev"])
+def test_labelled_sets_meet_the_targets(name):
+    directory = CORPUS / name
+    scores, misses = scored(
+        directory, json.loads((directory / "labels.json").read_text()), directory
+    )
+    every = scores["all"]
+    assert every.true_positive >= 12
+    assert every.precision >= 0.95 and every.recall >= 0.90, misses
+    for kind in ("votes", "margin", "seats", "status"):
+        assert scores[kind].precision >= 0.9 and scores[kind].recall >= 0.9, (kind, misses)
+
+
+@pytest.mark.realdata
+def test_the_seed_reports_are_read_as_a_careful_reader_would():
+    if not SEEDS.exists():
+        pytest.skip("the seed reports are not beside the repository")
+    labels = json.loads((CORPUS / "seeds.json").read_text())
+    scores, misses = scored(CORPUS, labels, SEEDS)
+    assert scores["all"].true_positive == 26 and not misses
+
+
+def test_the_scorer_needs_kind_span_and_every_labelled_field():
+    text = "Khosa got 117,109 votes."
+    claim = Claim(ClaimKind.VOTES, text, 10, 23, 117109, Qualifier.EXACT, candidate="Khosa")
+    (label,) = labels_from(text, [{"kind": "votes", "quote": "117,109 votes", "value": 117109}])
+    assert matches(claim, label)
+    assert not matches(claim, Label("votes", 0, 5, {"value": 117109}))  # spans apart
+    assert not matches(claim, Label("margin", 10, 23, {}))
+    assert not matches(claim, Label("votes", 10, 23, {"candidate": "Rafique"}))
+    assert matches(claim, Label("votes", 10, 23, {"candidate": "Sardar Latif Khosa"}))
+    scores, misses = score([("r", [claim, claim], [label])])
+    assert (scores["votes"].true_positive, scores["votes"].false_positive) == (1, 1)
+    assert scores["all"].precision == 0.5 and scores["all"].recall == 1.0 and len(misses) == 1
