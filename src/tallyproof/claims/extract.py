@@ -143,8 +143,8 @@ _NONE_OF = re.compile(
 )
 _SEAT_WORD = re.compile(r"\b(?:seats?|constituencies)\b", re.IGNORECASE)
 _ELLIPTIC_SEATS = re.compile(
-    r"(?:\s+(?:has|have|had|so|far|also|only|candidates|nominees))*\s+(?:won|secured|bagged|got|grabbed|clinched|"
-    r"took|stood at|with)?\s*$",
+    r"(?:\s+(?:has|have|had|so|far|also|only|candidates|nominees))*\s+"
+    r"(?:won|secured|bagged|got|grabbed|clinched|took|stood at|with)?\s*$",
     re.IGNORECASE,
 )
 _DEFEAT = re.compile(
@@ -165,6 +165,7 @@ _CLAUSE = re.compile(r",\s*(?:while|whereas|but)\b|;|\s+while\s+")
 _REPORTED = re.compile(r"\breported\b|\bobtained by\b|\baccording to\b", re.IGNORECASE)
 _PRONOUN = re.compile(r"\b(?:he|she|him|her|his|they|their|I|my)\b")
 
+_REFUSED = re.compile(r"(?:refused to|not|never|won't|will not)\s+(?:\w+\s+){0,2}$", re.I)
 _STATUS = [
     (
         StatusClaim.POSTPONED,
@@ -191,7 +192,7 @@ _STATUS = [
             r"the)\s+(?:defeat|result|verdict)|admitted defeat)\b",
             re.IGNORECASE,
         ),
-        re.compile(r"(?:refused to|not|never|won't|will not)\s+(?:\w+\s+){0,2}$", re.IGNORECASE),
+        _REFUSED,
     ),
     (
         StatusClaim.GAVE_UP_SEAT,
@@ -200,7 +201,7 @@ _STATUS = [
             r"surrender(?:ed|s)?)\s+(?:his|her|the|their|a)?\s*(?:[\w-]+\s+){0,3}?seat\b",
             re.IGNORECASE,
         ),
-        re.compile(r"(?:refused to|not|never|won't|will not)\s+(?:\w+\s+){0,2}$", re.IGNORECASE),
+        _REFUSED,
     ),
 ]
 _RE_POLL_DENIED = re.compile(r"^\s*(?:will|would|could)\s+not\b|^\s*was\s+not\b", re.IGNORECASE)

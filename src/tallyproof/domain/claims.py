@@ -146,18 +146,9 @@ class ClaimReport:
 
 
 REPORT_FIELDS = {"election", "source", "published", "text_sha256", "claims", "title", "url"}
-CLAIM_FIELDS = {
-    "kind",
-    "sentence",
-    "start",
-    "end",
-    "value",
-    "qualifier",
-    "unit",
-    "status",
+_CLAIM_TEXTS = (  # the claim's free-text and link fields, all optional
     "candidate",
     "party",
-    "backed",
     "contest",
     "attributed_to",
     "election",
@@ -165,6 +156,10 @@ CLAIM_FIELDS = {
     "candidate_id",
     "party_code",
     "unlinked",
+)
+CLAIM_FIELDS = {"kind", "sentence", "start", "end", "value", "qualifier", "unit", "status"} | {
+    "backed",
+    *_CLAIM_TEXTS,
 }
 
 
@@ -206,20 +201,7 @@ def _claim(item: object, path: str, problems: list[Problem]) -> Claim | None:
     value = r.count("value", required=False)
     qualifier_text = r.choice("qualifier", {q.value for q in Qualifier})
     status_text = r.choice("status", {s.value for s in StatusClaim}, required=False)
-    texts = {
-        k: r.text(k, max_len=300, required=False) or ""
-        for k in (
-            "candidate",
-            "party",
-            "contest",
-            "attributed_to",
-            "election",
-            "contest_code",
-            "candidate_id",
-            "party_code",
-            "unlinked",
-        )
-    }
+    texts = {k: r.text(k, max_len=300, required=False) or "" for k in _CLAIM_TEXTS}
     unit = r.count("unit", required=False) or 1
     backed = item.get("backed", False) if isinstance(item, dict) else False
     if not isinstance(backed, bool):

@@ -144,7 +144,7 @@ def _admit_form(batch: Batch, p: Prepared, received_at: str) -> list[Problem]:
     assert isinstance(form, ResultForm) and p.entry_id is not None
     structure = state.elections.get(form.election)
     if structure is None:
-        return [Problem("form.unknown_election", "election", f"no election {form.election!r}")]
+        return _no_election(form.election)
     problems = check_signer(
         state.grants.get(p.key_id),
         p.key_id in state.revoked,
@@ -177,6 +177,10 @@ def _admit_form(batch: Batch, p: Prepared, received_at: str) -> list[Problem]:
     return []
 
 
+def _no_election(election: str) -> list[Problem]:
+    return [Problem("form.unknown_election", "election", f"no election {election!r}")]
+
+
 def _form_row(form_id: str, seq: int, form: ResultForm, votes_json: str) -> dict[str, Any]:
     return {
         "form_id": form_id,
@@ -202,7 +206,7 @@ def _admit_declaration(batch: Batch, p: Prepared, received_at: str) -> list[Prob
     assert isinstance(decl, DeclaredResult) and p.entry_id is not None
     structure = state.elections.get(decl.election)
     if structure is None:
-        return [Problem("form.unknown_election", "election", f"no election {decl.election!r}")]
+        return _no_election(decl.election)
     problems = check_signer(
         state.grants.get(p.key_id),
         p.key_id in state.revoked,
@@ -257,7 +261,7 @@ def _admit_claims(batch: Batch, p: Prepared, received_at: str) -> list[Problem]:
     assert isinstance(report, ClaimReport) and p.entry_id is not None
     structure = state.elections.get(report.election)
     if structure is None:
-        return [Problem("form.unknown_election", "election", f"no election {report.election!r}")]
+        return _no_election(report.election)
     grant = state.grants.get(p.key_id)
     contests = sorted({c.contest_code for c in report.claims if c.contest_code}) or [""]
     problems = [
