@@ -711,10 +711,11 @@ def claims_ingest(
             envelopes += [sign(EntryKind.CLAIM, d, signer).envelope() for d in docs]
             where += [str(path)] * len(docs)
         outcomes = submission.submit_claim_reports(service, envelopes)
-        eid = election or next(
-            (c.election for _, r in read for c in r.claims if c.election), election
-        )
-        found = queries.claim_findings(service, eid)
+        eid = election or next((c.election for _, r in read for c in r.claims if c.election), None)
+        try:
+            found = queries.claim_findings(service, eid)
+        except queries.UnknownElection:
+            found = []  # nothing linked, and several elections: name one to see findings
     refused = [o for o in outcomes if not o.accepted]
     if as_json:
         out.print_json(

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import binom
 
+_INLINE_DRAWS = 20_000_000  # below this many draws, one process is quicker than several
 WINDOW = 0.05  # percentage points either side of an integer
 MIN_DENOMINATOR = 100  # smaller stations land on integers too easily to be informative
 _TAIL = 1e-13  # probability left out in each tail of the binomial (below any count we report)
@@ -104,6 +105,8 @@ def monte_carlo_counts(
     """`replicates` draws of the number of stations on an integer under the null, split over
     `workers` processes with independent, seeded streams (the same seed, the same answer)."""
     workers = max(1, min(workers or (os.cpu_count() or 1), replicates))
+    if probability.size * replicates < _INLINE_DRAWS:
+        workers = 1  # starting processes would cost more than the draws
     seeds = np.random.SeedSequence(seed).generate_state(workers)
     sizes = [replicates // workers + (i < replicates % workers) for i in range(workers)]
     jobs = [(probability, size, int(s)) for size, s in zip(sizes, seeds, strict=True) if size]
