@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tallyproof.domain.fields import IDENT, FieldReader, check_count
+from tallyproof.domain.fields import FieldReader, check_count, check_identifier
 from tallyproof.domain.findings import Finding, Severity
 from tallyproof.domain.forms import SupersedeReason
 from tallyproof.domain.problems import Problem, Rejected
@@ -88,7 +88,7 @@ def parse_declaration(doc: object) -> DeclaredResult:
     stations = {
         str(sid): _counts(v, f"stations.{sid}", problems)
         for sid, v in r.mapping("stations", required=False).items()
-        if _identifier(sid, f"stations.{sid}", problems)
+        if check_identifier(sid, f"stations.{sid}", problems)
     }
     time = r.timestamp("time")
     remarks = r.text("remarks", required=False, max_len=2000) or ""
@@ -126,19 +126,12 @@ def _counts(raw: object, path: str, problems: list[Problem]) -> dict[str, int]:
         return {}
     out: dict[str, int] = {}
     for key, value in raw.items():
-        if not _identifier(key, f"{path}.{key}", problems):
+        if not check_identifier(key, f"{path}.{key}", problems):
             continue
         n = check_count(value, f"{path}.{key}", problems)
         if n is not None:
             out[str(key)] = n
     return out
-
-
-def _identifier(key: object, field: str, problems: list[Problem]) -> bool:
-    if isinstance(key, str) and IDENT.match(key):
-        return True
-    problems.append(Problem("schema.identifier", field, "must be letters, digits and . _ : / -"))
-    return False
 
 
 def check_declaration(structure: ElectionStructure, decl: DeclaredResult) -> list[Problem]:

@@ -67,12 +67,7 @@ class FieldReader:
 
     def ident(self, key: str, *, required: bool = True) -> str | None:
         value = self.text(key, required=required, max_len=64)
-        if value is not None and not IDENT.match(value):
-            self.fail(
-                "schema.identifier",
-                self.at(key),
-                f"{value!r} must be letters, digits and . _ : / - (at most 64)",
-            )
+        if value is not None and not check_identifier(value, self.at(key), self.problems):
             return None
         return value
 
@@ -133,6 +128,20 @@ class FieldReader:
 
 
 MAX_COUNT = 2**31 - 1
+
+
+def check_identifier(value: object, field: str, problems: list[Problem]) -> bool:
+    """An id (election, station, candidate, form): letters, digits and . _ : / -."""
+    if isinstance(value, str) and IDENT.match(value):
+        return True
+    problems.append(
+        Problem(
+            "schema.identifier",
+            field,
+            f"{value!r} must be letters, digits and . _ : / - (at most 64)",
+        )
+    )
+    return False
 
 
 def check_count(value: object, field: str, problems: list[Problem]) -> int | None:

@@ -8,7 +8,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from tallyproof.domain.fields import IDENT, MAX_COUNT, FieldReader, check_count, well_formed
+from tallyproof.domain.fields import (
+    IDENT,
+    MAX_COUNT,
+    FieldReader,
+    check_count,
+    check_identifier,
+    well_formed,
+)
 from tallyproof.domain.problems import Problem, Rejected
 from tallyproof.domain.sources import Source, parse_source
 
@@ -142,12 +149,7 @@ def _votes(r: FieldReader) -> dict[str, int]:
     if "votes" in r.doc and not raw and isinstance(r.doc.get("votes"), Mapping):
         r.fail("votes.empty", r.at("votes"), "must list the votes of the candidates")
     for candidate, value in raw.items():
-        if not IDENT.match(candidate):
-            r.fail(
-                "schema.identifier",
-                f"votes.{candidate}",
-                "a candidate id is letters, digits and . _ : / -",
-            )
+        if not check_identifier(candidate, f"votes.{candidate}", r.problems):
             continue
         n = check_count(value, f"votes.{candidate}", r.problems)
         if n is not None:
@@ -156,7 +158,7 @@ def _votes(r: FieldReader) -> dict[str, int]:
 
 
 _REQUIRED = {"election", "station", "contest", "source", "votes", "rejected", "polled", "time"}
-_SOURCES: dict[str, Source] = {}
+_SOURCES = {label: parse_source(label) for label in ("presiding_officer", "returning_officer")}
 
 
 def _well_formed_form(doc: object) -> ResultForm | None:
@@ -217,5 +219,3 @@ def _timestamp(text: str) -> bool:
 
 
 _REASONS = {x.value for x in SupersedeReason}
-for _label in ("presiding_officer", "returning_officer"):
-    _SOURCES[_label] = parse_source(_label)

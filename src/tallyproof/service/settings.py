@@ -21,9 +21,8 @@ class Settings:
     log_origin: str = "tallyproof.local/log"
     checkpoint_every: int = 1000
     checkpoint_seconds: int = 60
-    verify_workers: int = (
-        0  # processes that check and encode submissions; 0 = one per core, 1 = inline
-    )
+    # processes that check and encode submissions; 0 = one per core, 1 = inline
+    verify_workers: int = 0
 
     @classmethod
     def at(cls, home: Path | str, database_url: str | None = None, **kw: object) -> Settings:

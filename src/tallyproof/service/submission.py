@@ -129,8 +129,8 @@ def _finish(ctx: Context, started: _Started, admit: Admit) -> list[Outcome]:
 def _duplicate(ctx: Context, kind: str, p: Prepared) -> Outcome:
     assert p.entry_id is not None
     receipt = partial(ctx.receipt_for_entry, kind, p.entry_id)
-    index = ctx.state.forms if kind == EntryKind.FORM else ctx.state.declarations
-    stored = index.get(p.entry_id)
+    indexes = {EntryKind.FORM: ctx.state.forms, EntryKind.DECLARATION: ctx.state.declarations}
+    stored = indexes.get(EntryKind(kind), {}).get(p.entry_id)
     note = "already in the ledger; this is its original receipt"
     if stored is not None and stored.superseded:
         note += "; it has since been superseded"
@@ -166,15 +166,23 @@ def _admit_form(batch: Batch, p: Prepared, received_at: str) -> list[Problem]:
     problems = problems or check_succession(form, head, target, re_poll_at)
     if problems:
         return problems
-    appended = batch.append_leaf(
-        EntryKind.FORM, form.election, p.entry_id, p.key_id, p.leaf_data, p.leaf_hash, received_at
-    )
+    appended = _append(batch, EntryKind.FORM, form.election, p, received_at)
     stored = StoredForm(
         p.entry_id, appended.seq, form.election, form.station, form.contest, form.chain, False
     )
     state.add_form(form.election, stored, form.supersedes)
     batch.add_rows(schema.forms, [_form_row(p.entry_id, appended.seq, form, p.votes_json)])
     return []
+
+
+def _append(
+    batch: Batch, kind: EntryKind, election: str, p: Prepared, received_at: str
+) -> Appended:
+    """Log a submission whose leaf the workers prepared."""
+    assert p.entry_id is not None
+    return batch.append_leaf(
+        kind, election, p.entry_id, p.key_id, p.leaf_data, p.leaf_hash, received_at
+    )
 
 
 def _no_election(election: str) -> list[Problem]:
@@ -224,15 +232,7 @@ def _admit_declaration(batch: Batch, p: Prepared, received_at: str) -> list[Prob
     problems = check_succession(decl, head, target)
     if problems:
         return problems
-    appended = batch.append_leaf(
-        EntryKind.DECLARATION,
-        decl.election,
-        p.entry_id,
-        p.key_id,
-        p.leaf_data,
-        p.leaf_hash,
-        received_at,
-    )
+    appended = _append(batch, EntryKind.DECLARATION, decl.election, p, received_at)
     stored = StoredForm(
         p.entry_id, appended.seq, decl.election, "", decl.contest, decl.chain, False
     )
@@ -264,25 +264,15 @@ def _admit_claims(batch: Batch, p: Prepared, received_at: str) -> list[Problem]:
         return _no_election(report.election)
     grant = state.grants.get(p.key_id)
     contests = sorted({c.contest_code for c in report.claims if c.contest_code}) or [""]
-    problems = [
-        problem
-        for contest in contests
-        for problem in check_signer(
-            grant, p.key_id in state.revoked, report.source, None, contest, report.election
-        )
-    ][:1]
+    revoked = p.key_id in state.revoked
+    checks = (
+        check_signer(grant, revoked, report.source, None, c, report.election) for c in contests
+    )
+    problems = next((found for found in checks if found), [])
     problems = problems or check_claim_links(structure, report)
     if problems:
         return problems
-    appended = batch.append_leaf(
-        EntryKind.CLAIM,
-        report.election,
-        p.entry_id,
-        p.key_id,
-        p.leaf_data,
-        p.leaf_hash,
-        received_at,
-    )
+    appended = _append(batch, EntryKind.CLAIM, report.election, p, received_at)
     batch.add_rows(schema.claim_reports, [_report_row(p.entry_id, appended.seq, report)])
     batch.add_rows(schema.claims, _claim_rows(p.entry_id, appended.seq, report))
     return []
