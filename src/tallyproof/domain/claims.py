@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from enum import StrEnum
 from itertools import combinations
 from typing import Any
@@ -191,6 +191,15 @@ def parse_claim_report(doc: object) -> ClaimReport:
     return ClaimReport(election, source, published, digest, claims, title, url)
 
 
+def parse_claim(doc: object) -> Claim:
+    """One claim as stored (its report's fields are kept beside it)."""
+    problems: list[Problem] = []
+    claim = _claim(doc, "claim", problems)
+    if claim is None:
+        raise Rejected(problems)
+    return claim
+
+
 def _claim(item: object, path: str, problems: list[Problem]) -> Claim | None:
     r = FieldReader(item, path, problems)
     r.reject_unknown(CLAIM_FIELDS)
@@ -279,8 +288,6 @@ class StoredClaim:
     outlet: str
     published: str
     claim: Claim
-    seq: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def said_by(self) -> str:

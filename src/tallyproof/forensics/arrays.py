@@ -65,3 +65,11 @@ class StationArrays:
             self.candidates,
             self.names,
         )
+
+
+def region_groups(region: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """Each region's name and the indices of its stations (in station order), by name."""
+    names, group = np.unique(region.astype(str), return_inverse=True)
+    order = np.argsort(group, kind="stable")
+    members = np.split(order, np.flatnonzero(np.diff(group[order])) + 1)
+    return list(zip(names.tolist(), members, strict=False))

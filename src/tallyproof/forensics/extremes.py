@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tallyproof.forensics.arrays import StationArrays
+from tallyproof.forensics.arrays import StationArrays, region_groups
 
 TURNOUT_EXTREME = 0.99
 SHARE_EXTREME = 0.95
@@ -55,9 +55,7 @@ def regional_z(
     """Robust z-scores against the station's own region (regions differ in what is typical),
     or against the whole contest where a region has fewer than `min_stations` stations."""
     z = robust_z(values)
-    _, group = np.unique(region.astype(str), return_inverse=True)
-    order = np.argsort(group, kind="stable")
-    for members in np.split(order, np.flatnonzero(np.diff(group[order])) + 1):
+    for _, members in region_groups(region):
         if members.size >= min_stations:
             z[members] = robust_z(values[members])
     return z

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from tallyproof.forensics.arrays import StationArrays
+from tallyproof.forensics.arrays import StationArrays, region_groups
 from tallyproof.forensics.digits import LastDigitTest, last_digit_test
 from tallyproof.forensics.extremes import (
     accounting_violations,
@@ -57,20 +57,18 @@ class Analysis:
 
 
 def region_excess(a: StationArrays, keep: np.ndarray, test: IntegerTest) -> list[RegionExcess]:
-    regions = a.region[keep]
     stations = a.station[keep]
     out = []
-    for region in np.unique(regions):
-        here = regions == region
-        q = test.probability[here]
+    for region, here in region_groups(a.region[keep]):
+        q, hits = test.probability[here], test.hits[here]
         out.append(
             RegionExcess(
-                str(region),
-                int(here.sum()),
-                int(test.hits[here].sum()),
+                region,
+                int(here.size),
+                int(hits.sum()),
                 float(q.sum()),
                 float(np.sqrt((q * (1 - q)).sum())),
-                tuple(stations[here & test.hits]),
+                tuple(stations[here][hits]),
             )
         )
     return sorted(out, key=lambda r: -r.z)

@@ -13,7 +13,7 @@ from tallyproof.domain.findings import Finding, Severity
 from tallyproof.forensics.arrays import StationArrays
 from tallyproof.forensics.report import Analysis, analyse
 from tallyproof.service.context import Context
-from tallyproof.service.queries import UnknownElection, structure_of
+from tallyproof.service.queries import UnknownElection, current_official_counts, structure_of
 
 EVIDENCE_STATIONS = 100  # station ids listed in a finding; the count is always complete
 MODEL_MIN_STATIONS = 2000  # a 50 x 50 fingerprint needs this many stations to mean anything
@@ -26,9 +26,8 @@ def station_arrays(ctx: Context, election: str | None, contest: str) -> StationA
     if found is None:
         raise UnknownElection(f"no contest {contest!r} in {structure.election.id}")
     with ctx.read() as reader:
-        rows = reader.official_counts(structure.election.id, contest)
-    superseded = {r.supersedes for r in rows if r.supersedes}
-    current = sorted((r for r in rows if r.form_id not in superseded), key=lambda r: r.station)
+        rows = current_official_counts(reader, structure.election.id, contest)
+    current = sorted(rows, key=lambda r: r.station)
     index = {cid: k for k, cid in enumerate(found.candidate_ids)}
     votes = np.zeros((len(current), len(index)), dtype=np.int64)
     for i, row in enumerate(current):

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
-from tallyproof.domain.claims import StoredClaim, parse_claim_report, reconcile_claims
+from tallyproof.domain.claims import StoredClaim, parse_claim, reconcile_claims
 from tallyproof.domain.declarations import DeclaredResult, declaration_findings, parse_declaration
 from tallyproof.domain.findings import Finding, by_severity
 from tallyproof.domain.forms import ResultForm, SupersedeReason
@@ -96,15 +96,18 @@ def _contests(structure: ElectionStructure, code: str | None) -> Sequence[Contes
     return [contest]
 
 
-def _station_sums(reader: Reader, election: str, contest: str | None) -> dict[str, dict[str, Any]]:
-    """Per contest: the current official form's counts of each reporting station. Forms are
-    never changed, so "current" is "not superseded by another"."""
+def current_official_counts(reader: Reader, election: str, contest: str | None = None) -> list[Any]:
+    """The counts of each station's current official form. Forms are never changed, so
+    "current" is "not superseded by another"."""
     rows = reader.official_counts(election, contest)
     superseded = {r.supersedes for r in rows if r.supersedes}
+    return [r for r in rows if r.form_id not in superseded]
+
+
+def _station_sums(reader: Reader, election: str, contest: str | None) -> dict[str, dict[str, Any]]:
+    """Per contest: the current official form's counts of each reporting station."""
     sums: dict[str, dict[str, Any]] = {}
-    for r in rows:
-        if r.form_id in superseded:
-            continue
+    for r in current_official_counts(reader, election, contest):
         total = sums.get(r.contest)
         if total is None:
             total = sums[r.contest] = {"votes": {}, "rejected": 0, "polled": 0, "stations": []}
@@ -246,17 +249,8 @@ def stored_claims(ctx: Context, election: str | None = None) -> list[StoredClaim
 
 
 def _stored(row: Any) -> StoredClaim:
-    doc = json.loads(row.doc)
-    report = parse_claim_report(
-        {
-            "election": row.election_id,
-            "source": f"media:{row.outlet}",
-            "published": row.published,
-            "text_sha256": "0" * 64,
-            "claims": [doc],
-        }
-    )
-    return StoredClaim(row.claim_id, row.report_id, row.outlet, row.published, report.claims[0])
+    claim = parse_claim(json.loads(row.doc))
+    return StoredClaim(row.claim_id, row.report_id, row.outlet, row.published, claim)
 
 
 def claim_findings(ctx: Context, election: str | None = None) -> list[Finding]:
