@@ -5,7 +5,6 @@ written) and candidate (one name's words within the other's)."""
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -112,7 +111,3 @@ def score(
 def _count(scores: dict[str, Score], kind: str, what: str) -> None:
     for key in (kind, "all"):
         setattr(scores[key], what, getattr(scores[key], what) + 1)
-
-
-def kinds_seen(scores: Mapping[str, Score]) -> Counter[str]:
-    return Counter({k: s.true_positive + s.false_negative for k, s in scores.items()})

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from tallyproof.claims.gazetteer import (
     ASSEMBLIES,
@@ -288,10 +289,9 @@ def _party(text: str, m: re.Match[str]) -> Mention:
     abbreviation = re.match(r"\s*\(([A-Z][\w-]*)\)", text[end:])
     if abbreviation and abbreviation.group(1) in PARTY_BY_ALIAS:
         end += abbreviation.end()
-    backed = bool(_BACKED_AFTER.match(text[m.end() :])) or bool(
-        _BACKED_BEFORE.search(text[: m.start()])
-    )
-    if backed and (after := _BACKED_AFTER.match(text[m.end() :])):
+    after = _BACKED_AFTER.match(text[m.end() :])
+    backed = bool(after or _BACKED_BEFORE.search(text[: m.start()]))
+    if after:
         end = max(end, m.end() + after.end())
     return Mention("party", m.start(), end, m.group(1), PARTY_BY_ALIAS[m.group(1)], backed)
 
@@ -375,8 +375,7 @@ def _claims(
         if claim is not None:
             claims.append(claim)
             used.add(n.start)
-    seat_claims = _seat_claims(sentence, numbers, mentions, used)
-    claims += seat_claims
+    claims += _seat_claims(sentence, numbers, mentions, used)
     claims += _status_claims(sentence, mentions, previous, context)
     attributed = _attribution(mentions)
     return [replace(c, attributed_to=attributed) for c in claims] if attributed else claims
@@ -396,6 +395,14 @@ def _qualifier(text: str, n: Number) -> tuple[Qualifier, int]:
         return Qualifier.EXACT, n.start
     word = m.group("q").lower()
     return _QUALIFIERS.get(word, Qualifier.APPROXIMATELY), m.start()
+
+
+def _who(actor: Mention | None) -> dict[str, Any]:
+    """A claim's candidate (when the actor is a name), party and backing."""
+    if actor is None:
+        return {}
+    name = actor.text if actor.kind == "name" else ""
+    return {"candidate": name, "party": actor.party, "backed": actor.backed}
 
 
 def _actors(mentions: list[Mention]) -> list[Mention]:
@@ -528,19 +535,8 @@ def _numeric_claim(
     contest: str,
 ) -> Claim:
     start, end = sentence.span(*span)
-    name = actor.text if actor and actor.kind == "name" else ""
     return Claim(
-        kind,
-        sentence.text,
-        start,
-        end,
-        n.value,
-        qualifier,
-        n.unit,
-        candidate=name,
-        party=actor.party if actor else "",
-        backed=actor.backed if actor else False,
-        contest=contest,
+        kind, sentence.text, start, end, n.value, qualifier, n.unit, contest=contest, **_who(actor)
     )
 
 
@@ -615,9 +611,8 @@ def _seat_claim(
         n.value,
         qualifier,
         1,
-        party=party.party if party else "",
-        backed=party.backed if party else False,
         contest=assembly,
+        **_who(party),
     )
 
 
@@ -673,9 +668,8 @@ def _no_seats(sentence: Sentence, mentions: list[Mention]) -> list[Claim]:
                 end,
                 0,
                 Qualifier.EXACT,
-                party=party.party if party else "",
-                backed=party.backed if party else False,
                 contest=_assembly(m.group(0)),
+                **_who(party),
             )
         )
     return out
@@ -721,7 +715,6 @@ def _status(
         if actor is None:
             later = _actors(mentions)
             actor = later[0] if later else None
-    name = actor.text if actor and actor.kind == "name" else ""
     return [
         Claim(
             ClaimKind.STATUS,
@@ -729,10 +722,8 @@ def _status(
             start,
             end,
             status=status,
-            candidate=name,
-            party=actor.party if actor else "",
-            backed=actor.backed if actor else False,
             contest=contest,
+            **_who(actor),
         )
         for contest in targets
     ]

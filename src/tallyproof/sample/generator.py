@@ -4,7 +4,6 @@ disagrees with its stations. Deterministic: the same stories give the same ledge
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import random
@@ -12,14 +11,11 @@ from datetime import datetime, timedelta
 from importlib import resources
 from typing import Any
 
-from tallyproof.claims.extract import extract
-from tallyproof.claims.link import link_claims
-from tallyproof.domain.claims import ClaimReport
-from tallyproof.domain.sources import parse_source
 from tallyproof.domain.structure import parse_structure
 from tallyproof.importers.plan import Plan
 from tallyproof.ledger.canonical import content_id
 from tallyproof.ledger.keys import Signer
+from tallyproof.service.claims import claims_in, report_documents
 
 SEED = 2024
 
@@ -95,23 +91,13 @@ class _ElectionBuilder:
             text = (
                 resources.files("tallyproof.sample").joinpath(f"reports/{name}").read_text("utf-8")
             )
-            extracted = extract(text)
-            report = extracted.report
-            outlet = f"media:{report.outlet}"
-            key_name = f"{self.eid}/media/{report.outlet.lower().replace(' ', '-')}"
+            read = claims_in(text, [structure])
+            key_name = f"{self.eid}/media/{read.outlet.lower().replace(' ', '-')}"
             if key_name not in self.sample.keys:
-                reg = self._registration(key_name, outlet)
+                reg = self._registration(key_name, f"media:{read.outlet}")
                 self._add("register_key", f"{self.eid}: key {key_name}", [reg], self.admin)
-            claims = link_claims(extracted.claims, [structure])
-            body = ClaimReport(
-                self.eid,
-                parse_source(outlet),
-                report.date,
-                hashlib.sha256(text.encode("utf-8")).hexdigest(),
-                tuple(claims),
-                report.title,
-            ).document()
-            self._add("claims", f"{self.eid}: {report.outlet}", [body], _key(self.sample, key_name))
+            bodies = report_documents(read, self.eid)
+            self._add("claims", f"{self.eid}: {read.outlet}", bodies, _key(self.sample, key_name))
 
     def _add(
         self,

@@ -35,10 +35,6 @@ class ReadClaims:
     claims: list[Claim]
     set_aside: list[tuple[int, str, str]] = field(default_factory=list)
 
-    @property
-    def unlinked(self) -> list[Claim]:
-        return [c for c in self.claims if not c.linked]
-
 
 def read_claims(
     ctx: Context | None,
@@ -51,9 +47,16 @@ def read_claims(
     """Every claim in a report's text, linked to the named election (or to whichever stored
     election has the contest) when there is a store; nothing is written. The outlet is the
     one given, else the report's `outlet:` line, else the one its sentences quote most."""
+    structures = _structures(ctx, election) if ctx is not None else []
+    return claims_in(text, structures, outlet=outlet, published=published)
+
+
+def claims_in(
+    text: str, structures: Sequence[ElectionStructure], *, outlet: str = "", published: str = ""
+) -> ReadClaims:
+    """`read_claims` against structures in hand (the sample election builds its own)."""
     extracted = extract(text, outlet, published)
     report = extracted.report
-    structures = _structures(ctx, election) if ctx is not None else []
     claims = link_claims(extracted.claims, structures)
     quoted = extracted.outlets or Counter(c.attributed_to for c in claims if c.attributed_to)
     return ReadClaims(
@@ -74,17 +77,16 @@ def _structures(ctx: Context, election: str | None) -> list[ElectionStructure]:
 
 def report_documents(read: ReadClaims, election: str | None = None) -> list[dict[str, Any]]:
     """The claims documents to sign: one per election the claims are linked to (unlinked
-    claims go with the named election, or with the first linked one)."""
+    claims go with the named election, or with the first linked one), in the text's order."""
     if not read.outlet:
         raise FilingError("the report names no outlet: give one (e.g. --outlet 'Geo News')")
+    targets = [c.election or election or "" for c in read.claims]
+    fallback = election or next((e for e in targets if e), "")
+    if not fallback and "" in targets:
+        raise FilingError("no election to file the claims under: name one (--election)")
     by_election: dict[str, list[Claim]] = {}
-    for c in read.claims:
-        by_election.setdefault(c.election or election or "", []).append(c)
-    if "" in by_election:
-        fallback = election or next((e for e in by_election if e), "")
-        if not fallback:
-            raise FilingError("no election to file the claims under: name one (--election)")
-        by_election.setdefault(fallback, []).extend(by_election.pop(""))
+    for claim, eid in zip(read.claims, targets, strict=True):
+        by_election.setdefault(eid or fallback, []).append(claim)
     if not read.published:
         raise FilingError("the report has no date: give one (e.g. --date 2024-02-09)")
     return [
@@ -98,10 +100,3 @@ def report_documents(read: ReadClaims, election: str | None = None) -> list[dict
         ).document()
         for eid, claims in by_election.items()
     ]
-
-
-def claims_by_kind(claims: Sequence[Claim]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for c in claims:
-        counts[str(c.kind)] = counts.get(str(c.kind), 0) + 1
-    return counts
