@@ -149,9 +149,7 @@ class ElectionFixture:
 
 
 def make_election(home: Path, url: str | None = None, stations: int = 4) -> ElectionFixture:
-    ctx = Context.initialise(
-        Settings.at(home, url, checkpoint_every=0, checkpoint_seconds=0), clock=counter_clock()
-    )
+    ctx = Context.initialise(Settings.at(home, url), clock=counter_clock())
     admin_key = Signer.from_seed_text("test/admin", "test:admin")
     doc = structure_doc(admin_key.public.b64, stations)
     outcome = admin.import_structure(ctx, sign(EntryKind.STRUCTURE, doc, admin_key).envelope())

@@ -33,6 +33,7 @@ from tallyproof.service import claims as claim_service
 from tallyproof.service.context import Context, NotInitialised, utc_now
 from tallyproof.service.outcomes import Outcome
 from tallyproof.service.settings import Settings
+from tallyproof.service.state import StoreInconsistent
 
 
 class ExitCode(IntEnum):
@@ -42,7 +43,7 @@ class ExitCode(IntEnum):
     REFUSED = 1  # some input broke a rule; that input changed nothing
     USAGE = 2  # the command line itself was wrong (Typer's own code)
     NOT_READY = 3  # no initialised home, unknown election or contest, unreadable file or key
-    AUDIT_FAILED = 4  # an audit found the published record inconsistent
+    AUDIT_FAILED = 4  # an audit, or the store itself, found the record inconsistent
 
 
 app = typer.Typer(
@@ -102,6 +103,8 @@ def _service(ctx: typer.Context) -> Iterator[Context]:
         yield service
     except queries.UnknownElection as error:
         raise _fail(str(error), ExitCode.NOT_READY) from None
+    except StoreInconsistent as error:
+        raise _fail(f"{error}; nothing was written", ExitCode.AUDIT_FAILED) from None
     finally:
         service.close()
 
@@ -489,12 +492,21 @@ def audit(
     directory: Annotated[Path, typer.Argument(help="A bundle written by export-bundle.")],
     report: Annotated[Path | None, typer.Option(help="Write the full report here (JSON).")] = None,
     workers: Annotated[int, typer.Option(help="Processes for signatures (0: one per core).")] = 0,
+    receipts: Annotated[
+        Path | None,
+        typer.Option(help="Receipts (JSON Lines) the bundle must hold the entries of."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Re-verify a bundle from scratch: every signature, every rule, the Merkle root, every
-    checkpoint and its consistency, and every published result. Exit 4 names what is wrong."""
+    checkpoint and its consistency, and every published result; with --receipts, that the
+    log kept everything it acknowledged. Exit 4 names what is wrong."""
+    try:
+        held = [Receipt.from_dict(doc) for _, doc in read_documents(receipts)] if receipts else []
+    except (ReceiptError, FileFormatError, OSError) as error:
+        raise _fail(str(error), ExitCode.NOT_READY) from None
     with err.status("auditing"):
-        result = audit_bundle(directory, workers)
+        result = audit_bundle(directory, workers, held)
     if report is not None:
         report.write_text(json.dumps(result.as_dict(), indent=1) + "\n")
     if as_json:

@@ -22,7 +22,7 @@ from tallyproof.service.settings import Settings
 @pytest.fixture(scope="module")
 def clean_bundle(tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("home")
-    ctx = Context.initialise(Settings.at(home, checkpoint_every=50))
+    ctx = Context.initialise(Settings.at(home))
     run_plan(ctx, build_sample())
     directory = tmp_path_factory.mktemp("bundle")
     export_bundle(ctx, directory)

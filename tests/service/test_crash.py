@@ -31,7 +31,7 @@ from tallyproof.service.context import Context
 from tallyproof.service.settings import Settings
 home = sys.argv[1]
 envelopes = [json.loads(line) for line in open(home + "/forms.jsonl")]
-ctx = Context.open(Settings.at(home, checkpoint_every=200, verify_workers=1))
+ctx = Context.open(Settings.at(home, verify_workers=1))
 print("ready", flush=True)
 for start in range(0, len(envelopes), 40):
     for outcome in submission.submit_forms(ctx, envelopes[start:start + 40]):
@@ -109,7 +109,7 @@ def check_after_crash(
 
 def test_sigkill_mid_ingest_loses_nothing_acknowledged(tmp_path):
     home = tmp_path / "home"
-    settings = Settings.at(home, checkpoint_every=200)
+    settings = Settings.at(home)
     plan, envelopes = synthetic_plan(SPEC)
     ctx = Context.initialise(settings)
     run_plan(ctx, plan)

@@ -3,6 +3,8 @@ superseding, re-polls, status orders and signatures. Runs on SQLite and PostgreS
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tallyproof.ledger.entries import EntryKind, sign
@@ -288,34 +290,22 @@ def test_a_second_writer_sees_what_the_first_committed(election, store_url, tmp_
     second_ctx.close()
 
 
-def test_checkpoints_are_published_by_growth_and_by_age(tmp_path):
-    from tallyproof.service.context import Context
-    from tallyproof.service.settings import Settings
-    from tests.helpers import counter_clock
-
+def test_every_commit_keeps_the_checkpoint_its_receipts_carry(tmp_path):
+    """A receipt's checkpoint is one the log keeps, in the store and beside its key."""
     election = make_election(tmp_path / "h")
-    settings = Settings.at(tmp_path / "h", checkpoint_every=3, checkpoint_seconds=30)
-    ctx = Context.open(settings, clock=counter_clock())  # one second a tick
-    for station in ("S1", "S2", "S3", "S4"):
+    ctx = election.ctx
+    receipts = []
+    for station in ("S1", "S2", "S3"):
         (outcome,) = submission.submit_forms(
             ctx, [sign(EntryKind.FORM, form_doc(station=station), election.po[station]).envelope()]
         )
-        assert outcome.accepted
+        receipts.append(outcome.receipt)
     with ctx.read() as reader:
-        sizes = [row.tree_size for row in reader.checkpoints()]
-    base = sizes[0]  # the first append publishes: nothing was published before
-    assert sizes == [base, base + 3]
-    for _ in range(40):  # time passes, the log does not grow: nothing new to publish
-        ctx.clock()
-    (late,) = submission.submit_forms(
-        ctx,
-        [
-            sign(
-                EntryKind.FORM, form_doc(contest="PP-1", votes=(5, 5)), election.po["S1"]
-            ).envelope()
-        ],
-    )
-    with ctx.read() as reader:
-        assert [row.tree_size for row in reader.checkpoints()][-1] == late.receipt.tree_size
-    ctx.close()
-    election.ctx.close()
+        stored = {row.tree_size: row.note for row in reader.checkpoints()}
+    kept = [
+        json.loads(line) for line in (tmp_path / "h" / "checkpoints.log").read_text().splitlines()
+    ]
+    for receipt in receipts:
+        assert stored[receipt.tree_size] == receipt.checkpoint
+        assert {"tree_size": receipt.tree_size, "note": receipt.checkpoint} in kept
+    assert sorted(stored) == sorted(k["tree_size"] for k in kept)

@@ -20,6 +20,7 @@ from tallyproof.audit.replay import Issue, Replay
 from tallyproof.ledger.keys import KeyTextError, PublicKey
 from tallyproof.ledger.merkle import MerkleTree, ProofError, leaf_hash, verify_consistency
 from tallyproof.ledger.note import Checkpoint, NoteError
+from tallyproof.ledger.receipts import Receipt, ReceiptError
 
 FORMAT = "tallyproof-bundle/1"
 Signature = tuple[int, bytes, bytes, bytes]
@@ -54,9 +55,12 @@ class AuditReport:
         }
 
 
-def audit_bundle(directory: Path, workers: int = 0) -> AuditReport:
+def audit_bundle(
+    directory: Path, workers: int = 0, receipts: Sequence[Receipt] = ()
+) -> AuditReport:
     """Re-verify everything: files, entries, signatures, rules, Merkle root, checkpoints and
-    their consistency, and every published result."""
+    their consistency, and every published result; and, given receipts submitters hold,
+    that each is for an entry of this ledger under a checkpoint consistent with it."""
     report = AuditReport(str(directory))
     manifest = _manifest(directory, report)
     if manifest is None:
@@ -79,6 +83,7 @@ def audit_bundle(directory: Path, workers: int = 0) -> AuditReport:
     _check_tree(manifest, tree, report)
     _check_checkpoints(directory / "checkpoints.jsonl", tree, log_key, manifest, report)
     _check_results(directory / "results.json", replay, report)
+    _check_receipts(receipts, tree, log_key, report)
     report.issues = report.issues + replay.issues
     report.issues.sort(key=_issue_order)
     return report
@@ -279,7 +284,16 @@ def _check_checkpoints(
                     "or moved",
                 )
             )
-        if previous is not None:
+        if previous is not None and checkpoint.size < previous[0]:
+            report.issues.append(
+                Issue(
+                    "audit.checkpoint_rollback",
+                    where,
+                    f"signed for {checkpoint.size} entries after a checkpoint of {previous[0]}: "
+                    "the log went back",
+                )
+            )
+        elif previous is not None:
             try:
                 proof = [base64.b64decode(p) for p in record["consistency_proof"]]
                 verify_consistency(
@@ -303,6 +317,33 @@ def _check_checkpoints(
                 f"the latest checkpoint covers {latest} of {tree.size} entries",
             )
         )
+
+
+def _check_receipts(
+    receipts: Sequence[Receipt], tree: MerkleTree, log_key: PublicKey, report: AuditReport
+) -> None:
+    """A receipt the log handed out binds it: the entry must be in this ledger, at its
+    place, and the receipt's checkpoint must be a state of this ledger."""
+    for receipt in receipts:
+        where = f"receipt for {receipt.kind} {receipt.entry_id}"
+        try:
+            checkpoint = receipt.verify(log_key)
+        except ReceiptError as err:
+            report.issues.append(Issue("audit.receipt", where, f"does not verify: {err}"))
+            continue
+        if checkpoint.size > tree.size or tree.root(checkpoint.size) != checkpoint.root:
+            report.issues.append(
+                Issue(
+                    "audit.receipt",
+                    where,
+                    f"its checkpoint of {checkpoint.size} entries is not a state of this "
+                    f"ledger ({tree.size} entries): the log dropped or changed what it received",
+                )
+            )
+        elif tree.leaf(receipt.leaf_index) != receipt.leaf_hash:
+            report.issues.append(
+                Issue("audit.receipt", where, f"entry {receipt.leaf_index} is another entry")
+            )
 
 
 def _check_results(path: Path, replay: Replay, report: AuditReport) -> None:

@@ -106,7 +106,9 @@ def check_signer(
     contest: str,
     election: str,
 ) -> list[Problem]:
-    """Refuse a document unless its key is registered, unrevoked, for this source and place."""
+    """Refuse a document unless its key is registered, unrevoked, for this source and place.
+    `station` None marks a contest-wide document (a declared result, a claim report), which
+    a key scoped to stations never signs (docs/rules.md, "Who may sign what")."""
     if grant is None:
         return [Problem("signature.unknown_key", "signature.key", "the key is not registered")]
     if revoked:
@@ -125,6 +127,15 @@ def check_signer(
                 "signature.wrong_source",
                 "source",
                 f"key {grant.key_id} speaks for {grant.source.label}, not {source.label}",
+            )
+        ]
+    if station is None and grant.stations is not None:
+        return [
+            Problem(
+                "signature.station_scope",
+                "signature.key",
+                f"key {grant.key_id} is scoped to stations: it signs their forms, not a "
+                "contest-wide document",
             )
         ]
     if not grant.covers(station, contest):

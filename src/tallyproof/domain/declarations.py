@@ -10,7 +10,7 @@ from tallyproof.domain.fields import FieldReader, check_count, check_identifier
 from tallyproof.domain.findings import Finding, Severity
 from tallyproof.domain.forms import SupersedeReason
 from tallyproof.domain.problems import Problem, Rejected
-from tallyproof.domain.sources import Source
+from tallyproof.domain.sources import Source, SourceKind
 from tallyproof.domain.structure import ElectionStructure
 
 DECLARATION_FIELDS = {
@@ -53,7 +53,10 @@ class DeclaredResult:
 
     @property
     def chain(self) -> str:
-        return "official" if self.source.official else self.source.label
+        """Only the returning officer declares a contest's official result; anyone else's
+        declaration is that source's own evidence, in its own chain."""
+        official = self.source.kind is SourceKind.RETURNING_OFFICER
+        return "official" if official else self.source.label
 
     def document(self) -> dict[str, Any]:
         doc: dict[str, Any] = {

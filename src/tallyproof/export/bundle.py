@@ -13,12 +13,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from tallyproof.domain.tabulation import ContestResult
+from tallyproof.ledger.merkle import MerkleTree, leaf_hash
 from tallyproof.service import queries
 from tallyproof.service.context import Context
+from tallyproof.service.state import StoreInconsistent
 
 FORMAT = "tallyproof-bundle/1"
 
@@ -39,14 +42,24 @@ def result_record(r: ContestResult) -> dict[str, Any]:
 
 
 def export_bundle(ctx: Context, directory: Path) -> dict[str, Any]:
-    """Publish a checkpoint of the log as it is, then write the bundle for that size."""
+    """Write the bundle of the log as one database snapshot holds it: its entries, every
+    checkpoint up to its size (every commit signs one, so the newest is of exactly that
+    size), keys and results, so no part can hold what another lacks. Each leaf is checked
+    against the tree first: the log never publishes bytes it did not log."""
     directory.mkdir(parents=True, exist_ok=True)
     ctx.publish_checkpoint()
-    state = ctx.refresh()
     with ctx.read() as reader:
+        state = ctx.state
+        state.catch_up(reader)
         entries = reader.entries()
         checkpoints = reader.checkpoints()
         keys = reader.keys()
+        elections = sorted(state.elections)
+        results = {
+            eid: [result_record(r) for r in queries.results_in(reader, state, state.elections[eid])]
+            for eid in elections
+        }
+    _check_leaves(entries, state.tree)
     size = len(entries)
     with (directory / "ledger.jsonl").open("wb") as handle:
         for row in entries:
@@ -54,8 +67,6 @@ def export_bundle(ctx: Context, directory: Path) -> dict[str, Any]:
     _write_checkpoints(
         ctx, directory / "checkpoints.jsonl", [c for c in checkpoints if c.tree_size <= size]
     )
-    elections = sorted(state.elections)
-    results = {eid: [result_record(r) for r in queries.results(ctx, eid)] for eid in elections}
     _write_json(directory / "results.json", {"elections": results})
     (directory / "structure").mkdir(exist_ok=True)
     for eid in elections:
@@ -82,6 +93,21 @@ def export_bundle(ctx: Context, directory: Path) -> dict[str, Any]:
     }
     _write_json(directory / "manifest.json", manifest)
     return manifest
+
+
+def _check_leaves(entries: Sequence[Any], tree: MerkleTree) -> None:
+    """Every row's bytes hash to the leaf the log holds at its place, and the log ends with
+    a checkpoint of its size."""
+    if len(entries) != tree.size:
+        raise StoreInconsistent(
+            "ledger.truncated", f"the snapshot holds {len(entries)} of {tree.size} entries"
+        )
+    for row in entries:
+        if leaf_hash(row.leaf_data) != tree.leaf(row.seq):
+            raise StoreInconsistent(
+                "ledger.inconsistent",
+                f"entry {row.seq}'s bytes do not hash to the leaf the log holds there",
+            )
 
 
 def _write_checkpoints(ctx: Context, path: Path, rows: list[Any]) -> None:

@@ -118,16 +118,31 @@ class LedgerEntry:
     def leaf_data(self) -> bytes:
         """canonical({"body", "kind", "received_at", "signature"}), spliced from the body's
         canonical bytes already at hand: keys in RFC 8785 order, nested values canonical."""
-        s = self.signed
-        tail = (
-            f',"kind":{json.dumps(str(s.kind))},"received_at":{json.dumps(self.received_at)},'
-            f'"signature":{{"key":{json.dumps(s.key_id, ensure_ascii=False)},'
-            f'"value":"{s.signature_b64}"}}}}'
-        )
-        return b'{"body":' + s.message + tail.encode("utf-8")
+        return LeafTemplate.of(self.signed).fill(self.received_at)
 
     def leaf_hash(self) -> bytes:
         return leaf_hash(self.leaf_data())
+
+
+@dataclass(frozen=True, slots=True)
+class LeafTemplate:
+    """A leaf's bytes around its `received_at`: the workers encode everything they can, and
+    the writer fills in the time under its lock, so log order and time order agree."""
+
+    head: bytes
+    tail: bytes
+
+    @classmethod
+    def of(cls, s: Signed) -> LeafTemplate:
+        head = b'{"body":' + s.message + b',"kind":' + json.dumps(str(s.kind)).encode()
+        tail = (
+            f',"signature":{{"key":{json.dumps(s.key_id, ensure_ascii=False)},'
+            f'"value":"{s.signature_b64}"}}}}'
+        )
+        return cls(head + b',"received_at":', tail.encode("utf-8"))
+
+    def fill(self, received_at: str) -> bytes:
+        return self.head + json.dumps(received_at).encode() + self.tail
 
 
 def parse_leaf(data: bytes) -> LedgerEntry:

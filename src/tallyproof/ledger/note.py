@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -57,6 +58,9 @@ def _parse_signature_line(line: str) -> tuple[str, bytes]:
     return name, sig
 
 
+_DECIMAL = re.compile(r"0|[1-9][0-9]{0,19}")
+
+
 @dataclass(frozen=True, slots=True)
 class Checkpoint:
     """A tree head: origin line, tree size, base64 root hash (C2SP tlog-checkpoint)."""
@@ -77,7 +81,7 @@ class Checkpoint:
         if len(lines) < 4 or lines[-1] != "":
             raise NoteError("a checkpoint has an origin, a size and a root hash line")
         origin, size_text, root_text = lines[0], lines[1], lines[2]
-        if not origin or not size_text.isdigit() or (size_text != "0" and size_text[0] == "0"):
+        if not origin or not _DECIMAL.fullmatch(size_text):
             raise NoteError("checkpoint origin must be non-empty and size a decimal number")
         try:
             root = base64.b64decode(root_text, validate=True)

@@ -71,7 +71,12 @@ def _admin_entries(
                 continue
             entry_id = signed.body_id
             if (str(kind), entry_id) in batch.state.entries:
-                duplicates.append((index, entry_id))
+                # the signer first: a logged document re-signed by another key is refused
+                problems = _admin_signature(batch, signed, _logged_election(signed))
+                if problems:
+                    outcomes.append(Outcome(index, kind, entry_id, tuple(problems)))
+                else:
+                    duplicates.append((index, entry_id))
                 continue
             try:
                 problems = apply(batch, signed, entry_id)
@@ -115,6 +120,14 @@ def _admin_signature(batch: Batch, signed: Signed, election: str) -> list[Proble
     if not admin.verify(signed.message, signed.signature):
         return [Problem("signature.invalid", "signature.value", "the admin signature is wrong")]
     return []
+
+
+def _logged_election(signed: Signed) -> str:
+    """The election an admin document (already logged, so well formed) belongs to."""
+    election = signed.body.get("election")
+    if signed.kind is EntryKind.STRUCTURE and isinstance(election, dict):
+        election = election.get("id")
+    return election if isinstance(election, str) else ""
 
 
 def _election_of(batch: Batch, signed: Signed) -> tuple[str, ElectionStructure | None]:

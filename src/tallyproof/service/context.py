@@ -11,26 +11,21 @@ from typing import Any
 
 from sqlalchemy import Table
 
-from tallyproof.ledger.entries import LedgerEntry, Signed
+from tallyproof.ledger.entries import LeafTemplate, Signed
 from tallyproof.ledger.keys import PublicKey, Signer
 from tallyproof.ledger.merkle import leaf_hash
-from tallyproof.ledger.note import Checkpoint
+from tallyproof.ledger.note import Checkpoint, NoteError
 from tallyproof.ledger.receipts import Receipt
 from tallyproof.service.preparation import Workers
 from tallyproof.service.settings import Settings
-from tallyproof.service.state import LedgerState
+from tallyproof.service.state import LedgerState, StoreInconsistent
 from tallyproof.store import schema
 from tallyproof.store.database import Reader, Store, Writer
+from tallyproof.store.kept import KeptCheckpoints
 
 
 class NotInitialised(RuntimeError):  # noqa: N818 - a state, reported to the user as such
     """The data directory has no log key yet: run `tallyproof init`."""
-
-
-def _age(then: str, now: str) -> float:
-    """Seconds between two timestamps written by the clock."""
-    parse = datetime.fromisoformat
-    return (parse(now.replace("Z", "+00:00")) - parse(then.replace("Z", "+00:00"))).total_seconds()
 
 
 def utc_now() -> str:
@@ -49,42 +44,33 @@ class Appended:
 
 @dataclass
 class Batch:
-    """Rows of one write transaction; flushed together, so they commit or vanish together."""
+    """Rows of one write transaction; flushed together, so they commit or vanish together.
+    `received_at` is read under the writer lock and never earlier than the log's last entry,
+    so the time of every leaf is at or after the one before it, whoever wrote it."""
 
     writer: Writer
     state: LedgerState
-    clock: Callable[[], str]
+    received_at: str
+    checkpoint: tuple[int, str] | None = None  # signed in this transaction: (size, note)
     ledger_rows: list[dict[str, Any]] = field(default_factory=list)
     rows: dict[str, list[Mapping[str, Any]]] = field(default_factory=dict)
     appended: list[Appended] = field(default_factory=list)
 
     def append(self, signed: Signed, election_id: str, entry_id: str) -> Appended:
         """Add a leaf to the log (in memory until commit) and return where it went."""
-        received_at = self.clock()
-        data = LedgerEntry(signed, received_at).leaf_data()
         return self.append_leaf(
-            str(signed.kind),
-            election_id,
-            entry_id,
-            signed.key_id,
-            data,
-            leaf_hash(data),
-            received_at,
+            str(signed.kind), election_id, entry_id, signed.key_id, LeafTemplate.of(signed)
         )
 
     def append_leaf(
-        self,
-        kind: str,
-        election_id: str,
-        entry_id: str,
-        key_id: str,
-        data: bytes,
-        leaf: bytes,
-        received_at: str,
+        self, kind: str, election_id: str, entry_id: str, key_id: str, template: LeafTemplate
     ) -> Appended:
-        """Add a leaf whose bytes were prepared already (see service/preparation.py)."""
+        """Add a leaf whose bytes were prepared but for the time (service/preparation.py)."""
+        data = template.fill(self.received_at)
+        leaf = leaf_hash(data)
         seq = self.state.tree.append(leaf)
         self.state.entries[(kind, entry_id)] = seq
+        self.state.last_received_at = self.received_at
         self.ledger_rows.append(
             {
                 "seq": seq,
@@ -94,10 +80,10 @@ class Batch:
                 "key_id": key_id,
                 "leaf_data": data,
                 "leaf_hash": leaf,
-                "received_at": received_at,
+                "received_at": self.received_at,
             }
         )
-        done = Appended(seq, kind, entry_id, received_at)
+        done = Appended(seq, kind, entry_id, self.received_at)
         self.appended.append(done)
         return done
 
@@ -115,6 +101,18 @@ class Batch:
         return size
 
 
+def later_of(clock_time: str, last: str) -> str:
+    """The clock's time, or the last logged time if the clock is behind it (another
+    writer's clock, or this one stepped back)."""
+    if not last or _instant(clock_time) >= _instant(last):
+        return clock_time
+    return last
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 class Context:
     """Owns the store, the log's signing key and the in-memory ledger state."""
 
@@ -127,6 +125,7 @@ class Context:
         self.clock = clock
         self.state = LedgerState()
         self.workers = Workers(settings.verify_workers)
+        self.kept = KeptCheckpoints(settings.home / "checkpoints.log")
         self._checkpoints: dict[int, str] = {}
 
     @classmethod
@@ -177,37 +176,71 @@ class Context:
 
     @contextmanager
     def transaction(self) -> Iterator[Batch]:
-        """The single write path: lock, catch up, let the caller append, flush, publish a
-        checkpoint if one is due, commit. On any failure the in-memory state is dropped and
-        rebuilt from the store, so a rolled-back append leaves no trace."""
+        """The single write path: lock, catch up, check the store against what the log has
+        signed, let the caller append, flush, sign and keep a checkpoint of the new size (the
+        one its receipts carry), commit, then keep that checkpoint beside the log key too. On
+        any failure the in-memory state is dropped and rebuilt from the store, so a
+        rolled-back append leaves no trace."""
         try:
             with self.store.write() as writer:
                 self.state.catch_up(writer)
-                batch = Batch(writer, self.state, self.clock)
+                self._guard(writer)
+                time = later_of(self.clock(), self.state.last_received_at)
+                batch = Batch(writer, self.state, time)
                 yield batch
                 if batch.appended:
                     size = batch.flush()
-                    self._publish_if_due(writer, size)
+                    batch.checkpoint = (size, self._insert_checkpoint(writer, size))
             self.state.committed()
         except BaseException:
             self.state = LedgerState()
             self._checkpoints.clear()
             raise
+        if batch.checkpoint is not None:
+            self.kept.append(*batch.checkpoint)
 
-    def _publish_if_due(self, writer: Writer, size: int) -> None:
-        every, seconds = self.settings.checkpoint_every, self.settings.checkpoint_seconds
-        published = writer.conn.execute(
-            schema.checkpoints.select().order_by(schema.checkpoints.c.tree_size.desc()).limit(1)
-        ).first()
-        last = published.tree_size if published else 0
-        grown = every and size - last >= every
-        stale = (
-            seconds
-            and size > last
-            and (published is None or _age(published.published_at, self.clock()) >= seconds)
-        )
-        if grown or stale:
-            self._insert_checkpoint(writer, size)
+    def _guard(self, reader: Reader) -> None:
+        """Refuse to go on, and sign nothing, when the store no longer holds what the log
+        signed: the newest checkpoint in the store and the newest one kept beside the key
+        must both be this log's, no larger than the store, and have its root."""
+        stored = reader.ledger_size()
+        if stored != self.state.size:
+            raise StoreInconsistent(
+                "ledger.truncated",
+                f"the store holds {stored} entries, {self.state.size} were read before",
+            )
+        latest = reader.latest_checkpoint()
+        if latest is not None:
+            self._check_signed(latest.note, "the newest checkpoint in the store")
+        try:
+            kept = self.kept.latest()
+        except (ValueError, KeyError, TypeError) as err:
+            raise StoreInconsistent("ledger.kept_unreadable", f"{self.kept.path}: {err}") from None
+        if kept is not None:
+            self._check_signed(kept[1], f"the newest checkpoint in {self.kept.path.name}")
+
+    def _check_signed(self, note: str, where: str) -> None:
+        try:
+            checkpoint = Checkpoint.open(note, self.log_key)
+        except NoteError as err:
+            raise StoreInconsistent("ledger.checkpoint_signature", f"{where}: {err}") from None
+        size = self.state.size
+        if checkpoint.origin != self.origin:
+            raise StoreInconsistent(
+                "ledger.checkpoint_signature", f"{where} is for {checkpoint.origin!r}"
+            )
+        if checkpoint.size > size:
+            raise StoreInconsistent(
+                "ledger.truncated",
+                f"{where} commits to {checkpoint.size} entries but the store holds {size}: "
+                "entries the log signed for are gone",
+            )
+        if self.state.tree.root(checkpoint.size) != checkpoint.root:
+            raise StoreInconsistent(
+                "ledger.inconsistent",
+                f"{where} commits to a root the store's first {checkpoint.size} entries do not "
+                "have: an entry was altered, removed or moved",
+            )
 
     def _insert_checkpoint(self, writer: Writer, size: int) -> str:
         note = self.checkpoint_note(size)
@@ -217,13 +250,15 @@ class Context:
         return note
 
     def publish_checkpoint(self) -> str:
-        """Publish a signed checkpoint of the log as it is now (idempotent per size)."""
+        """The signed checkpoint of the log as it is now (every commit signs one; this signs
+        one only for a store written before that was so)."""
         with self.transaction() as batch:
             size = self.state.size
-            exists = batch.writer.conn.execute(
-                schema.checkpoints.select().where(schema.checkpoints.c.tree_size == size)
-            ).first()
-            return exists.note if exists else self._insert_checkpoint(batch.writer, size)
+            exists = batch.writer.checkpoint(size)
+            if exists is not None:
+                return exists.note
+            batch.checkpoint = (size, self._insert_checkpoint(batch.writer, size))
+            return batch.checkpoint[1]
 
     def checkpoint_note(self, size: int) -> str:
         """The log's signed checkpoint at `size` (deterministic: Ed25519 signs the same text
@@ -237,8 +272,15 @@ class Context:
         return note
 
     def receipt(
-        self, seq: int, tree_size: int, kind: str, entry_id: str, received_at: str
+        self,
+        seq: int,
+        tree_size: int,
+        kind: str,
+        entry_id: str,
+        received_at: str,
+        note: str | None = None,
     ) -> Receipt:
+        """A receipt against the checkpoint of `tree_size`: the one signed at its commit."""
         return Receipt(
             kind=kind,
             entry_id=entry_id,
@@ -246,14 +288,24 @@ class Context:
             leaf_hash=self.state.tree.leaf(seq),
             tree_size=tree_size,
             received_at=received_at,
-            checkpoint=self.checkpoint_note(tree_size),
+            checkpoint=note or self.checkpoint_note(tree_size),
             inclusion_proof=tuple(self.state.tree.inclusion_proof(seq, tree_size)),
         )
 
     def receipt_for_entry(self, kind: str, entry_id: str) -> Receipt:
-        """The receipt of an entry committed earlier: identical to the one first returned."""
+        """The receipt of an entry committed earlier: identical to the one first returned,
+        against the checkpoint kept from its commit (or, for a store written before every
+        commit kept one, the first checkpoint after it)."""
         with self.store.read() as reader:
             row = reader.entry_by_id(kind, entry_id)
+            kept = reader.checkpoint_covering(row.tree_size) if row is not None else None
         if row is None:
             raise LookupError(f"no {kind} {entry_id} in the ledger")
-        return self.receipt(row.seq, row.tree_size, row.kind, row.entry_id, row.received_at)
+        if kept is None:
+            self.publish_checkpoint()
+            return self.receipt_for_entry(kind, entry_id)
+        if kept.tree_size > self.state.size:
+            self.refresh()
+        return self.receipt(
+            row.seq, kept.tree_size, row.kind, row.entry_id, row.received_at, kept.note
+        )

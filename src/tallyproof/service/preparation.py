@@ -19,8 +19,7 @@ from tallyproof.domain.declarations import DeclaredResult, parse_declaration
 from tallyproof.domain.forms import ResultForm, parse_form
 from tallyproof.domain.problems import Problem, Rejected
 from tallyproof.ledger.canonical import canonical_plain, content_id
-from tallyproof.ledger.entries import EntryKind, EnvelopeError, LedgerEntry, Signed, open_envelope
-from tallyproof.ledger.merkle import leaf_hash
+from tallyproof.ledger.entries import EntryKind, EnvelopeError, LeafTemplate, Signed, open_envelope
 
 Document = ResultForm | DeclaredResult | ClaimReport
 _PARSERS: dict[str, Callable[[Any], Document]] = {
@@ -40,8 +39,7 @@ class Prepared:
     problems: tuple[Problem, ...] = ()
     key_id: str = ""
     doc: Document | None = None
-    leaf_data: bytes = b""
-    leaf_hash: bytes = b""
+    leaf: LeafTemplate | None = None  # the leaf's bytes but for the time it is logged
     votes_json: str = ""  # a form's votes as stored in the index (compact JSON)
 
     def __reduce__(self) -> tuple[type, tuple[object, ...]]:
@@ -61,9 +59,7 @@ def _refusal(index: int, entry_id: str | None, code: str, field: str, message: s
     return Prepared(index, entry_id, (Problem(code, field, message),))
 
 
-def prepare(
-    kind: str, items: Sequence[tuple[int, object, bytes | None]], received_at: str
-) -> list[Prepared]:
+def prepare(kind: str, items: Sequence[tuple[int, object, bytes | None]]) -> list[Prepared]:
     """For each (index, envelope, registered public key or None): read, parse, verify and
     encode the leaf as it will be logged. Never raises for bad input."""
     parse = _PARSERS[kind]
@@ -108,10 +104,10 @@ def prepare(
                 )
             )
             continue
-        data = LedgerEntry(signed, received_at).leaf_data()
+        leaf = LeafTemplate.of(signed)
         counted = getattr(doc, "votes", None)
         votes = json.dumps(dict(counted), separators=(",", ":")) if counted is not None else ""
-        out.append(Prepared(index, entry_id, (), signed.key_id, doc, data, leaf_hash(data), votes))
+        out.append(Prepared(index, entry_id, (), signed.key_id, doc, leaf, votes))
     return out
 
 
@@ -123,17 +119,17 @@ class Workers:
         self._pool: ProcessPoolExecutor | None = None
 
     def submit(
-        self, kind: str, items: Sequence[tuple[int, object, bytes | None]], received_at: str
+        self, kind: str, items: Sequence[tuple[int, object, bytes | None]]
     ) -> Callable[[], list[Prepared]]:
         """Start preparing; the returned function waits for (and returns) the results."""
         if self.workers <= 1 or len(items) < _INLINE_BELOW:
-            done = prepare(kind, items, received_at)
+            done = prepare(kind, items)
             return lambda: done
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self.workers)
         size = -(-len(items) // (self.workers * 2))
         futures: list[Future[list[Prepared]]] = [
-            self._pool.submit(prepare, kind, items[i : i + size], received_at)
+            self._pool.submit(prepare, kind, items[i : i + size])
             for i in range(0, len(items), size)
         ]
         return lambda: [p for f in futures for p in f.result()]

@@ -32,6 +32,7 @@ from tallyproof.domain.tabulation import (
 )
 from tallyproof.ledger.entries import parse_leaf
 from tallyproof.service.context import Context
+from tallyproof.service.state import LedgerState
 from tallyproof.store.database import Reader
 
 
@@ -58,12 +59,18 @@ def results(
     """Each contest's standing: summed from the current official form of every station that
     has reported, else the returning officer's declared result, else empty."""
     structure = structure_of(ctx, election)
+    with ctx.read() as reader:
+        return results_in(reader, ctx.state, structure, contest)
+
+
+def results_in(
+    reader: Reader, state: LedgerState, structure: ElectionStructure, contest: str | None = None
+) -> list[ContestResult]:
+    """`results` from one snapshot, with the ledger state caught up to that same snapshot."""
     eid = structure.election.id
     contests = _contests(structure, contest)
-    with ctx.read() as reader:
-        summed = _station_sums(reader, eid, contest)
-        declared = _official_declarations(reader, eid, contest)
-    state = ctx.state
+    summed = _station_sums(reader, eid, contest)
+    declared = _official_declarations(reader, eid, contest)
     out = []
     for c in contests:
         ordered, reason = state.contest_status_of(eid, c.code)
@@ -178,7 +185,7 @@ def _official_declarations(
         code: r.declaration
         for code, records in _declaration_heads(reader, election, contest).items()
         for r in records
-        if r.declaration.source.official
+        if r.declaration.chain == "official"
     }
 
 

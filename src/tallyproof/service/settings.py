@@ -12,15 +12,13 @@ class Settings:
     """Where the data lives and how the log behaves.
 
     `home` holds the log's private key (and, by default, the SQLite file); `database_url`
-    may point at PostgreSQL instead. `checkpoint_every` publishes a checkpoint whenever the
-    log has grown by that many entries since the last one (0: only on demand).
+    may point at PostgreSQL instead. Every commit signs a checkpoint (its receipts carry
+    it), so there is no checkpoint schedule to set.
     """
 
     home: Path
     database_url: str
     log_origin: str = "tallyproof.local/log"
-    checkpoint_every: int = 1000
-    checkpoint_seconds: int = 60
     # processes that check and encode submissions; 0 = one per core, 1 = inline
     verify_workers: int = 0
 

@@ -29,6 +29,14 @@ _INDEX_TABLES = (
 )  # election, station ("" for declarations), contest, chain
 
 
+class StoreInconsistent(RuntimeError):  # noqa: N818 - a state of the store, named by its code
+    """The store no longer holds what the log signed or is not a log at all (a gap)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+
+
 @dataclass
 class LedgerState:
     """Everything the rules consult; rebuilt from the store, never the other way round."""
@@ -47,6 +55,7 @@ class LedgerState:
     station_status: dict[tuple[str, str], tuple[StationStatus, str, int]] = field(
         default_factory=dict
     )
+    last_received_at: str = ""
     _seen: dict[str, int] = field(default_factory=dict)  # index table -> last seq loaded
 
     @property
@@ -56,7 +65,12 @@ class LedgerState:
     def catch_up(self, reader: Reader) -> None:
         """Load what other writers (or earlier runs) committed since we last looked."""
         for row in reader.entries(self.tree.size, with_data=False):
+            if row.seq != self.tree.size:
+                raise StoreInconsistent(
+                    "ledger.gap", f"the store has entry {row.seq} but no entry {self.tree.size}"
+                )
             self.tree.append(row.leaf_hash)
+            self.last_received_at = row.received_at
             self.entries[(row.kind, row.entry_id)] = row.seq
             if row.kind == "structure":
                 self._load_structure(row.election_id, reader.entry(row.seq).leaf_data)

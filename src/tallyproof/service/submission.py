@@ -23,22 +23,23 @@ from tallyproof.ledger.entries import EntryKind
 from tallyproof.service.context import Appended, Batch, Context
 from tallyproof.service.outcomes import Outcome
 from tallyproof.service.preparation import Prepared
+from tallyproof.service.state import LedgerState
 from tallyproof.store import schema
 
 
 def submit_forms(ctx: Context, envelopes: Sequence[object]) -> list[Outcome]:
     """Submit signed result forms as one transaction; each is accepted or refused alone."""
-    return _finish(ctx, _start(ctx, EntryKind.FORM, envelopes), _admit_form)
+    return _finish(ctx, _start(ctx, EntryKind.FORM, envelopes), _FORM_RULES)
 
 
 def submit_declarations(ctx: Context, envelopes: Sequence[object]) -> list[Outcome]:
     """Submit signed declared results (a returning officer's Form 47, a party's totals)."""
-    return _finish(ctx, _start(ctx, EntryKind.DECLARATION, envelopes), _admit_declaration)
+    return _finish(ctx, _start(ctx, EntryKind.DECLARATION, envelopes), _DECLARATION_RULES)
 
 
 def submit_claim_reports(ctx: Context, envelopes: Sequence[object]) -> list[Outcome]:
     """Submit signed claim reports (a news report's claims, signed for `media:<outlet>`)."""
-    return _finish(ctx, _start(ctx, EntryKind.CLAIM, envelopes), _admit_claims)
+    return _finish(ctx, _start(ctx, EntryKind.CLAIM, envelopes), _CLAIM_RULES)
 
 
 def ingest_forms(ctx: Context, batches: Iterable[Sequence[object]]) -> Iterator[list[Outcome]]:
@@ -55,21 +56,19 @@ def ingest_forms(ctx: Context, batches: Iterable[Sequence[object]]) -> Iterator[
     for envelopes in batches:
         waiting.append(_start(ctx, EntryKind.FORM, envelopes))
         if len(waiting) > _AHEAD:
-            yield _finish(ctx, waiting.popleft(), _admit_form)
+            yield _finish(ctx, waiting.popleft(), _FORM_RULES)
     while waiting:
-        yield _finish(ctx, waiting.popleft(), _admit_form)
+        yield _finish(ctx, waiting.popleft(), _FORM_RULES)
 
 
 _AHEAD = 2  # batches being prepared while one commits
 
 
 class _Started:
-    """A batch handed to the workers, stamped with the time it was received."""
+    """A batch handed to the workers; its time is assigned when it is logged."""
 
-    def __init__(
-        self, kind: EntryKind, received_at: str, wait: Callable[[], list[Prepared]]
-    ) -> None:
-        self.kind, self.received_at, self.wait = kind, received_at, wait
+    def __init__(self, kind: EntryKind, wait: Callable[[], list[Prepared]]) -> None:
+        self.kind, self.wait = kind, wait
 
 
 def _key_id(envelope: object) -> str | None:
@@ -79,7 +78,6 @@ def _key_id(envelope: object) -> str | None:
 
 
 def _start(ctx: Context, kind: EntryKind, envelopes: Sequence[object]) -> _Started:
-    received_at = ctx.clock()
     key_ids = [_key_id(e) for e in envelopes]
     state = ctx.state
     if any(k is not None and k not in state.keys for k in key_ids):
@@ -88,13 +86,18 @@ def _start(ctx: Context, kind: EntryKind, envelopes: Sequence[object]) -> _Start
         (i, e, state.keys[k].raw if k in state.keys else None)
         for i, (e, k) in enumerate(zip(envelopes, key_ids, strict=True))
     ]
-    return _Started(kind, received_at, ctx.workers.submit(str(kind), items, received_at))
+    return _Started(kind, ctx.workers.submit(str(kind), items))
 
 
-Admit = Callable[[Batch, Prepared, str], list[Problem]]
+Authorise = Callable[[LedgerState, Prepared], list[Problem]]
+Admit = Callable[[Batch, Prepared], list[Problem]]
 
 
-def _finish(ctx: Context, started: _Started, admit: Admit) -> list[Outcome]:
+def _finish(ctx: Context, started: _Started, rules: tuple[Authorise, Admit]) -> list[Outcome]:
+    """Judge each prepared submission against the ledger so far: first whether its key may
+    sign it (so a copy re-signed by the wrong key is refused, not called a duplicate), then
+    whether it is already logged, then every other rule."""
+    authorise, admit = rules
     kind = str(started.kind)
     prepared = started.wait()
     outcomes = [Outcome(p.index, kind, p.entry_id, p.problems) for p in prepared if p.problems]
@@ -104,10 +107,11 @@ def _finish(ctx: Context, started: _Started, admit: Admit) -> list[Outcome]:
     if ready:
         with ctx.transaction() as batch:
             for p in ready:
-                if (kind, p.entry_id) in batch.state.entries:
+                problems = authorise(batch.state, p)
+                if not problems and (kind, p.entry_id) in batch.state.entries:
                     duplicates.append(p)
                     continue
-                problems = admit(batch, p, started.received_at)
+                problems = problems or admit(batch, p)
                 if problems:
                     outcomes.append(Outcome(p.index, kind, p.entry_id, tuple(problems)))
                 else:
@@ -137,15 +141,12 @@ def _duplicate(ctx: Context, kind: str, p: Prepared) -> Outcome:
     return Outcome(p.index, kind, p.entry_id, duplicate=True, note=note, make_receipt=receipt)
 
 
-def _admit_form(batch: Batch, p: Prepared, received_at: str) -> list[Problem]:
-    """All rules for one form against the ledger so far; on success, append it."""
-    state = batch.state
+def _authorise_form(state: LedgerState, p: Prepared) -> list[Problem]:
     form = p.doc
-    assert isinstance(form, ResultForm) and p.entry_id is not None
-    structure = state.elections.get(form.election)
-    if structure is None:
+    assert isinstance(form, ResultForm)
+    if form.election not in state.elections:
         return _no_election(form.election)
-    problems = check_signer(
+    return check_signer(
         state.grants.get(p.key_id),
         p.key_id in state.revoked,
         form.source,
@@ -153,7 +154,14 @@ def _admit_form(batch: Batch, p: Prepared, received_at: str) -> list[Problem]:
         form.contest,
         form.election,
     )
-    problems = problems or check_form(structure, form)
+
+
+def _admit_form(batch: Batch, p: Prepared) -> list[Problem]:
+    """Every other rule for one form against the ledger so far; on success, append it."""
+    state = batch.state
+    form = p.doc
+    assert isinstance(form, ResultForm) and p.entry_id is not None
+    problems = check_form(state.elections[form.election], form)
     if problems:
         return problems
     contest_status, _ = state.contest_status_of(form.election, form.contest)
@@ -166,7 +174,7 @@ def _admit_form(batch: Batch, p: Prepared, received_at: str) -> list[Problem]:
     problems = problems or check_succession(form, head, target, re_poll_at)
     if problems:
         return problems
-    appended = _append(batch, EntryKind.FORM, form.election, p, received_at)
+    appended = _append(batch, EntryKind.FORM, form.election, p)
     stored = StoredForm(
         p.entry_id, appended.seq, form.election, form.station, form.contest, form.chain, False
     )
@@ -175,14 +183,10 @@ def _admit_form(batch: Batch, p: Prepared, received_at: str) -> list[Problem]:
     return []
 
 
-def _append(
-    batch: Batch, kind: EntryKind, election: str, p: Prepared, received_at: str
-) -> Appended:
+def _append(batch: Batch, kind: EntryKind, election: str, p: Prepared) -> Appended:
     """Log a submission whose leaf the workers prepared."""
-    assert p.entry_id is not None
-    return batch.append_leaf(
-        kind, election, p.entry_id, p.key_id, p.leaf_data, p.leaf_hash, received_at
-    )
+    assert p.entry_id is not None and p.leaf is not None
+    return batch.append_leaf(kind, election, p.entry_id, p.key_id, p.leaf)
 
 
 def _no_election(election: str) -> list[Problem]:
@@ -208,22 +212,21 @@ def _form_row(form_id: str, seq: int, form: ResultForm, votes_json: str) -> dict
     }
 
 
-def _admit_declaration(batch: Batch, p: Prepared, received_at: str) -> list[Problem]:
+def _authorise_declaration(state: LedgerState, p: Prepared) -> list[Problem]:
+    decl = p.doc
+    assert isinstance(decl, DeclaredResult)
+    if decl.election not in state.elections:
+        return _no_election(decl.election)
+    grant = state.grants.get(p.key_id)
+    revoked = p.key_id in state.revoked
+    return check_signer(grant, revoked, decl.source, None, decl.contest, decl.election)
+
+
+def _admit_declaration(batch: Batch, p: Prepared) -> list[Problem]:
     state = batch.state
     decl = p.doc
     assert isinstance(decl, DeclaredResult) and p.entry_id is not None
-    structure = state.elections.get(decl.election)
-    if structure is None:
-        return _no_election(decl.election)
-    problems = check_signer(
-        state.grants.get(p.key_id),
-        p.key_id in state.revoked,
-        decl.source,
-        None,
-        decl.contest,
-        decl.election,
-    )
-    problems = problems or check_declaration(structure, decl)
+    problems = check_declaration(state.elections[decl.election], decl)
     if problems:
         return problems
     chain = (decl.election, "", decl.contest, decl.chain)
@@ -232,7 +235,7 @@ def _admit_declaration(batch: Batch, p: Prepared, received_at: str) -> list[Prob
     problems = check_succession(decl, head, target)
     if problems:
         return problems
-    appended = _append(batch, EntryKind.DECLARATION, decl.election, p, received_at)
+    appended = _append(batch, EntryKind.DECLARATION, decl.election, p)
     stored = StoredForm(
         p.entry_id, appended.seq, decl.election, "", decl.contest, decl.chain, False
     )
@@ -254,13 +257,11 @@ def _admit_declaration(batch: Batch, p: Prepared, received_at: str) -> list[Prob
     return []
 
 
-def _admit_claims(batch: Batch, p: Prepared, received_at: str) -> list[Problem]:
-    """A report's claims: signed for its outlet, linked only to what the election has."""
-    state = batch.state
+def _authorise_claims(state: LedgerState, p: Prepared) -> list[Problem]:
+    """A report's claims: signed for its outlet, for every contest it speaks of."""
     report = p.doc
-    assert isinstance(report, ClaimReport) and p.entry_id is not None
-    structure = state.elections.get(report.election)
-    if structure is None:
+    assert isinstance(report, ClaimReport)
+    if report.election not in state.elections:
         return _no_election(report.election)
     grant = state.grants.get(p.key_id)
     contests = sorted({c.contest_code for c in report.claims if c.contest_code}) or [""]
@@ -268,14 +269,25 @@ def _admit_claims(batch: Batch, p: Prepared, received_at: str) -> list[Problem]:
     checks = (
         check_signer(grant, revoked, report.source, None, c, report.election) for c in contests
     )
-    problems = next((found for found in checks if found), [])
-    problems = problems or check_claim_links(structure, report)
+    return next((found for found in checks if found), [])
+
+
+def _admit_claims(batch: Batch, p: Prepared) -> list[Problem]:
+    """Claims are linked only to what the election has."""
+    report = p.doc
+    assert isinstance(report, ClaimReport) and p.entry_id is not None
+    problems = check_claim_links(batch.state.elections[report.election], report)
     if problems:
         return problems
-    appended = _append(batch, EntryKind.CLAIM, report.election, p, received_at)
+    appended = _append(batch, EntryKind.CLAIM, report.election, p)
     batch.add_rows(schema.claim_reports, [_report_row(p.entry_id, appended.seq, report)])
     batch.add_rows(schema.claims, _claim_rows(p.entry_id, appended.seq, report))
     return []
+
+
+_FORM_RULES = (_authorise_form, _admit_form)
+_DECLARATION_RULES = (_authorise_declaration, _admit_declaration)
+_CLAIM_RULES = (_authorise_claims, _admit_claims)
 
 
 def _report_row(report_id: str, seq: int, report: ClaimReport) -> dict[str, Any]:

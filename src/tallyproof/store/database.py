@@ -84,7 +84,12 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Reader]:
-        with self.engine.connect() as conn, conn.begin():
+        """One snapshot for the whole read: PostgreSQL's REPEATABLE READ, and SQLite's read
+        transaction in WAL mode, both see the store as of their first query."""
+        conn = self.engine.connect()
+        if self.dialect == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn, conn.begin():
             yield Reader(conn)
 
     def close(self) -> None:
@@ -215,6 +220,20 @@ class Reader:
     def checkpoints(self) -> Sequence[Row[Any]]:
         t = schema.checkpoints
         return self.conn.execute(select(t).order_by(t.c.tree_size)).all()
+
+    def checkpoint(self, size: int) -> Row[Any] | None:
+        t = schema.checkpoints
+        return self.conn.execute(select(t).where(t.c.tree_size == size)).first()
+
+    def latest_checkpoint(self) -> Row[Any] | None:
+        t = schema.checkpoints
+        return self.conn.execute(select(t).order_by(t.c.tree_size.desc()).limit(1)).first()
+
+    def checkpoint_covering(self, size: int) -> Row[Any] | None:
+        """The first checkpoint at or after `size`."""
+        t = schema.checkpoints
+        query = select(t).where(t.c.tree_size >= size).order_by(t.c.tree_size).limit(1)
+        return self.conn.execute(query).first()
 
 
 class Writer(Reader):
