@@ -4,6 +4,7 @@ and read results, standings and findings. Exit codes are mapped in one place (Ex
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -19,12 +20,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from tallyproof import console as render
 from tallyproof.audit.run import audit_bundle
 from tallyproof.domain.findings import Severity
+from tallyproof.domain.problems import Rejected
 from tallyproof.export.bundle import export_bundle, result_record
-from tallyproof.export.documents import read_documents
+from tallyproof.export.documents import read_bytes, read_documents
 from tallyproof.export.structure_files import FileFormatError, read_structure, write_structure
 from tallyproof.importers.plan import run_plan
 from tallyproof.importers.stations import Mapping, MappingError, build_plan
 from tallyproof.ledger.entries import EntryKind, EnvelopeError, Signed, read_envelope, sign
+from tallyproof.ledger.intake import InputError, Unreadable, decode, load_json
 from tallyproof.ledger.keys import KeyTextError, PublicKey, Signer
 from tallyproof.ledger.receipts import Receipt, ReceiptError
 from tallyproof.sample.generator import build_sample
@@ -116,15 +119,8 @@ def _signer(path: Path) -> Signer:
         raise _fail(f"{path}: {error}", ExitCode.NOT_READY) from None
 
 
-def _report(
-    outcomes: Sequence[Outcome], where: Sequence[str], as_json: bool, receipts: Path | None
-) -> None:
+def _report(outcomes: Sequence[Outcome], where: Sequence[str], as_json: bool = False) -> None:
     """Print what was accepted and refused; exit 1 if anything was refused."""
-    if receipts is not None:
-        with receipts.open("a", encoding="utf-8") as handle:
-            for o in outcomes:
-                if o.receipt is not None:
-                    handle.write(json.dumps(o.receipt.as_dict()) + "\n")
     refused = [o for o in outcomes if not o.accepted]
     if as_json:
         for o in outcomes:
@@ -190,10 +186,13 @@ def import_structure(
         doc = read_structure(path)
     except FileFormatError as error:
         raise _fail(str(error), ExitCode.NOT_READY) from None
+    except Rejected as error:
+        _report([Outcome(0, str(EntryKind.STRUCTURE), problems=error.problems)], [str(path)])
+        return
     doc.setdefault("admin_key", signer.public.b64)
     with _service(ctx) as service:
         outcome = admin.import_structure(service, sign(EntryKind.STRUCTURE, doc, signer).envelope())
-        _report([outcome], [str(path)], False, None)
+        _report([outcome], [str(path)])
 
 
 @app.command("export-structure")
@@ -221,7 +220,7 @@ def _admin_submit(
     signer = _signer(admin_key)
     with _service(ctx) as service:
         outcome = use_case(service, sign(kind, body, signer).envelope())
-        _report([outcome], [str(kind)], False, None)
+        _report([outcome], [str(kind)])
         if outcome.accepted:
             out.print(f"{kind} {outcome.entry_id} at leaf {outcome.receipt.leaf_index}")  # type: ignore[union-attr]
 
@@ -329,7 +328,21 @@ def _envelopes(path: Path, kind: EntryKind, key: Path | None) -> tuple[list[obje
     return envelopes, where
 
 
-def _submit_in_batches(service: Context, envelopes: list[object], batch_size: int) -> list[Outcome]:
+def _keep_receipts(receipts: Path | None, outcomes: Sequence[Outcome]) -> None:
+    """Append a committed batch's receipts and sync them to disk before the next batch, so
+    a submitter interrupted mid-file still holds the receipt of everything acknowledged."""
+    lines = [json.dumps(o.receipt.as_dict()) + "\n" for o in outcomes if o.receipt is not None]
+    if receipts is None or not lines:
+        return
+    with receipts.open("a", encoding="utf-8") as handle:
+        handle.writelines(lines)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _submit_in_batches(
+    service: Context, envelopes: list[object], batch_size: int, receipts: Path | None
+) -> list[Outcome]:
     """Stream the forms in batches (one transaction each) with a progress bar."""
     outcomes: list[Outcome] = []
     batches = [envelopes[i : i + batch_size] for i in range(0, len(envelopes), batch_size)]
@@ -341,6 +354,7 @@ def _submit_in_batches(service: Context, envelopes: list[object], batch_size: in
             submission.ingest_forms(service, batches),
             strict=True,
         ):
+            _keep_receipts(receipts, done)
             outcomes += [replace(o, index=o.index + start) for o in done]
             progress.advance(task, len(done))
     return outcomes
@@ -360,8 +374,8 @@ def submit(
     """Submit result forms (Form 45); each is accepted with a receipt or refused with the rule."""
     envelopes, where = _envelopes(path, EntryKind.FORM, key)
     with _service(ctx) as service:
-        outcomes = _submit_in_batches(service, envelopes, batch_size)
-        _report(outcomes, where, as_json, receipts)
+        outcomes = _submit_in_batches(service, envelopes, batch_size, receipts)
+        _report(outcomes, where, as_json)
 
 
 @app.command()
@@ -379,7 +393,9 @@ def declare(
     """Record a declared consolidation (Form 47), e.g. the returning officer's."""
     envelopes, where = _envelopes(path, EntryKind.DECLARATION, key)
     with _service(ctx) as service:
-        _report(submission.submit_declarations(service, envelopes), where, as_json, receipts)
+        outcomes = submission.submit_declarations(service, envelopes)
+        _keep_receipts(receipts, outcomes)
+        _report(outcomes, where, as_json)
 
 
 @app.command()
@@ -502,9 +518,11 @@ def audit(
     checkpoint and its consistency, and every published result; with --receipts, that the
     log kept everything it acknowledged. Exit 4 names what is wrong."""
     try:
-        held = [Receipt.from_dict(doc) for _, doc in read_documents(receipts)] if receipts else []
-    except (ReceiptError, FileFormatError, OSError) as error:
+        held = [_receipt(n, doc) for n, doc in read_documents(receipts)] if receipts else []
+    except (FileFormatError, OSError) as error:
         raise _fail(str(error), ExitCode.NOT_READY) from None
+    except (ReceiptError, Rejected, InputError) as error:
+        raise _fail(f"{receipts}: {error}", ExitCode.REFUSED) from None
     with err.status("auditing"):
         result = audit_bundle(directory, workers, held)
     if report is not None:
@@ -531,15 +549,14 @@ def verify_receipt(
 ) -> None:
     """Check receipts offline: the log's checkpoint signature and the inclusion proof, and
     with --entry, that the receipt is for exactly that signed document."""
-    key_text = (
-        Path(log_key_text).read_text().strip() if Path(log_key_text).is_file() else log_key_text
-    )
     try:
-        key = PublicKey.from_vkey(key_text)
-        receipts = [Receipt.from_dict(doc) for _, doc in read_documents(receipt_file)]
+        key = PublicKey.from_vkey(_vkey_text(log_key_text))
+        receipts = [_receipt(line, doc) for line, doc in read_documents(receipt_file)]
         submitted = _submitted(entry) if entry else None
-    except (KeyTextError, ReceiptError, FileFormatError, EnvelopeError, OSError) as error:
+    except (KeyTextError, FileFormatError, EnvelopeError, OSError) as error:
         raise _fail(str(error), ExitCode.NOT_READY) from None
+    except (ReceiptError, Rejected, InputError) as error:
+        raise _fail(f"{receipt_file}: {error}", ExitCode.REFUSED) from None
     failed = 0
     for receipt in receipts:
         try:
@@ -555,8 +572,34 @@ def verify_receipt(
         raise typer.Exit(ExitCode.REFUSED)
 
 
+def _vkey_text(given: str) -> str:
+    """The --log-key value, or the text of the file it names."""
+    path = Path(given)
+    try:
+        is_file = len(given) < 4096 and path.is_file()
+    except OSError:
+        is_file = False
+    if not is_file:
+        return given
+    try:
+        return decode(read_bytes(path, 4096)).strip()
+    except InputError as error:
+        raise KeyTextError(f"{path}: {error}") from None
+
+
+def _receipt(line: int, doc: object) -> Receipt:
+    if isinstance(doc, Unreadable):
+        raise Rejected(doc.problems)
+    try:
+        return Receipt.from_dict(doc)  # type: ignore[arg-type]
+    except ReceiptError as error:
+        raise ReceiptError(f"receipt.malformed at line {line}: {error}") from None
+
+
 def _submitted(path: Path) -> Signed:
-    doc = json.loads(path.read_text("utf-8"))
+    doc = load_json(read_bytes(path))
+    if not isinstance(doc, dict):
+        raise EnvelopeError("schema.type", "$", f"{path}: not a signed envelope")
     kind = next((k for k in EntryKind if str(k) in doc), None)
     if kind is None:
         raise EnvelopeError("schema.missing", "$", f"{path}: not a signed envelope")
@@ -592,7 +635,7 @@ def import_stations(
         except RuntimeError as error:
             raise _fail(str(error), ExitCode.REFUSED) from None
         plan.write_keys(ctx.obj.home / "keys")
-        outcomes = _submit_in_batches(service, list(envelopes), batch_size)
+        outcomes = _submit_in_batches(service, list(envelopes), batch_size, None)
     out.print(render.import_table(mapping, read, rows, outcomes))
     if any(not o.accepted for o in outcomes):
         raise typer.Exit(ExitCode.REFUSED)

@@ -160,6 +160,8 @@ class Replay:
             self.fail(seq, "audit.key", f"key {key_id} is not registered for {body['contest']}")
         if station and key.stations is not None and station not in key.stations:
             self.fail(seq, "audit.key", f"key {key_id} is not registered for station {station}")
+        if station is None and key.stations is not None:
+            self.fail(seq, "audit.key", f"key {key_id} is scoped to stations: not contest-wide")
         return key.public
 
     def _form(self, seq: int, body: dict[str, Any], key_id: str) -> bytes | None:
@@ -234,6 +236,9 @@ class Replay:
             self.fail(
                 seq, "audit.rule", f"{where}: {body['polled']} polled > {registered} registered"
             )
+        issued = body.get("issued")
+        if issued is not None and (issued > registered or body["polled"] > issued):
+            self.fail(seq, "audit.rule", f"{where}: {issued} issued, {body['polled']} polled")
 
     def _check_status(self, seq: int, where: str, body: dict[str, Any], official: bool) -> None:
         contest = self.contest_status.get((body["election"], body["contest"]), "scheduled")
@@ -307,10 +312,10 @@ class Replay:
         if roster is None:
             self.fail(seq, "audit.rule", f"declaration for unknown contest {body['contest']}")
             return public
-        if not set(body["votes"]) <= set(roster):
-            self.fail(
-                seq, "audit.rule", f"{body['contest']}: declared candidates not on the roster"
-            )
+        official = body["source"] == "returning_officer"  # the only official declarer
+        named = set(body["votes"])
+        if not named or not named <= set(roster) or (official and named != set(roster)):
+            self.fail(seq, "audit.rule", f"{body['contest']}: declared candidates not the roster's")
         votes = body["votes"]
         polled = body.get("polled")
         rejected = body.get("rejected") or 0
@@ -320,7 +325,7 @@ class Replay:
             "polled": polled if polled is not None else sum(votes.values()) + rejected,
         }
         doc_id = hashlib.sha256(self.message).hexdigest()
-        self._take(seq, filled, doc_id, body["source"] in OFFICIAL, votes, body["contest"])
+        self._take(seq, filled, doc_id, official, votes, body["contest"])
         return public
 
     def tally(self) -> dict[str, dict[str, dict[str, Any]]]:

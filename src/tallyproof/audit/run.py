@@ -7,22 +7,25 @@ import gc
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
 from tallyproof.audit.replay import Issue, Replay
+from tallyproof.ledger.intake import MAX_STRUCTURE_BYTES, InputError, load_json
 from tallyproof.ledger.keys import KeyTextError, PublicKey
 from tallyproof.ledger.merkle import MerkleTree, ProofError, leaf_hash, verify_consistency
 from tallyproof.ledger.note import Checkpoint, NoteError
 from tallyproof.ledger.receipts import Receipt, ReceiptError
 
 FORMAT = "tallyproof-bundle/1"
+T = TypeVar("T")
 Signature = tuple[int, bytes, bytes, bytes]
 
 
@@ -62,18 +65,19 @@ def audit_bundle(
     their consistency, and every published result; and, given receipts submitters hold,
     that each is for an entry of this ledger under a checkpoint consistent with it."""
     report = AuditReport(str(directory))
-    manifest = _manifest(directory, report)
+    manifest = _guarded(report, "manifest.json", _manifest, directory, report)
     if manifest is None:
         return report
     try:
         log_key = PublicKey.from_vkey(manifest["log_key"])
-    except (KeyError, KeyTextError) as err:
+    except (KeyError, TypeError, KeyTextError) as err:
         report.issues.append(Issue("audit.manifest", "manifest.json", f"log key: {err}"))
         return report
     replay = Replay()
     gc.freeze()  # the replay keeps every document for the re-tally; spare the collector's walks
     with _SignatureChecks(workers) as checks:
-        leaves = _replay_ledger(directory / "ledger.jsonl", replay, report, checks)
+        path = directory / "ledger.jsonl"
+        leaves = _guarded(report, path.name, _replay_ledger, path, replay, report, checks) or []
         report.issues += checks.failures()
     report.entries = dict(replay.counts)
     report.signatures_checked = checks.count
@@ -81,29 +85,61 @@ def audit_bundle(
     report.tree_size = tree.size
     report.root = base64.b64encode(tree.root()).decode()
     _check_tree(manifest, tree, report)
-    _check_checkpoints(directory / "checkpoints.jsonl", tree, log_key, manifest, report)
-    _check_results(directory / "results.json", replay, report)
+    path = directory / "checkpoints.jsonl"
+    _guarded(report, path.name, _check_checkpoints, path, tree, log_key, manifest, report)
+    _guarded(report, "results.json", _check_results, directory / "results.json", replay, report)
     _check_receipts(receipts, tree, log_key, report)
     report.issues = report.issues + replay.issues
     report.issues.sort(key=_issue_order)
     return report
 
 
+def _guarded(report: AuditReport, name: str, check: Callable[..., T], *args: Any) -> T | None:
+    """Run one part of the audit; a file too malformed to read any further is an issue the
+    report names, never a crash of the auditor."""
+    try:
+        return check(*args)
+    except (
+        OSError,
+        InputError,
+        KeyError,
+        TypeError,
+        ValueError,
+        AttributeError,
+        IndexError,
+    ) as err:
+        message = str(err) if isinstance(err, OSError | InputError) else repr(err)
+        report.issues.append(Issue("audit.unreadable", name, f"cannot be read: {message}"))
+        return None
+
+
 def _issue_order(issue: Issue) -> tuple[int, str]:
-    number = issue.where.split()[-1]
-    return (int(number) if number.isdigit() else -1, issue.where)
+    number = issue.where.rpartition(" ")[2]
+    return (int(number) if _NUMBER.fullmatch(number) else -1, issue.where)
+
+
+_NUMBER = re.compile(r"[0-9]{1,18}")
+_BUNDLE_FILE = re.compile(
+    r"(ledger\.jsonl|checkpoints\.jsonl|results\.json|keys\.json|"
+    r"structure/[A-Za-z0-9][A-Za-z0-9._:-]{0,63}\.json)"
+)
 
 
 def _manifest(directory: Path, report: AuditReport) -> dict[str, Any] | None:
     try:
-        manifest = json.loads((directory / "manifest.json").read_text("utf-8"))
-    except (OSError, ValueError) as err:
+        manifest = load_json((directory / "manifest.json").read_bytes())
+        if not isinstance(manifest, dict):
+            raise ValueError("the manifest is a JSON object")
+    except (OSError, ValueError, InputError) as err:
         report.issues.append(Issue("audit.manifest", "manifest.json", f"cannot be read: {err}"))
         return None
     if manifest.get("format") != FORMAT:
         report.issues.append(Issue("audit.manifest", "manifest.json", f"format is not {FORMAT}"))
         return None
     for name, digest in sorted(manifest.get("files", {}).items()):
+        if not _BUNDLE_FILE.fullmatch(name):
+            report.issues.append(Issue("audit.manifest", "manifest.json", f"names {name!r}"))
+            continue
         path = directory / name
         actual = hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "missing"
         if actual != digest:
@@ -122,7 +158,7 @@ def _split_leaf(line: bytes) -> tuple[int, bytes, dict[str, Any], bytes]:
     if not head.startswith(b'{"index":') or not rest.endswith(b"}"):
         raise ValueError('a line is {"index": n, "leaf": {...}}')
     index, raw = int(head[9:]), rest[:-1]
-    leaf = json.loads(raw)
+    leaf = load_json(raw)
     if not isinstance(leaf, dict) or set(leaf) != {"body", "kind", "received_at", "signature"}:
         raise ValueError("a leaf has exactly body, kind, received_at and signature")
     text = raw.decode("utf-8")
@@ -150,7 +186,7 @@ def _replay_ledger(
             position = len(leaves)
             try:
                 index, raw, leaf, message = _split_leaf(line)
-            except (ValueError, UnicodeDecodeError) as err:
+            except (ValueError, UnicodeDecodeError, InputError) as err:
                 report.issues.append(
                     Issue("audit.entry_format", f"line {line_number}", f"unreadable: {err}")
                 )
@@ -252,8 +288,8 @@ def _check_checkpoints(
 ) -> None:
     previous: tuple[int, bytes] | None = None
     latest = 0
-    for line in path.read_text("utf-8").splitlines():
-        record = json.loads(line)
+    for line in path.read_bytes().splitlines():
+        record = load_json(line)
         where = f"checkpoint {record.get('tree_size')}"
         report.checkpoints_checked += 1
         try:
@@ -347,7 +383,7 @@ def _check_receipts(
 
 
 def _check_results(path: Path, replay: Replay, report: AuditReport) -> None:
-    published = json.loads(path.read_text("utf-8"))["elections"]
+    published = load_json(path.read_bytes(), max_bytes=MAX_STRUCTURE_BYTES)["elections"]
     derived = replay.tally()
     for eid in sorted(set(published) | set(derived)):
         ours = derived.get(eid, {})

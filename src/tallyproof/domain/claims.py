@@ -45,7 +45,7 @@ class StatusClaim(StrEnum):
     SUSPENDED = "suspended"
 
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2}))?$")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}(T[0-9:.]+(Z|[+-][0-9]{2}:[0-9]{2}))?")  # fullmatch
 APPROXIMATE_SHARE = 0.05  # "about 26,000" holds within 5 %
 ROUNDED_FROM = 1000  # a number ending in 000 is read as rounded to its last non-zero digit
 
@@ -171,7 +171,7 @@ def parse_claim_report(doc: object) -> ClaimReport:
     election = r.ident("election")
     source = r.source("source")
     published = r.text("published", max_len=40)
-    if published is not None and not _DATE.match(published):
+    if published is not None and not _DATE.fullmatch(published):
         r.fail("schema.timestamp", "published", f"{published!r} is not a date (YYYY-MM-DD)")
     digest = r.text("text_sha256", max_len=64)
     title = r.text("title", max_len=500, required=False) or ""

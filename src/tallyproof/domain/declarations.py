@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tallyproof.domain.fields import FieldReader, check_count, check_identifier
+from tallyproof.domain.fields import MAX_COUNTS, FieldReader, check_count, check_identifier
 from tallyproof.domain.findings import Finding, Severity
 from tallyproof.domain.forms import SupersedeReason
 from tallyproof.domain.problems import Problem, Rejected
@@ -86,7 +86,9 @@ def parse_declaration(doc: object) -> DeclaredResult:
     r.reject_unknown(DECLARATION_FIELDS)
     election, contest = r.ident("election"), r.ident("contest")
     source = r.source("source")
-    votes = _counts(r.mapping("votes"), "votes", problems)
+    votes = _counts(r.counts("votes"), "votes", problems)
+    if "votes" in r.doc and not votes and not problems:
+        r.fail("votes.empty", "votes", "a declaration gives the candidates' votes")
     counts = {k: r.count(k, required=False) for k in ("rejected", "polled", "valid", "registered")}
     stations = {
         str(sid): _counts(v, f"stations.{sid}", problems)
@@ -127,6 +129,9 @@ def _counts(raw: object, path: str, problems: list[Problem]) -> dict[str, int]:
     if not isinstance(raw, Mapping):
         problems.append(Problem("schema.type", path, "must be a JSON object of counts"))
         return {}
+    if len(raw) > MAX_COUNTS:
+        problems.append(Problem("votes.too_many", path, f"more than {MAX_COUNTS} counts"))
+        return {}
     out: dict[str, int] = {}
     for key, value in raw.items():
         if not check_identifier(key, f"{path}.{key}", problems):
@@ -155,6 +160,16 @@ def check_declaration(structure: ElectionStructure, decl: DeclaredResult) -> lis
         for c in decl.votes
         if c not in roster
     ]
+    if decl.chain == "official":  # the published result: a candidate left out is not 0
+        problems += [
+            Problem(
+                "votes.missing_candidate",
+                f"votes.{c}",
+                f"the official declaration must give every candidate's votes; {c!r} is missing",
+            )
+            for c in contest.candidate_ids
+            if c not in decl.votes
+        ]
     served = set(structure.stations_of(contest.code))
     for sid, votes in decl.stations.items():
         if sid not in served:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from tallyproof.domain.problems import Problem, Rejected
 from tallyproof.domain.sources import Source, parse_source
 
-IDENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
+IDENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}")  # always fullmatch: `$` lets "\n" in
 _MISSING = object()
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 class FieldReader:
@@ -108,6 +109,20 @@ class FieldReader:
             return None
         return value
 
+    def date(self, key: str) -> str | None:
+        """A calendar date written YYYY-MM-DD."""
+        value = self.text(key, max_len=10)
+        if value is None:
+            return None
+        try:
+            valid = _DATE.fullmatch(value) is not None and bool(date.fromisoformat(value))
+        except ValueError:
+            valid = False
+        if not valid:
+            self.fail("schema.date", self.at(key), f"{value!r} is not a date (YYYY-MM-DD)")
+            return None
+        return value
+
     def items(self, key: str, *, required: bool = True) -> list[Any]:
         value = self._get(key, required)
         if value is _MISSING:
@@ -116,6 +131,17 @@ class FieldReader:
             self.fail("schema.type", self.at(key), "must be a JSON array")
             return []
         return value
+
+    def counts(self, key: str, *, required: bool = True) -> Mapping[str, Any]:
+        """A mapping of counts (a form's or a declaration's votes), at most MAX_COUNTS of
+        them, so a document naming 200,000 candidates is refused before any is read."""
+        raw = self.mapping(key, required=required)
+        if len(raw) > MAX_COUNTS:
+            self.fail(
+                "votes.too_many", self.at(key), f"{len(raw):,} counts; the limit is {MAX_COUNTS}"
+            )
+            return {}
+        return raw
 
     def mapping(self, key: str, *, required: bool = True) -> Mapping[str, Any]:
         value = self._get(key, required)
@@ -128,11 +154,12 @@ class FieldReader:
 
 
 MAX_COUNT = 2**31 - 1
+MAX_COUNTS = 500  # candidates (counts) in one form or declaration; real contests have < 100
 
 
 def check_identifier(value: object, field: str, problems: list[Problem]) -> bool:
     """An id (election, station, candidate, form): letters, digits and . _ : / -."""
-    if isinstance(value, str) and IDENT.match(value):
+    if isinstance(value, str) and IDENT.fullmatch(value):
         return True
     problems.append(
         Problem(

@@ -11,6 +11,7 @@ from typing import Any
 from tallyproof.domain.fields import (
     IDENT,
     MAX_COUNT,
+    MAX_COUNTS,
     FieldReader,
     check_count,
     check_identifier,
@@ -145,7 +146,7 @@ def read_form(doc: object) -> ResultForm:
 
 def _votes(r: FieldReader) -> dict[str, int]:
     votes: dict[str, int] = {}
-    raw = r.mapping("votes")
+    raw = r.counts("votes")
     if "votes" in r.doc and not raw and isinstance(r.doc.get("votes"), Mapping):
         r.fail("votes.empty", r.at("votes"), "must list the votes of the candidates")
     for candidate, value in raw.items():
@@ -167,15 +168,17 @@ def _well_formed_form(doc: object) -> ResultForm | None:
     if type(doc) is not dict or not _REQUIRED <= doc.keys() <= FORM_FIELDS:
         return None
     ids = (doc["election"], doc["station"], doc["contest"])
-    if not all(type(x) is str and IDENT.match(x) for x in ids):
+    if not all(type(x) is str and IDENT.fullmatch(x) for x in ids):
         return None
     votes, rejected, polled, valid = doc["votes"], doc["rejected"], doc["polled"], doc.get("valid")
     issued = doc.get("issued")
     counts = [rejected, polled] + [n for n in (valid, issued) if n is not None]
-    if type(votes) is not dict or not votes or not all(_count(n) for n in counts):
+    if type(votes) is not dict or not 0 < len(votes) <= MAX_COUNTS:
+        return None
+    if not all(_count(n) for n in counts):
         return None
     for candidate, n in votes.items():
-        if type(candidate) is not str or not IDENT.match(candidate) or not _count(n):
+        if type(candidate) is not str or not IDENT.fullmatch(candidate) or not _count(n):
             return None
     source = _SOURCES.get(doc["source"]) if type(doc["source"]) is str else None
     time, remarks = doc["time"], doc.get("remarks", "")
@@ -188,7 +191,10 @@ def _well_formed_form(doc: object) -> ResultForm | None:
         or len(remarks) > 2000
         or not well_formed(remarks)
         or (supersedes is None) != (reason is None)
-        or (supersedes is not None and (type(supersedes) is not str or not IDENT.match(supersedes)))
+        or (
+            supersedes is not None
+            and (type(supersedes) is not str or not IDENT.fullmatch(supersedes))
+        )
         or (reason is not None and reason not in _REASONS)
     ):
         return None

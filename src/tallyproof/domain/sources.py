@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from tallyproof.domain.problems import reject
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._&()'-]{0,79}$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._&()'-]{0,79}")  # fullmatch
 
 
 class SourceKind(StrEnum):
@@ -59,7 +59,7 @@ def parse_source(value: object, field: str = "source") -> Source:
             "source.unknown_kind", field, f"{value!r}: kind must be one of {kinds}"
         ) from None
     if kind in _NAMED:
-        if not _NAME.match(name):
+        if not _NAME.fullmatch(name):
             raise reject("source.name", field, f"{value!r}: {kind} needs a name, e.g. '{kind}:PTI'")
     elif name:
         raise reject("source.name", field, f"{value!r}: {kind} takes no name")

@@ -221,7 +221,7 @@ def _parse_election(r: FieldReader) -> Election | None:
     r.reject_unknown({"id", "name", "kind", "date", "phase"})
     eid, name = r.ident("id"), r.text("name")
     kind = r.choice("kind", {k.value for k in ElectionKind})
-    date = r.text("date", max_len=10)
+    date = r.date("date")
     phase = r.count("phase", required=False)
     if None in (eid, name, kind, date):
         return None

@@ -109,6 +109,7 @@ def check_counts(
                 f"but polled is {form.polled}",
             )
         )
+    problems += _check_issued(form, registered_voters)
     if form.polled > registered_voters:
         problems.append(
             Problem(
@@ -116,6 +117,32 @@ def check_counts(
                 "polled",
                 f"{form.polled} ballots polled at a station with {registered_voters} "
                 "registered voters",
+            )
+        )
+    return problems
+
+
+def _check_issued(form: ResultForm, registered_voters: int) -> list[Problem]:
+    """Ballot papers issued to voters, where stated: no more than the voters on the roll,
+    and no fewer than the ballots found in the box."""
+    if form.issued is None:
+        return []
+    problems = []
+    if form.issued > registered_voters:
+        problems.append(
+            Problem(
+                "ballots.issued_exceeds_registered",
+                "issued",
+                f"{form.issued} ballots issued at a station with {registered_voters} "
+                "registered voters",
+            )
+        )
+    if form.polled > form.issued:
+        problems.append(
+            Problem(
+                "ballots.exceeds_issued",
+                "polled",
+                f"{form.polled} ballots polled but only {form.issued} issued to voters",
             )
         )
     return problems

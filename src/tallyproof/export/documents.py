@@ -1,73 +1,151 @@
-"""Documents to submit, from JSON, JSON Lines or CSV files; each keeps its line number."""
+"""Documents to submit, from JSON, JSON Lines or CSV files; each keeps its line number.
+A document that cannot be read stands in its place as `Unreadable`, refused with the rule
+it broke; a file that cannot be read at all is a FileFormatError and nothing is submitted."""
 
 from __future__ import annotations
 
 import csv
-import json
+import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from tallyproof.domain.problems import Problem
 from tallyproof.export.structure_files import FileFormatError
+from tallyproof.ledger.intake import (
+    MAX_FILE_BYTES,
+    MAX_STRING,
+    InputError,
+    Unreadable,
+    decode,
+    load_json,
+)
 
-_COUNT_COLUMNS = {"rejected", "polled", "valid"}
+_COUNT_COLUMNS = {"rejected", "polled", "valid", "issued"}
+_FORM_COLUMNS = {"election", "station", "contest", "source", "time", "remarks", "supersedes"}
+_FORM_COLUMNS |= {"reason"} | _COUNT_COLUMNS
 VOTES_PREFIX = "votes."
+_DIGITS = re.compile(r"[0-9]{1,17}")  # ASCII only: no '+300', '3_00' or Arabic-Indic digits
+csv.field_size_limit(MAX_STRING)
 
 
 def read_documents(path: Path) -> Iterator[tuple[int, Any]]:
-    """Yield (line, document). `.csv` rows become form documents (docs/formats.md);
-    `.jsonl` has one document a line; `.json` holds one document or a list."""
+    """Yield (line, document or Unreadable). `.csv` rows become form documents
+    (docs/formats.md); `.jsonl` has one document a line; `.json` holds one or a list."""
+    data = read_bytes(path)
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        yield from _csv_forms(path)
+        found = _csv_forms(path, data)
     elif suffix in (".jsonl", ".ndjson"):
-        yield from _json_lines(path)
+        found = _json_lines(data)
     else:
-        yield from _json(path)
+        found = _json(data)
+    empty = True
+    for item in found:
+        empty = False
+        yield item
+    if empty:
+        raise FileFormatError(f"{path}: holds no documents", "input.empty")
 
 
-def _json(path: Path) -> Iterator[tuple[int, Any]]:
+def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """A file's bytes, its size checked before it is read."""
     try:
-        doc = json.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise FileFormatError(f"{path}: {err}") from err
+        size = path.stat().st_size
+        if size > limit:
+            raise FileFormatError(
+                f"{path}: {size:,} bytes; the limit is {limit:,}", "input.file_too_large"
+            )
+        return path.read_bytes()
+    except OSError as err:
+        raise FileFormatError(f"{path}: {err.strerror or err}", "input.unreadable") from None
+
+
+def _json(data: bytes) -> Iterator[tuple[int, Any]]:
+    try:
+        doc = load_json(data, max_bytes=MAX_FILE_BYTES)
+    except InputError as err:
+        yield 1, Unreadable((err.problem,))
+        return
     for i, item in enumerate(doc if isinstance(doc, list) else [doc]):
         yield i + 1, item
 
 
-def _json_lines(path: Path) -> Iterator[tuple[int, Any]]:
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
-                continue
-            try:
-                yield number, json.loads(line)
-            except json.JSONDecodeError as err:
-                raise FileFormatError(f"{path}:{number}: {err.msg}") from err
+def _json_lines(data: bytes) -> Iterator[tuple[int, Any]]:
+    for number, line in enumerate(data.split(b"\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            yield number, load_json(line, where=f"line {number}")
+        except InputError as err:
+            yield number, Unreadable((err.problem,))
 
 
 def _cell(value: str) -> Any:
-    """Counts are read as integers when they are; otherwise left as text for the rules."""
+    """Counts are read as integers when written as plain digits; otherwise left as text,
+    for the rules to refuse by name."""
+    return int(value) if _DIGITS.fullmatch(value) else value
+
+
+def _csv_forms(path: Path, data: bytes) -> Iterator[tuple[int, Any]]:
     try:
-        return int(value)
-    except ValueError:
-        return value
-
-
-def _csv_forms(path: Path) -> Iterator[tuple[int, Any]]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
+        text = decode(data)
+    except InputError as err:
+        raise FileFormatError(f"{path}: {err.problem.message}", "input.encoding") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+        if header is None:
+            return
+        _check_header(path, header)
         for row in reader:
-            doc: dict[str, Any] = {"votes": {}}
-            for column, raw in row.items():
-                value = (raw or "").strip()
-                if not column or value == "":
-                    continue
-                if column.startswith(VOTES_PREFIX):
-                    doc["votes"][column[len(VOTES_PREFIX) :]] = _cell(value)
-                else:
-                    doc[column] = _cell(value) if column in _COUNT_COLUMNS else value
-            yield reader.line_num, doc
+            if not any(cell.strip() for cell in row):
+                continue
+            yield reader.line_num, _form_row(header, row, reader.line_num)
+    except csv.Error as err:
+        code = "csv.field_too_long" if "field larger" in str(err) else "csv.syntax"
+        raise FileFormatError(f"{path}:{reader.line_num}: {err}", code) from None
+
+
+def _check_header(path: Path, header: list[str]) -> None:
+    seen: set[str] = set()
+    for i, column in enumerate(header, 1):
+        if not column.strip():
+            raise FileFormatError(f"{path}: column {i} has no name", "csv.empty_column")
+        if column in seen:
+            raise FileFormatError(
+                f"{path}: column {column!r} appears twice", "csv.duplicate_column"
+            )
+        seen.add(column)
+        if column not in _FORM_COLUMNS and not column.startswith(VOTES_PREFIX):
+            raise FileFormatError(
+                f"{path}: unknown column {column!r} (docs/formats.md lists the columns)",
+                "csv.unknown_column",
+            )
+
+
+def _form_row(header: list[str], row: list[str], line: int) -> Any:
+    if len(row) > len(header):
+        return Unreadable(
+            (
+                Problem(
+                    "csv.extra_cells",
+                    f"line {line}",
+                    f"{len(row)} cells under a header of {len(header)} columns",
+                ),
+            )
+        )
+    doc: dict[str, Any] = {"votes": {}}
+    for column, raw in zip(header, row, strict=False):
+        value = raw.strip()
+        if value == "":
+            continue
+        if column.startswith(VOTES_PREFIX):
+            doc["votes"][column[len(VOTES_PREFIX) :]] = _cell(value)
+        else:
+            doc[column] = _cell(value) if column in _COUNT_COLUMNS else value
+    return doc
 
 
 def form_csv_header(candidates: list[str]) -> list[str]:

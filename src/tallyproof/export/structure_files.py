@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
+import re
 from pathlib import Path
 from typing import Any
+
+from tallyproof.domain.problems import Rejected
+from tallyproof.ledger.intake import MAX_STRUCTURE_BYTES, InputError, decode, load_json
 
 CSV_FILES = {
     "election.csv": ["id", "name", "kind", "date", "phase"],
@@ -19,42 +24,97 @@ _LIST_SEPARATOR = ";"
 
 
 class FileFormatError(ValueError):
-    """A file that cannot be read, with the file and line."""
+    """A file that cannot be read at all, with the file, the line and the rule's code."""
+
+    def __init__(self, message: str, code: str = "input.unreadable") -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
 
 
 def read_structure(path: Path) -> dict[str, Any]:
-    """A .json file, or a directory holding the CSV set (see docs/formats.md)."""
+    """A .json file, or a directory holding the CSV set (see docs/formats.md). A file that
+    breaks the input rules (docs/rules.md) raises Rejected; one that cannot be read at all,
+    FileFormatError."""
     if path.is_dir():
         return read_structure_csv(path)
     try:
-        doc = json.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise FileFormatError(f"{path}: {err}") from err
+        doc = load_json(_read(path, MAX_STRUCTURE_BYTES), max_bytes=MAX_STRUCTURE_BYTES)
+    except InputError as err:
+        raise Rejected([err.problem]) from None
     if not isinstance(doc, dict):
-        raise FileFormatError(f"{path}: the structure must be a JSON object")
+        raise FileFormatError(f"{path}: the structure must be a JSON object", "schema.type")
     return doc
 
 
+def _read(path: Path, limit: int) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            raise FileFormatError(
+                f"{path}: {size:,} bytes; the limit is {limit:,}", "input.file_too_large"
+            )
+        return path.read_bytes()
+    except OSError as err:
+        raise FileFormatError(f"{path}: {err.strerror or err}") from None
+
+
+_OPTIONAL = {"phase", "joined", "region"}
+
+
 def _rows(directory: Path, name: str) -> list[dict[str, str]]:
+    """The rows of one file of the set: every column known, none twice, none missing, no
+    row longer than the header."""
     path = directory / name
     if not path.exists():
         raise FileFormatError(f"{path}: missing (the CSV set has {', '.join(CSV_FILES)})")
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = (
-            set(CSV_FILES[name]) - set(reader.fieldnames or []) - {"phase", "joined", "region"}
-        )
-        if missing:
-            raise FileFormatError(f"{path}: missing columns {', '.join(sorted(missing))}")
-        return [{k: (v or "").strip() for k, v in row.items() if k} for row in reader]
-
-
-def _count(value: str, where: str) -> int | str:
-    """Numbers stay numbers; anything else is passed on for the rules to name."""
     try:
-        return int(value)
-    except ValueError:
-        return value if value else where
+        text = decode(_read(path, MAX_STRUCTURE_BYTES))
+    except InputError as err:
+        raise FileFormatError(f"{path}: {err.problem.message}", "input.encoding") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = [c.strip() for c in next(reader, [])]
+        _check_columns(path, header, CSV_FILES[name])
+        rows = []
+        for row in reader:
+            if len(row) > len(header):
+                raise FileFormatError(
+                    f"{path}:{reader.line_num}: {len(row)} cells under {len(header)} columns",
+                    "csv.extra_cells",
+                )
+            if any(cell.strip() for cell in row):
+                cells = row + [""] * (len(header) - len(row))
+                rows.append({k: v.strip() for k, v in zip(header, cells, strict=True)})
+        return rows
+    except csv.Error as err:
+        code = "csv.field_too_long" if "field larger" in str(err) else "csv.syntax"
+        raise FileFormatError(f"{path}:{reader.line_num}: {err}", code) from None
+
+
+def _check_columns(path: Path, header: list[str], known: list[str]) -> None:
+    for column in header:
+        if header.count(column) > 1:
+            raise FileFormatError(
+                f"{path}: column {column!r} appears twice", "csv.duplicate_column"
+            )
+        if column not in known:
+            raise FileFormatError(
+                f"{path}: unknown column {column!r}; the columns are {', '.join(known)}",
+                "csv.unknown_column",
+            )
+    missing = set(known) - set(header) - _OPTIONAL
+    if missing:
+        raise FileFormatError(
+            f"{path}: missing columns {', '.join(sorted(missing))}", "csv.missing_column"
+        )
+
+
+def _count(value: str) -> int | str:
+    """Plain ASCII digits are a number; anything else is passed on for the rules to name."""
+    return int(value) if _DIGITS.fullmatch(value) else value
+
+
+_DIGITS = re.compile(r"[0-9]{1,17}")
 
 
 def read_structure_csv(directory: Path) -> dict[str, Any]:
@@ -69,7 +129,7 @@ def read_structure_csv(directory: Path) -> dict[str, Any]:
         "date": e["date"],
     }
     if e.get("phase"):
-        election["phase"] = _count(e["phase"], "")
+        election["phase"] = _count(e["phase"])
     candidates: dict[str, list[dict[str, Any]]] = {}
     for row in _rows(directory, "candidates.csv"):
         cand = {k: row[k] for k in ("id", "name") if row.get(k)}
@@ -92,7 +152,7 @@ def read_structure_csv(directory: Path) -> dict[str, Any]:
         {
             "id": r["id"],
             "name": r["name"],
-            "registered_voters": _count(r["registered_voters"], ""),
+            "registered_voters": _count(r["registered_voters"]),
             "contests": [c for c in r["contests"].split(_LIST_SEPARATOR) if c],
         }
         | ({"region": r["region"]} if r.get("region") else {})
@@ -112,7 +172,10 @@ def read_structure_csv(directory: Path) -> dict[str, Any]:
     }
     admin = directory / "admin_key.txt"
     if admin.exists():
-        doc["admin_key"] = admin.read_text().strip()
+        try:
+            doc["admin_key"] = decode(_read(admin, 1024), str(admin)).strip()
+        except InputError as err:
+            raise FileFormatError(f"{admin}: {err.problem.message}", "input.encoding") from None
     return doc
 
 

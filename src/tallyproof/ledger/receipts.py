@@ -20,6 +20,18 @@ class ReceiptError(ValueError):
     """A receipt that does not check out."""
 
 
+def _index(value: object) -> int:
+    if type(value) is not int or value < 0:
+        raise ValueError(f"{value!r} is not a whole number >= 0")
+    return value
+
+
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{value!r} is not a string")
+    return value
+
+
 @dataclass(frozen=True)
 class Receipt:
     kind: str
@@ -48,18 +60,19 @@ class Receipt:
     def from_dict(cls, doc: Mapping[str, Any]) -> Receipt:
         try:
             b64 = base64.b64decode
-            return cls(
-                kind=str(doc["kind"]),
-                entry_id=str(doc["entry_id"]),
-                leaf_index=int(doc["leaf_index"]),
+            receipt = cls(
+                kind=_text(doc["kind"]),
+                entry_id=_text(doc["entry_id"]),
+                leaf_index=_index(doc["leaf_index"]),
                 leaf_hash=b64(doc["leaf_hash"], validate=True),
-                tree_size=int(doc["tree_size"]),
-                received_at=str(doc["received_at"]),
-                checkpoint=str(doc["checkpoint"]),
+                tree_size=_index(doc["tree_size"]),
+                received_at=_text(doc["received_at"]),
+                checkpoint=_text(doc["checkpoint"]),
                 inclusion_proof=tuple(b64(p, validate=True) for p in doc["inclusion_proof"]),
             )
         except (KeyError, TypeError, ValueError) as err:
-            raise ReceiptError(f"malformed receipt: {err}") from err
+            raise ReceiptError(f"malformed receipt: {err!r}") from None
+        return receipt
 
     def verify(self, log_key: PublicKey, submitted: Signed | None = None) -> Checkpoint:
         """Check the checkpoint's signature and the inclusion proof; given the document as

@@ -20,6 +20,7 @@ from tallyproof.domain.forms import ResultForm, parse_form
 from tallyproof.domain.problems import Problem, Rejected
 from tallyproof.ledger.canonical import canonical_plain, content_id
 from tallyproof.ledger.entries import EntryKind, EnvelopeError, LeafTemplate, Signed, open_envelope
+from tallyproof.ledger.intake import Unreadable
 
 Document = ResultForm | DeclaredResult | ClaimReport
 _PARSERS: dict[str, Callable[[Any], Document]] = {
@@ -66,6 +67,9 @@ def prepare(kind: str, items: Sequence[tuple[int, object, bytes | None]]) -> lis
     keys: dict[bytes, VerifyKey] = {}
     out = []
     for index, envelope, public in items:
+        if isinstance(envelope, Unreadable):
+            out.append(Prepared(index, None, envelope.problems))
+            continue
         try:
             body, key_id, signature = open_envelope(envelope, EntryKind(kind))
         except EnvelopeError as err:
