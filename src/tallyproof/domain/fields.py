@@ -111,7 +111,7 @@ class FieldReader:
 
     def date(self, key: str) -> str | None:
         """A calendar date written YYYY-MM-DD."""
-        value = self.text(key, max_len=10)
+        value = self.text(key, max_len=40)
         if value is None:
             return None
         try:

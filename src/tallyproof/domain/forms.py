@@ -147,7 +147,8 @@ def read_form(doc: object) -> ResultForm:
 def _votes(r: FieldReader) -> dict[str, int]:
     votes: dict[str, int] = {}
     raw = r.counts("votes")
-    if "votes" in r.doc and not raw and isinstance(r.doc.get("votes"), Mapping):
+    given = r.doc.get("votes")
+    if isinstance(given, Mapping) and not given:
         r.fail("votes.empty", r.at("votes"), "must list the votes of the candidates")
     for candidate, value in raw.items():
         if not check_identifier(candidate, f"votes.{candidate}", r.problems):
