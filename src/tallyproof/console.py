@@ -164,7 +164,7 @@ def import_table(
     accepted = sum(1 for o in outcomes if o.accepted)
     table.add_row("stations accepted", f"{accepted:,}", "", "")
     for code, count in refused.most_common():
-        example = next(o for o in outcomes if not o.accepted and o.problems[0].code == code)
+        example = next(o for o in outcomes if code in {p.code for p in o.problems})
         table.add_row(f"refused: {code}", f"{count:,}", "", f"row {rows[example.index].number}")
     return table
 
