@@ -27,7 +27,13 @@ from tallyproof.export.structure_files import FileFormatError, read_structure, w
 from tallyproof.importers.plan import run_plan
 from tallyproof.importers.stations import Mapping, MappingError, build_plan
 from tallyproof.ledger.entries import EntryKind, EnvelopeError, Signed, read_envelope, sign
-from tallyproof.ledger.intake import InputError, Unreadable, decode, load_json
+from tallyproof.ledger.intake import (
+    MAX_DOCUMENT_BYTES,
+    InputError,
+    Unreadable,
+    decode,
+    load_json,
+)
 from tallyproof.ledger.keys import KeyTextError, PublicKey, Signer
 from tallyproof.ledger.receipts import Receipt, ReceiptError
 from tallyproof.sample.generator import build_sample
@@ -690,10 +696,14 @@ ReportsArg = Annotated[list[Path], typer.Argument(metavar="FILE...", help="Repor
 
 
 def _report_text(path: Path) -> str:
+    """A report's text: UTF-8, a byte-order mark dropped, at most one document's size."""
     try:
-        return path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as error:
+        text = decode(read_bytes(path, MAX_DOCUMENT_BYTES), str(path))
+    except (FileFormatError, InputError) as error:
         raise _fail(f"{path}: {error}", ExitCode.NOT_READY) from None
+    if not text.strip():
+        raise _fail(f"input.empty: {path}: the report holds no text", ExitCode.NOT_READY)
+    return text
 
 
 def _read_reports(
@@ -762,7 +772,7 @@ def claims_ingest(
             try:
                 docs = claim_service.report_documents(report, election)
             except claim_service.FilingError as error:
-                raise _fail(f"{path}: {error}", ExitCode.NOT_READY) from None
+                raise _fail(f"{path}: {error}; nothing was filed", ExitCode.NOT_READY) from None
             envelopes += [sign(EntryKind.CLAIM, d, signer).envelope() for d in docs]
             where += [str(path)] * len(docs)
         outcomes = submission.submit_claim_reports(service, envelopes)

@@ -63,6 +63,8 @@ def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
 
 
 def _json(data: bytes) -> Iterator[tuple[int, Any]]:
+    if not data.removeprefix(b"\xef\xbb\xbf").strip():
+        return
     try:
         doc = load_json(data, max_bytes=MAX_FILE_BYTES)
     except InputError as err:
@@ -98,6 +100,7 @@ def _csv_forms(path: Path, data: bytes) -> Iterator[tuple[int, Any]]:
         header = next(reader, None)
         if header is None:
             return
+        header = [column.strip() for column in header]
         _check_header(path, header)
         for row in reader:
             if not any(cell.strip() for cell in row):

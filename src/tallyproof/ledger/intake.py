@@ -18,7 +18,7 @@ MAX_STRUCTURE_BYTES = 256 << 20  # an election's structure (a national one is ~2
 MAX_FILE_BYTES = 2 << 30  # one input file of documents
 MAX_DEPTH = 32  # nested arrays and objects; real documents use 5
 MAX_STRING = 65_536  # characters in any one string (key or value)
-MAX_SAFE_INTEGER = 2**53  # beyond it a JSON number means different things to different readers
+MAX_SAFE_INTEGER = 2**53 - 1  # beyond it a JSON number means different things to different readers
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 

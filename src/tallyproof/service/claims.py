@@ -20,7 +20,11 @@ from tallyproof.service.context import Context
 
 
 class FilingError(ValueError):
-    """Claims that cannot be filed: no outlet, or no election to file them under."""
+    """Claims that cannot be filed: no outlet, date, or election to file them under."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
 
 
 @dataclass
@@ -79,16 +83,23 @@ def report_documents(read: ReadClaims, election: str | None = None) -> list[dict
     """The claims documents to sign: one per election the claims are linked to (unlinked
     claims go with the named election, or with the first linked one), in the text's order."""
     if not read.outlet:
-        raise FilingError("the report names no outlet: give one (e.g. --outlet 'Geo News')")
+        raise FilingError(
+            "claim.outlet_missing",
+            "the report names no outlet: give one (e.g. --outlet 'Geo News')",
+        )
     targets = [c.election or election or "" for c in read.claims]
     fallback = election or next((e for e in targets if e), "")
     if not fallback and "" in targets:
-        raise FilingError("no election to file the claims under: name one (--election)")
+        raise FilingError(
+            "claim.election_missing", "no election to file the claims under: name one (--election)"
+        )
     by_election: dict[str, list[Claim]] = {}
     for claim, eid in zip(read.claims, targets, strict=True):
         by_election.setdefault(eid or fallback, []).append(claim)
     if not read.published:
-        raise FilingError("the report has no date: give one (e.g. --date 2024-02-09)")
+        raise FilingError(
+            "claim.date_missing", "the report has no date: give one (e.g. --date 2024-02-09)"
+        )
     return [
         ClaimReport(
             eid,

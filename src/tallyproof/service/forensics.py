@@ -24,7 +24,9 @@ def station_arrays(ctx: Context, election: str | None, contest: str) -> StationA
     structure = structure_of(ctx, election)
     found = structure.contest(contest)
     if found is None:
-        raise UnknownElection(f"no contest {contest!r} in {structure.election.id}")
+        raise UnknownElection(
+            "form.unknown_contest", f"no contest {contest!r} in {structure.election.id}"
+        )
     with ctx.read() as reader:
         rows = current_official_counts(reader, structure.election.id, contest)
     current = sorted(rows, key=lambda r: r.station)

@@ -37,7 +37,11 @@ from tallyproof.store.database import Reader
 
 
 class UnknownElection(LookupError):  # noqa: N818 - reported to the user as a plain lookup miss
-    pass
+    """An election or contest that is not in the store; the message starts with its code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
 
 
 def structure_of(ctx: Context, election: str | None) -> ElectionStructure:
@@ -46,10 +50,12 @@ def structure_of(ctx: Context, election: str | None) -> ElectionStructure:
     if election is None:
         if len(state.elections) != 1:
             names = ", ".join(sorted(state.elections)) or "none yet"
-            raise UnknownElection(f"name the election (--election); elections: {names}")
+            raise UnknownElection(
+                "form.unknown_election", f"name the election (--election); elections: {names}"
+            )
         return next(iter(state.elections.values()))
     if election not in state.elections:
-        raise UnknownElection(f"no election {election!r}")
+        raise UnknownElection("form.unknown_election", f"no election {election!r}")
     return state.elections[election]
 
 
@@ -99,7 +105,9 @@ def _contests(structure: ElectionStructure, code: str | None) -> Sequence[Contes
         return structure.contests
     contest = structure.contest(code)
     if contest is None:
-        raise UnknownElection(f"no contest {code!r} in {structure.election.id}")
+        raise UnknownElection(
+            "form.unknown_contest", f"no contest {code!r} in {structure.election.id}"
+        )
     return [contest]
 
 
