@@ -311,3 +311,20 @@ def test_submit_receipts_are_on_disk_after_each_committed_batch(tmp_path, monkey
         cli._submit_in_batches(e.ctx, envelopes, 2, receipts)
     kept = [json.loads(line) for line in receipts.read_text().splitlines()]
     assert [r["leaf_index"] for r in kept] == [e.ctx.refresh().size - 2, e.ctx.state.size - 1]
+
+
+def test_a_national_structure_larger_than_a_document_audits(tmp_path):
+    """A leaf may be as large as a structure: the audit reads it under the structure's limit."""
+    from tallyproof.ledger.keys import Signer
+    from tallyproof.service import admin
+
+    ctx = Context.initialise(Settings.at(tmp_path / "h"))
+    key = Signer.from_seed_text("test/admin", "test:admin")
+    doc = structure_doc(key.public.b64, stations=12_000)
+    assert len(json.dumps(doc)) > (1 << 20)
+    assert admin.import_structure(ctx, sign(EntryKind.STRUCTURE, doc, key).envelope()).accepted
+    export_bundle(ctx, tmp_path / "bundle")
+    ctx.close()
+    report = audit_bundle(tmp_path / "bundle", workers=1)
+    assert report.ok, report.issues
+    assert report.tree_size == 1

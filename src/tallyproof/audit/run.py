@@ -158,7 +158,7 @@ def _split_leaf(line: bytes) -> tuple[int, bytes, dict[str, Any], bytes]:
     if not head.startswith(b'{"index":') or not rest.endswith(b"}"):
         raise ValueError('a line is {"index": n, "leaf": {...}}')
     index, raw = int(head[9:]), rest[:-1]
-    leaf = load_json(raw)
+    leaf = load_json(raw, max_bytes=MAX_STRUCTURE_BYTES)  # a structure is a leaf too
     if not isinstance(leaf, dict) or set(leaf) != {"body", "kind", "received_at", "signature"}:
         raise ValueError("a leaf has exactly body, kind, received_at and signature")
     text = raw.decode("utf-8")
