@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import itertools
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import create_engine, text
 
 from tallyproof.ledger.entries import EntryKind, sign
 from tallyproof.ledger.keys import Signer
@@ -162,3 +167,19 @@ def make_election(home: Path, url: str | None = None, stations: int = 4) -> Elec
     election.ro = election.register("ro/NA-1", "returning_officer", contests=["NA-1", "PP-1"])
     election.agent = election.register("agent/PTI", "agent:PTI")
     return election
+
+
+@contextmanager
+def fresh_pg_schema(server_url: str) -> Iterator[str]:
+    """A new schema on the PostgreSQL server, as a URL that uses it; dropped afterwards."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in server_url else "?"
+    try:
+        yield f"{server_url}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

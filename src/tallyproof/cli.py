@@ -22,8 +22,13 @@ from tallyproof.audit.run import audit_bundle
 from tallyproof.domain.findings import Severity
 from tallyproof.domain.problems import Rejected
 from tallyproof.export.bundle import export_bundle, result_record
-from tallyproof.export.documents import read_bytes, read_documents
-from tallyproof.export.structure_files import FileFormatError, read_structure, write_structure
+from tallyproof.export.documents import read_documents
+from tallyproof.export.structure_files import (
+    FileFormatError,
+    read_bytes,
+    read_structure,
+    write_structure,
+)
 from tallyproof.importers.plan import run_plan
 from tallyproof.importers.stations import Mapping, MappingError, build_plan
 from tallyproof.ledger.entries import EntryKind, EnvelopeError, Signed, read_envelope, sign

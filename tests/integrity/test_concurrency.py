@@ -17,7 +17,6 @@ import random
 import subprocess
 import sys
 import time
-import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,13 +25,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from tallyproof.ledger.canonical import content_id
 from tallyproof.ledger.entries import EntryKind, sign
 from tallyproof.ledger.keys import Signer
 from tallyproof.ledger.merkle import leaf_hash
-from tests.helpers import CANDIDATES, form_doc, structure_doc
+from tests.helpers import CANDIDATES, form_doc, fresh_pg_schema, structure_doc
 
 PG_URL = os.environ.get("TALLYPROOF_TEST_PG_URL", "")
 STATIONS = 96
@@ -266,15 +264,8 @@ class Run:
 def pg_schema_url(pg_server_url: str) -> Iterator[str]:
     """A fresh schema on the PostgreSQL server for this module's run, dropped afterwards
     (as tests/conftest.py's `pg_url`, but shared by the module's tests)."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(pg_server_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in pg_server_url else "?"
-    yield f"{pg_server_url}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    with fresh_pg_schema(pg_server_url) as url:
+        yield url
 
 
 def write_key(path: Path, signer: Signer) -> Path:

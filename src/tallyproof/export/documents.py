@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tallyproof.domain.problems import Problem
-from tallyproof.export.structure_files import FileFormatError
+from tallyproof.export.structure_files import FileFormatError, read_bytes
 from tallyproof.ledger.intake import (
     MAX_FILE_BYTES,
     MAX_STRING,
@@ -47,19 +47,6 @@ def read_documents(path: Path) -> Iterator[tuple[int, Any]]:
         yield item
     if empty:
         raise FileFormatError(f"{path}: holds no documents", "input.empty")
-
-
-def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
-    """A file's bytes, its size checked before it is read."""
-    try:
-        size = path.stat().st_size
-        if size > limit:
-            raise FileFormatError(
-                f"{path}: {size:,} bytes; the limit is {limit:,}", "input.file_too_large"
-            )
-        return path.read_bytes()
-    except OSError as err:
-        raise FileFormatError(f"{path}: {err.strerror or err}", "input.unreadable") from None
 
 
 def _json(data: bytes) -> Iterator[tuple[int, Any]]:

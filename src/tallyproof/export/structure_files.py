@@ -10,7 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from tallyproof.domain.problems import Rejected
-from tallyproof.ledger.intake import MAX_STRUCTURE_BYTES, InputError, decode, load_json
+from tallyproof.ledger.intake import (
+    MAX_FILE_BYTES,
+    MAX_STRUCTURE_BYTES,
+    InputError,
+    decode,
+    load_json,
+)
 
 CSV_FILES = {
     "election.csv": ["id", "name", "kind", "date", "phase"],
@@ -38,7 +44,7 @@ def read_structure(path: Path) -> dict[str, Any]:
     if path.is_dir():
         return read_structure_csv(path)
     try:
-        doc = load_json(_read(path, MAX_STRUCTURE_BYTES), max_bytes=MAX_STRUCTURE_BYTES)
+        doc = load_json(read_bytes(path, MAX_STRUCTURE_BYTES), max_bytes=MAX_STRUCTURE_BYTES)
     except InputError as err:
         raise Rejected([err.problem]) from None
     if not isinstance(doc, dict):
@@ -46,7 +52,8 @@ def read_structure(path: Path) -> dict[str, Any]:
     return doc
 
 
-def _read(path: Path, limit: int) -> bytes:
+def read_bytes(path: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """A file's bytes, its size checked before it is read."""
     try:
         size = path.stat().st_size
         if size > limit:
@@ -68,7 +75,7 @@ def _rows(directory: Path, name: str) -> list[dict[str, str]]:
     if not path.exists():
         raise FileFormatError(f"{path}: missing (the CSV set has {', '.join(CSV_FILES)})")
     try:
-        text = decode(_read(path, MAX_STRUCTURE_BYTES))
+        text = decode(read_bytes(path, MAX_STRUCTURE_BYTES))
     except InputError as err:
         raise FileFormatError(f"{path}: {err.problem.message}", "input.encoding") from None
     reader = csv.reader(io.StringIO(text, newline=""))
@@ -173,7 +180,7 @@ def read_structure_csv(directory: Path) -> dict[str, Any]:
     admin = directory / "admin_key.txt"
     if admin.exists():
         try:
-            doc["admin_key"] = decode(_read(admin, 1024), str(admin)).strip()
+            doc["admin_key"] = decode(read_bytes(admin, 1024), str(admin)).strip()
         except InputError as err:
             raise FileFormatError(f"{admin}: {err.problem.message}", "input.encoding") from None
     return doc

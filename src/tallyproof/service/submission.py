@@ -141,19 +141,27 @@ def _duplicate(ctx: Context, kind: str, p: Prepared) -> Outcome:
     return Outcome(p.index, kind, p.entry_id, duplicate=True, note=note, make_receipt=receipt)
 
 
+def _authorise(
+    state: LedgerState, p: Prepared, station: str | None, contests: Sequence[str]
+) -> list[Problem]:
+    """The document's election exists and its key may sign it at `station` (None for a
+    contest-wide document) for every contest it names (docs/rules.md, "Who may sign what")."""
+    doc = p.doc
+    assert doc is not None
+    if doc.election not in state.elections:
+        return _no_election(doc.election)
+    grant, revoked = state.grants.get(p.key_id), p.key_id in state.revoked
+    for contest in contests:
+        problems = check_signer(grant, revoked, doc.source, station, contest, doc.election)
+        if problems:
+            return problems
+    return []
+
+
 def _authorise_form(state: LedgerState, p: Prepared) -> list[Problem]:
     form = p.doc
     assert isinstance(form, ResultForm)
-    if form.election not in state.elections:
-        return _no_election(form.election)
-    return check_signer(
-        state.grants.get(p.key_id),
-        p.key_id in state.revoked,
-        form.source,
-        form.station,
-        form.contest,
-        form.election,
-    )
+    return _authorise(state, p, form.station, [form.contest])
 
 
 def _admit_form(batch: Batch, p: Prepared) -> list[Problem]:
@@ -215,11 +223,7 @@ def _form_row(form_id: str, seq: int, form: ResultForm, votes_json: str) -> dict
 def _authorise_declaration(state: LedgerState, p: Prepared) -> list[Problem]:
     decl = p.doc
     assert isinstance(decl, DeclaredResult)
-    if decl.election not in state.elections:
-        return _no_election(decl.election)
-    grant = state.grants.get(p.key_id)
-    revoked = p.key_id in state.revoked
-    return check_signer(grant, revoked, decl.source, None, decl.contest, decl.election)
+    return _authorise(state, p, None, [decl.contest])
 
 
 def _admit_declaration(batch: Batch, p: Prepared) -> list[Problem]:
@@ -261,15 +265,8 @@ def _authorise_claims(state: LedgerState, p: Prepared) -> list[Problem]:
     """A report's claims: signed for its outlet, for every contest it speaks of."""
     report = p.doc
     assert isinstance(report, ClaimReport)
-    if report.election not in state.elections:
-        return _no_election(report.election)
-    grant = state.grants.get(p.key_id)
     contests = sorted({c.contest_code for c in report.claims if c.contest_code}) or [""]
-    revoked = p.key_id in state.revoked
-    checks = (
-        check_signer(grant, revoked, report.source, None, c, report.election) for c in contests
-    )
-    return next((found for found in checks if found), [])
+    return _authorise(state, p, None, contests)
 
 
 def _admit_claims(batch: Batch, p: Prepared) -> list[Problem]:
