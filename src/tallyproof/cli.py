@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from tallyproof import console as render
 from tallyproof.audit.run import audit_bundle
+from tallyproof.domain.claims import is_published_date
 from tallyproof.domain.findings import Severity
 from tallyproof.domain.problems import Rejected
 from tallyproof.export.bundle import export_bundle, result_record
@@ -33,9 +34,10 @@ from tallyproof.importers.plan import run_plan
 from tallyproof.importers.stations import Mapping, MappingError, build_plan
 from tallyproof.ledger.entries import EntryKind, EnvelopeError, Signed, read_envelope, sign
 from tallyproof.ledger.intake import (
-    MAX_DOCUMENT_BYTES,
+    MAX_REPORT_BYTES,
     InputError,
     Unreadable,
+    check_value,
     decode,
     load_json,
 )
@@ -229,6 +231,11 @@ def _admin_submit(
     use_case: Callable[[Context, object], Outcome],
 ) -> None:
     signer = _signer(admin_key)
+    try:
+        check_value(body)  # built from the command line, which may hold any code point
+    except InputError as error:
+        _report([Outcome(0, str(kind), problems=(error.problem,))], [str(kind)])
+        return
     with _service(ctx) as service:
         outcome = use_case(service, sign(kind, body, signer).envelope())
         _report([outcome], [str(kind)])
@@ -562,10 +569,15 @@ def verify_receipt(
     with --entry, that the receipt is for exactly that signed document."""
     try:
         key = PublicKey.from_vkey(_vkey_text(log_key_text))
+    except KeyTextError as error:
+        raise _fail(f"key.invalid: --log-key: {error}", ExitCode.NOT_READY) from None
+    try:
         receipts = [_receipt(line, doc) for line, doc in read_documents(receipt_file)]
         submitted = _submitted(entry) if entry else None
-    except (KeyTextError, FileFormatError, EnvelopeError, OSError) as error:
+    except FileFormatError as error:
         raise _fail(str(error), ExitCode.NOT_READY) from None
+    except EnvelopeError as error:
+        raise _fail(f"{error.code}: --entry: {error}", ExitCode.NOT_READY) from None
     except (ReceiptError, Rejected, InputError) as error:
         raise _fail(f"{receipt_file}: {error}", ExitCode.REFUSED) from None
     failed = 0
@@ -578,7 +590,9 @@ def verify_receipt(
             )
         except ReceiptError as error:
             failed += 1
-            out.print(f"[red]FAILED[/]: {receipt.kind} {receipt.entry_id}: {error}")
+            out.print(
+                f"[red]FAILED[/]: receipt.invalid: {receipt.kind} {receipt.entry_id}: {error}"
+            )
     if failed:
         raise typer.Exit(ExitCode.REFUSED)
 
@@ -594,7 +608,7 @@ def _vkey_text(given: str) -> str:
         return given
     try:
         return decode(read_bytes(path, 4096)).strip()
-    except InputError as error:
+    except (InputError, FileFormatError) as error:
         raise KeyTextError(f"{path}: {error}") from None
 
 
@@ -703,7 +717,7 @@ ReportsArg = Annotated[list[Path], typer.Argument(metavar="FILE...", help="Repor
 def _report_text(path: Path) -> str:
     """A report's text: UTF-8, a byte-order mark dropped, at most one document's size."""
     try:
-        text = decode(read_bytes(path, MAX_DOCUMENT_BYTES), str(path))
+        text = decode(read_bytes(path, MAX_REPORT_BYTES), str(path))
     except (FileFormatError, InputError) as error:
         raise _fail(f"{path}: {error}", ExitCode.NOT_READY) from None
     if not text.strip():
@@ -714,6 +728,10 @@ def _report_text(path: Path) -> str:
 def _read_reports(
     service: Context | None, files: list[Path], outlet: str, date: str, election: str | None
 ) -> list[tuple[Path, claim_service.ReadClaims]]:
+    if date and not is_published_date(date):
+        raise _fail(
+            f"schema.timestamp: --date {date!r} is not a date (YYYY-MM-DD)", ExitCode.REFUSED
+        )
     return [
         (
             path,
@@ -756,6 +774,16 @@ def claims_extract(
             out.print(render.claims_table(str(path), report))
 
 
+def _claims_envelope(doc: dict[str, Any], signer: Signer) -> object:
+    """A report's claims, signed; or refused in its place when the outlet or election given
+    on the command line is not text."""
+    try:
+        check_value(doc)
+    except InputError as error:
+        return Unreadable((error.problem,))
+    return sign(EntryKind.CLAIM, doc, signer).envelope()
+
+
 @claims_app.command("ingest")
 def claims_ingest(
     ctx: typer.Context,
@@ -778,7 +806,7 @@ def claims_ingest(
                 docs = claim_service.report_documents(report, election)
             except claim_service.FilingError as error:
                 raise _fail(f"{path}: {error}; nothing was filed", ExitCode.NOT_READY) from None
-            envelopes += [sign(EntryKind.CLAIM, d, signer).envelope() for d in docs]
+            envelopes += [_claims_envelope(d, signer) for d in docs]
             where += [str(path)] * len(docs)
         outcomes = submission.submit_claim_reports(service, envelopes)
         eid = election or next((c.election for _, r in read for c in r.claims if c.election), None)

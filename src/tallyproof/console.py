@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
+import sys
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -185,5 +188,24 @@ def claims_table(name: str, read: ReadClaims) -> Table:
     return table
 
 
+class _Escaping:
+    """sys.stdout or sys.stderr as they are at each write, with any lone surrogate (what a
+    command-line argument of non-UTF-8 bytes becomes) written as its escape, so echoing
+    hostile input in a refusal can never crash the command."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def write(self, text: str) -> int:
+        stream = getattr(sys, self._name)
+        return stream.write(_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
+
+    def __getattr__(self, attribute: str) -> Any:
+        return getattr(getattr(sys, self._name), attribute)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, highlight=False)
+    return Console(file=_Escaping("stderr" if stderr else "stdout"), highlight=False)

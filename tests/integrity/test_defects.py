@@ -212,12 +212,14 @@ def test_a_real_election_date_is_accepted():
     assert parse_structure(structure_doc()).election.date == "2024-02-08"
 
 
-def test_issued_is_checked_against_polled_and_the_roll(tmp_path):
+def test_issued_is_checked_against_the_roll_and_kept_as_evidence_against_the_box(tmp_path):
     e = make_election(tmp_path / "h")
-    assert [p.code for p in e.submit_one(form_doc(issued=5)).problems] == ["ballots.exceeds_issued"]
     too_many = e.submit_one(form_doc(issued=1001))
     assert [p.code for p in too_many.problems] == ["ballots.issued_exceeds_registered"]
-    assert e.submit_one(form_doc(issued=620)).accepted
+    stuffed = e.submit_one(form_doc(issued=5))  # 610 in the box, 5 issued: kept, for forensics
+    assert stuffed.accepted, stuffed.problems
+    with e.ctx.read() as reader:
+        assert reader.form(stuffed.entry_id).issued == 5
 
 
 def _csv(tmp_path: Path, text: str | bytes, name: str = "forms.csv") -> Path:

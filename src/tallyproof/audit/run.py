@@ -70,8 +70,8 @@ def audit_bundle(
         return report
     try:
         log_key = PublicKey.from_vkey(manifest["log_key"])
-    except (KeyError, TypeError, KeyTextError) as err:
-        report.issues.append(Issue("audit.manifest", "manifest.json", f"log key: {err}"))
+    except (KeyError, TypeError, AttributeError, KeyTextError) as err:
+        report.issues.append(Issue("audit.manifest", "manifest.json", f"log key: {err!r}"))
         return report
     replay = Replay()
     gc.freeze()  # the replay keeps every document for the re-tally; spare the collector's walks
@@ -89,6 +89,7 @@ def audit_bundle(
     _guarded(report, path.name, _check_checkpoints, path, tree, log_key, manifest, report)
     _guarded(report, "results.json", _check_results, directory / "results.json", replay, report)
     _check_receipts(receipts, tree, log_key, report)
+    _check_listed(manifest, replay, report)
     report.issues = report.issues + replay.issues
     report.issues.sort(key=_issue_order)
     return report
@@ -147,6 +148,20 @@ def _manifest(directory: Path, report: AuditReport) -> dict[str, Any] | None:
                 Issue("audit.file_hash", name, "differs from the manifest's SHA-256")
             )
     return manifest
+
+
+_LISTED = ("ledger.jsonl", "checkpoints.jsonl", "results.json", "keys.json")
+
+
+def _check_listed(manifest: dict[str, Any], replay: Replay, report: AuditReport) -> None:
+    """Every file of the bundle is under the manifest's hashes, each election's structure too:
+    a file left out of the manifest is a file nobody vouches for."""
+    files = manifest.get("files")
+    listed = set(files) if isinstance(files, dict) else set()
+    wanted = [*_LISTED, *(f"structure/{eid}.json" for eid in sorted(replay.elections))]
+    for name in wanted:
+        if name not in listed:
+            report.issues.append(Issue("audit.manifest", "manifest.json", f"omits {name}"))
 
 
 def _split_leaf(line: bytes) -> tuple[int, bytes, dict[str, Any], bytes]:

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from tallyproof.domain.fields import MAX_COUNT
+
 _UNITS = {
     "zero": 0,
     "one": 1,
@@ -114,5 +116,7 @@ def find_numbers(text: str) -> list[Number]:
             if parsed is None:
                 continue
             value, unit = parsed, 1
+        if value > MAX_COUNT:
+            continue  # beyond any count: a phone number, an amount, an id
         out.append(Number(value, m.start(), m.end(), unit))
     return out

@@ -163,6 +163,11 @@ CLAIM_FIELDS = {"kind", "sentence", "start", "end", "value", "qualifier", "unit"
 }
 
 
+def is_published_date(text: str) -> bool:
+    """A report's publication date: YYYY-MM-DD, optionally with a time and zone."""
+    return _DATE.fullmatch(text) is not None
+
+
 def parse_claim_report(doc: object) -> ClaimReport:
     """Read a claims document; every problem is reported with its field, nothing half-read."""
     problems: list[Problem] = []
@@ -171,7 +176,7 @@ def parse_claim_report(doc: object) -> ClaimReport:
     election = r.ident("election")
     source = r.source("source")
     published = r.text("published", max_len=40)
-    if published is not None and not _DATE.fullmatch(published):
+    if published is not None and not is_published_date(published):
         r.fail("schema.timestamp", "published", f"{published!r} is not a date (YYYY-MM-DD)")
     digest = r.text("text_sha256", max_len=64)
     title = r.text("title", max_len=500, required=False) or ""

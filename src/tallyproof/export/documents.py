@@ -90,7 +90,7 @@ def _csv_forms(path: Path, data: bytes) -> Iterator[tuple[int, Any]]:
         header = [column.strip() for column in header]
         _check_header(path, header)
         for row in reader:
-            if not any(cell.strip() for cell in row):
+            if not any(cell.strip(" \t") for cell in row):
                 continue
             yield reader.line_num, _form_row(header, row, reader.line_num)
     except csv.Error as err:
@@ -128,7 +128,7 @@ def _form_row(header: list[str], row: list[str], line: int) -> Any:
         )
     doc: dict[str, Any] = {"votes": {}}
     for column, raw in zip(header, row, strict=False):
-        value = raw.strip()
+        value = raw.strip(" \t")  # not str.strip: a control character is refused, not dropped
         if value == "":
             continue
         if column.startswith(VOTES_PREFIX):

@@ -43,8 +43,11 @@ def read_structure(path: Path) -> dict[str, Any]:
     FileFormatError."""
     if path.is_dir():
         return read_structure_csv(path)
+    data = read_bytes(path, MAX_STRUCTURE_BYTES)
+    if not data.removeprefix(b"\xef\xbb\xbf").strip():
+        raise FileFormatError(f"{path}: holds no structure", "input.empty")
     try:
-        doc = load_json(read_bytes(path, MAX_STRUCTURE_BYTES), max_bytes=MAX_STRUCTURE_BYTES)
+        doc = load_json(data, max_bytes=MAX_STRUCTURE_BYTES)
     except InputError as err:
         raise Rejected([err.problem]) from None
     if not isinstance(doc, dict):

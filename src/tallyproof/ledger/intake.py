@@ -14,6 +14,7 @@ from typing import Any
 from tallyproof.domain.problems import Problem
 
 MAX_DOCUMENT_BYTES = 1 << 20  # one submitted document: a form, a declaration, a report
+MAX_REPORT_BYTES = 32 << 10  # a news report's text (claim extraction grows faster than its size)
 MAX_STRUCTURE_BYTES = 256 << 20  # an election's structure (a national one is ~20 MB)
 MAX_FILE_BYTES = 2 << 30  # one input file of documents
 MAX_DEPTH = 32  # nested arrays and objects; real documents use 5
