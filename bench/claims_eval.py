@@ -11,6 +11,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from record import write_results
 from tallyproof.claims.evaluate import Mismatch, Score, labels_from, score
 from tallyproof.claims.extract import extract
 from tallyproof.claims.link import link_claims
@@ -54,6 +55,16 @@ def evaluate(
     return score(reports)
 
 
+def _score_figures(s: Score) -> dict[str, float]:
+    return {
+        "labelled": s.true_positive + s.false_negative,
+        "found": s.true_positive + s.false_positive,
+        "correct": s.true_positive,
+        "precision": round(s.precision, 4),
+        "recall": round(s.recall, 4),
+    }
+
+
 def table(name: str, scores: dict[str, Score]) -> Table:
     out = Table(title=f"{name}: claim extraction", title_justify="left")
     for column in ("kind", "labelled", "found", "correct", "precision", "recall"):
@@ -78,9 +89,11 @@ def main() -> None:
     parser.add_argument("--show", action="store_true", help="list every mismatch")
     args = parser.parse_args()
     structures = sample_structures()
+    figures: dict[str, dict[str, dict[str, float]]] = {}
     for name in args.sets:
         scores, misses = evaluate(name, structures)
         console.print(table(name, scores))
+        figures[name] = {kind: _score_figures(s) for kind, s in scores.items()}
         if args.show:
             for m in misses:
                 if m.claim is not None:
@@ -91,6 +104,7 @@ def main() -> None:
                     )
                 elif m.label is not None:
                     console.print(f"  [yellow]missed[/] {m.report}: {m.label}")
+    console.print(f"figures: {write_results('claims-eval', {'sets': figures})}")
 
 
 if __name__ == "__main__":

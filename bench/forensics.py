@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from record import write_results
 from tallyproof.export.forensics_report import write_report
 from tallyproof.forensics.arrays import StationArrays
 from tallyproof.forensics.integer import MIN_DENOMINATOR, WINDOW, on_integer
@@ -155,6 +156,23 @@ def main() -> None:
     page = write_report(WORK / "report", "Russia 2018: forensics", [("RU-PRES-2018", an, [])])
     console.print(f"report with figures: {page} ({time.perf_counter() - clock:.1f} s)")
     console.print(detection(arrays))
+    integer = an.seconds["integer percentages"]
+    total = sum(an.seconds.values())
+    written = write_results(
+        "forensics",
+        {
+            "stations": int(arrays.size),
+            "replicates": args.replicates,
+            "stage_seconds": {k: round(v, 3) for k, v in {**stages, **an.seconds}.items()},
+            "load_seconds": round(load, 3),
+            "bare_integer_seconds": round(bare, 3),
+            "integer_seconds": round(integer, 3),
+            "every_test_seconds": round(total, 3),
+            "bare_over_integer": round(bare / integer, 2),
+            "bare_over_every_test": round(bare / total, 2),
+        },
+    )
+    console.print(f"figures: {written}")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from rich.progress import Progress
 from rich.table import Table
 from sqlalchemy import create_engine
 
+from record import write_results
 from tallyproof.audit.run import audit_bundle
 from tallyproof.export.bundle import export_bundle
 from tallyproof.importers.plan import run_plan
@@ -172,6 +173,24 @@ def main() -> None:
         f"{verify_all / audited:.2f}",
     )
     console.print(audit)
+    written = write_results(
+        "ingest",
+        {
+            "forms": n,
+            "batch": args.batch,
+            "ingest_seconds": round(elapsed, 3),
+            "ingest_forms_per_s": round(n / elapsed),
+            "bare_insert_forms_per_s": round(n / insert),
+            "bare_verify_forms_per_s": round(n / verify),
+            "ratio_to_bare_insert": round(insert / elapsed, 3),
+            "ratio_to_bare_verify": round(verify / elapsed, 3),
+            "export_seconds": round(exported, 2),
+            "audit_entries": m,
+            "audit_entries_per_s": round(m / audited),
+            "audit_ratio_to_bare_verify": round(verify_all / audited, 3),
+        },
+    )
+    console.print(f"figures: {written}")
 
 
 if __name__ == "__main__":
