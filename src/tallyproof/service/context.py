@@ -126,6 +126,7 @@ class Context:
         self.state = LedgerState()
         self.workers = Workers(settings.verify_workers)
         self.kept = KeptCheckpoints(settings.home / "checkpoints.log")
+        self._opened: dict[str, Checkpoint] = {}  # checkpoint notes whose signature verified
         self._checkpoints: dict[int, str] = {}
 
     @classmethod
@@ -216,14 +217,19 @@ class Context:
             kept = self.kept.latest()
         except (ValueError, KeyError, TypeError) as err:
             raise StoreInconsistent("ledger.kept_unreadable", f"{self.kept.path}: {err}") from None
-        if kept is not None:
+        if kept is not None and (latest is None or kept[1] != latest.note):
             self._check_signed(kept[1], f"the newest checkpoint in {self.kept.path.name}")
 
     def _check_signed(self, note: str, where: str) -> None:
-        try:
-            checkpoint = Checkpoint.open(note, self.log_key)
-        except NoteError as err:
-            raise StoreInconsistent("ledger.checkpoint_signature", f"{where}: {err}") from None
+        """The note is this log's, and the store holds what it commits to. Its signature is
+        checked once per note; what the store holds, at every transaction."""
+        checkpoint = self._opened.get(note)
+        if checkpoint is None:
+            try:
+                checkpoint = Checkpoint.open(note, self.log_key)
+            except NoteError as err:
+                raise StoreInconsistent("ledger.checkpoint_signature", f"{where}: {err}") from None
+            self._opened = {note: checkpoint}  # the newest is all a later check needs
         size = self.state.size
         if checkpoint.origin != self.origin:
             raise StoreInconsistent(

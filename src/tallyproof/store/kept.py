@@ -7,7 +7,7 @@ import json
 import os
 from pathlib import Path
 
-_TAIL = 1 << 16  # the newest checkpoints are at the end; reading more is not needed
+_TAIL = 1 << 13  # ~25 checkpoints: the newest are at the end; reading more is not needed
 
 
 class KeptCheckpoints:
