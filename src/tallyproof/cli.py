@@ -728,6 +728,10 @@ def _report_text(path: Path) -> str:
 def _read_reports(
     service: Context | None, files: list[Path], outlet: str, date: str, election: str | None
 ) -> list[tuple[Path, claim_service.ReadClaims]]:
+    try:
+        check_value([outlet, date, election or ""], "--outlet, --date, --election")
+    except InputError as error:
+        raise _fail(str(error), ExitCode.REFUSED) from None
     if date and not is_published_date(date):
         raise _fail(
             f"schema.timestamp: --date {date!r} is not a date (YYYY-MM-DD)", ExitCode.REFUSED
