@@ -239,6 +239,13 @@ def test_receipts_verify_offline_and_a_bundle_audits(home, tmp_path):
     (tmp_path / "forged.json").write_text(json.dumps(forged))
     bad = cli(home, "verify-receipt", str(tmp_path / "forged.json"), "--log-key", log_key, check=1)
     assert "FAILED" in bad.stdout
+    for field, value in (("kind", "declaration"), ("entry_id", "0" * 64)):
+        renamed = json.loads(receipts.read_text()) | {field: value}
+        (tmp_path / "renamed.json").write_text(json.dumps(renamed))
+        args = ["--log-key", log_key, "--entry", str(tmp_path / "envelope.json")]
+        named = cli(home, "verify-receipt", str(tmp_path / "renamed.json"), *args, check=1)
+        assert named.stdout.startswith("FAILED: receipt.invalid: ")
+        assert f"{field} " in named.stdout and "is not the document's" in named.stdout
 
     bundle = tmp_path / "bundle"
     cli(home, "export-bundle", str(bundle))

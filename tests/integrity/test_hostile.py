@@ -20,6 +20,8 @@ CSV rows longer than their header, fields over 65,536 characters, empty files); 
 changed only in ways that mean nothing (a UTF-8 BOM, indentation, CRLF line ends, quoting)
 must be accepted. The commands run in process (Typer's CliRunner) on a fresh copy of one
 initialised home per input. Each property test prints how many inputs it tried (`pytest -s`).
+`make test` draws the same inputs every run; `make test-hostile` draws fresh ones, ten times
+as many.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import hashlib
 import io
 import itertools
 import json
+import os
 import re
 import shutil
 import signal
@@ -54,6 +57,7 @@ from typer.testing import CliRunner, Result
 
 from tallyproof.cli import app
 from tallyproof.ledger.entries import EntryKind, sign
+from tallyproof.ledger.intake import MAX_REPORT_BYTES
 from tallyproof.ledger.keys import Signer
 from tests.helpers import CANDIDATES, ELECTION, form_doc, structure_doc
 
@@ -83,6 +87,10 @@ IDENT_FIELDS = {"election", "station", "contest", "supersedes", "id", "code", "a
 IDENT_FIELDS |= {"party", "backed_by", "joined", "target"}
 ID_MAPS = {"votes", "stations"}  # JSON objects keyed by identifiers
 
+# `make test` tries the same inputs every run, so that CI judges the change and not the
+# draw; `make test-hostile` wanders: fresh inputs each run, ten times as many.
+SCALE = int(os.environ.get("TALLYPROOF_HOSTILE_SCALE", "1"))
+WANDER = os.environ.get("TALLYPROOF_HOSTILE_WANDER") == "1"
 PROFILE = {
     "phases": (Phase.explicit, Phase.generate),  # every case describes itself; no shrinking
     "database": None,
@@ -386,7 +394,7 @@ def explore(name: str, cases: st.SearchStrategy[Any], check: Callable[[Any], str
     tally: Counter[str] = Counter()
     failing: set[str] = set()  # Hypothesis runs a failing input again to report it
 
-    @settings(max_examples=n, **PROFILE)
+    @settings(max_examples=n * SCALE, derandomize=not WANDER, **PROFILE)
     @given(cases)
     def trial(case: Any) -> None:
         try:
@@ -800,7 +808,9 @@ def byte_damage(draw: st.DrawFn, data: bytes, lines: bool = False) -> tuple[byte
         return data[:cut], f"cut at byte {cut}", UNKNOWN if whole_lines else broken
     if kind == "tail":
         tail = draw(st.sampled_from([b" x", b"}", b"{}", b"]", b"\x00", b",", b" null"]))
-        a_line = lines and data.endswith(b"\n") and tail in (b"{}", b" null")  # a document
+        last = data.rsplit(b"\n", 1)
+        blank = len(last) == 2 and not last[1].strip(b" \t")  # the last line is blank so far
+        a_line = lines and blank and tail in (b"{}", b" null")  # then it is a document
         codes = () if a_line else ("input.json",)
         return data + tail, f"then {tail!r}", refuse("trailing data", *codes, early=True)
     if kind == "empty":
@@ -1437,6 +1447,8 @@ class Report(Shown):
         """The file's verdict; an option that is refused may be refused before the file is
         read, and then no particular code is asked for."""
         verdict = encoding_verdict(self.data) & (MAYBE if changed else FINE)
+        if len(self.data) > MAX_REPORT_BYTES:  # the size is read before the bytes are
+            verdict &= refuse("over the report size limit", "input.file_too_large", early=True)
         options = FINE
         if any(has_surrogate(o) for o in (self.outlet, self.date, self.election) if o):
             options &= refuse("a lone surrogate in an option")
@@ -1464,7 +1476,9 @@ def reports(draw: st.DrawFn) -> tuple[Report, Verdict]:
     done: list[str] = []
     for op in draw(
         st.lists(
-            st.sampled_from(["text", "number", "long", "control", "truncate", "crlf", "repeat"]),
+            st.sampled_from(
+                ["text", "number", "long", "endless", "control", "truncate", "crlf", "repeat"]
+            ),
             max_size=2,
         )
     ):
@@ -1478,6 +1492,8 @@ def reports(draw: st.DrawFn) -> tuple[Report, Verdict]:
             insert = (
                 " ".join(["Aamir bagged 1,200 votes"] * draw(st.integers(100, 8000)))
             ).encode()
+        elif op == "endless":  # one sentence of thousands of numbers: must read in linear time
+            insert = " ".join(str(i) for i in range(draw(st.integers(1000, 6000)))).encode()
         elif op == "control":
             insert = draw(
                 st.sampled_from(["\x00", "\x1b[31m", "\r", "\x0c", "\u2028", "\ufeff"])

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 from tallyproof.claims.gazetteer import (
@@ -165,6 +166,18 @@ _APPOSITIVE = re.compile(
 _CLAUSE = re.compile(r",\s*(?:while|whereas|but)\b|;|\s+while\s+")
 _REPORTED = re.compile(r"\breported\b|\bobtained by\b|\baccording to\b", re.IGNORECASE)
 _PRONOUN = re.compile(r"\b(?:he|she|him|her|his|they|their|I|my)\b")
+_LOOKBACK = 200  # characters: every phrase read before a number is shorter
+
+
+def _tail(text: str, end: int) -> str:
+    """The text just before `end`, from a word's start: patterns anchored at a number look
+    this far back, so a sentence of thousands of numbers costs linear time, not quadratic."""
+    start = max(0, end - _LOOKBACK)
+    if start:
+        space = text.find(" ", start, end)
+        start = space + 1 if space >= 0 else end
+    return text[start:end]
+
 
 _REFUSED = re.compile(r"(?:refused to|not|never|won't|will not)\s+(?:\w+\s+){0,2}$", re.I)
 _STATUS = [
@@ -248,12 +261,12 @@ class _Context:
 
 
 def _mentions(text: str, context: _Context) -> list[Mention]:
-    taken: list[tuple[int, int]] = []
+    taken = bytearray(len(text))  # 1 where a mention already holds the character
     found: list[Mention] = []
 
     def add(m: Mention) -> None:
-        if not any(s < m.end and m.start < e for s, e in taken):
-            taken.append((m.start, m.end))
+        if not any(taken[m.start : m.end]):
+            taken[m.start : m.end] = b"\x01" * (m.end - m.start)
             found.append(m)
 
     for m in _OUTLET_NAMED.finditer(text):
@@ -290,7 +303,7 @@ def _party(text: str, m: re.Match[str]) -> Mention:
     if abbreviation and abbreviation.group(1) in PARTY_BY_ALIAS:
         end += abbreviation.end()
     after = _BACKED_AFTER.match(text[m.end() :])
-    backed = bool(after or _BACKED_BEFORE.search(text[: m.start()]))
+    backed = bool(after or _BACKED_BEFORE.search(_tail(text, m.start())))
     if after:
         end = max(end, m.end() + after.end())
     return Mention("party", m.start(), end, m.group(1), PARTY_BY_ALIAS[m.group(1)], backed)
@@ -306,11 +319,11 @@ def _local_contest(text: str, found: list[Mention]) -> Mention | None:
     return Mention("contest", mayor.start(), mayor.end(), f"{place.text} mayor")
 
 
-def _names(text: str, taken: list[tuple[int, int]]) -> list[Mention]:
+def _names(text: str, taken: bytearray) -> list[Mention]:
     """Runs of capitalised words (with ur/ul/bin between) outside every other mention."""
     runs: list[list[re.Match[str]]] = []
     for m in _TOKEN.finditer(text):
-        inside = any(s <= m.start() < e for s, e in taken)
+        inside = taken[m.start()]
         word = m.group(0)
         if inside or (word.isupper() and len(word) > 1) or text[m.end() : m.end() + 1] == ":":
             runs.append([])
@@ -364,11 +377,16 @@ def _claims(
     sentence: Sentence, mentions: list[Mention], previous: list[Mention], context: _Context
 ) -> list[Claim]:
     text = sentence.text
-    numbers = [n for n in find_numbers(text) if _is_count(text, n, mentions)]
+    in_contest = bytearray(len(text))  # "NA-122" holds a number that is no count
+    for m in mentions:
+        if m.kind == "contest":
+            in_contest[m.start : m.end] = b"\x01" * (m.end - m.start)
+    numbers = [n for n in find_numbers(text) if _is_count(text, n, in_contest)]
     used: set[int] = set()
     claims = []
-    vote_context = context.vote_paragraph == sentence.paragraph
-    if _VOTE_WORD.search(text):
+    voted = bool(_VOTE_WORD.search(text))
+    vote_context = voted or context.vote_paragraph == sentence.paragraph
+    if voted:
         context.vote_paragraph = sentence.paragraph
     for n in numbers:
         claim = _vote_claim(sentence, n, mentions, previous, context, vote_context)
@@ -381,20 +399,21 @@ def _claims(
     return [replace(c, attributed_to=attributed) for c in claims] if attributed else claims
 
 
-def _is_count(text: str, n: Number, mentions: list[Mention]) -> bool:
-    if any(m.kind == "contest" and m.start <= n.start < m.end for m in mentions):
+def _is_count(text: str, n: Number, in_contest: bytearray) -> bool:
+    if in_contest[n.start]:
         return False
-    if _MONEY_BEFORE.search(text[: n.start]) or _MONEY_AFTER.match(text[n.end :]):
+    if _MONEY_BEFORE.search(_tail(text, n.start)) or _MONEY_AFTER.match(text[n.end :]):
         return False
     return not re.match(r"^[-/]\d", text[n.end :])  # dates such as 2024-02-09
 
 
 def _qualifier(text: str, n: Number) -> tuple[Qualifier, int]:
-    m = _QUALIFIER.search(text[: n.start])
+    before = _tail(text, n.start)
+    m = _QUALIFIER.search(before)
     if not m:
         return Qualifier.EXACT, n.start
     word = m.group("q").lower()
-    return _QUALIFIERS.get(word, Qualifier.APPROXIMATELY), m.start()
+    return _QUALIFIERS.get(word, Qualifier.APPROXIMATELY), n.start - len(before) + m.start()
 
 
 def _who(actor: Mention | None) -> dict[str, Any]:
@@ -431,11 +450,11 @@ def _vote_claim(
     bare = not votes and not owner and _bare_count(text, n)
     if not votes and not owner and not bare:
         return None
-    if not votes and not (vote_context or _VOTE_WORD.search(text)):
+    if not votes and not vote_context:
         return None
     qualifier, start = _qualifier(text, n)
     end = n.end + (votes.end() if votes else 0)
-    before = text[:start]
+    before = _tail(text, start)
     margin = bool(_MARGIN_NOUN_BEFORE.search(before) or _MARGIN_BEFORE.search(before))
     if margin:
         start = _margin_start(before, start)
@@ -455,16 +474,20 @@ def _vote_claim(
 
 
 def _margin_start(before: str, start: int) -> int:
+    """Where a margin's phrase begins; `before` is the text that ends at `start`."""
     m = re.search(r"(?:\bby\b|\bmargin of\b|\blead of\b)[^.]*$", before, re.IGNORECASE)
-    return m.start() if m and start - m.start() < 60 else start
+    at = start - len(before) + m.start() if m else start
+    return at if start - at < 60 else start
 
 
 def _possessive_owner(text: str, n: Number, mentions: list[Mention]) -> Mention | None:
     """ "to Rafique's 77,907", "Sandhu's tally was 1,01,002": the name in the possessive."""
-    m = _POSSESSIVE.search(text[: n.start])
+    before = _tail(text, n.start)
+    m = _POSSESSIVE.search(before)
     if not m:
         return None
-    names = [x for x in mentions if x.kind == "name" and 0 <= m.start() - x.end <= 1]
+    at = n.start - len(before) + m.start()
+    names = [x for x in mentions if x.kind == "name" and 0 <= at - x.end <= 1]
     return names[-1] if names else None
 
 
@@ -472,7 +495,7 @@ def _bare_count(text: str, n: Number) -> bool:
     """A number with no noun after it, right after a verb of polling: "finished with 41,090"."""
     if n.value < 100 or re.match(r"^\s*[A-Za-z%]", text[n.end :]):
         return False
-    return bool(_BARE_BEFORE.search(text[: n.start]))
+    return bool(_BARE_BEFORE.search(_tail(text, n.start)))
 
 
 def _following_owner(
@@ -480,7 +503,7 @@ def _following_owner(
 ) -> Mention | None:
     """ "1,00,803 votes of the PTI-backed candidate X"; and, for a bare number after
     "against", "against 38,891 for JUI-F's Kafeel Ahmed"."""
-    if against and not re.search(r"\bagainst\s+$", text[: n.start]):
+    if against and not re.search(r"\bagainst\s+$", _tail(text, n.start)):
         return None
     m = re.match(r"^\s*(?:for|of)\s+", text[end:])
     if not m:
@@ -494,9 +517,14 @@ def _nearest(mentions: list[Mention], position: int) -> Mention | None:
     return before[-1] if before else None
 
 
+@lru_cache(maxsize=16)
+def _has_pronoun(sentence: str) -> bool:
+    return bool(_PRONOUN.search(sentence))
+
+
 def _fallback(text: str, previous: list[Mention]) -> Mention | None:
     """A pronoun ("he had polled nearly 26,000 votes"): the previous sentence's subject."""
-    if not _PRONOUN.search(text):
+    if not _has_pronoun(text):
         return None
     actors = _actors(previous)
     names = [m for m in actors if m.kind == "name"]
@@ -545,11 +573,12 @@ def _seat_claims(
 ) -> list[Claim]:
     text = sentence.text
     out = []
+    win = _WIN.search(text)  # a verb of winning somewhere before the number
     for n in numbers:
         if n.start in used:
             continue
         seat = _SEAT_AFTER.match(text[n.end :])
-        if not seat or not _WIN.search(text[: n.start]):
+        if not seat or not win or win.end() > n.start:
             continue
         end = n.end + seat.end()
         used.add(n.start)
@@ -567,10 +596,11 @@ def _seat_claims(
 
 
 def _share_of(text: str, n: Number, numbers: list[Number]) -> Number:
-    part = re.search(r"\bof\s+(?:the\s+)?$", text[: n.start])
+    before = _tail(text, n.start)
+    part = re.search(r"\bof\s+(?:the\s+)?$", before)
     if not part:
         return n
-    gap = part.start()
+    gap = n.start - len(before) + part.start()
     earlier = [m for m in numbers if m.end <= gap and not text[m.end : gap].strip()]
     return earlier[-1] if earlier else n
 

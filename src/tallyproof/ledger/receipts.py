@@ -93,7 +93,16 @@ class Receipt:
             )
         except ProofError as err:
             raise ReceiptError(f"inclusion proof: {err}") from err
-        entry = LedgerEntry(submitted, self.received_at) if submitted else None
-        if entry is not None and entry.leaf_hash() != self.leaf_hash:
-            raise ReceiptError("the logged entry is not the document you submitted")
+        if submitted is not None:
+            self._check_names(submitted)
         return checkpoint
+
+    def _check_names(self, submitted: Signed) -> None:
+        """The leaf must be exactly the submitted document received at the stated time, and
+        the kind and id the receipt prints (outside the proof) must be that document's."""
+        if LedgerEntry(submitted, self.received_at).leaf_hash() != self.leaf_hash:
+            raise ReceiptError("the logged entry is not the document you submitted")
+        if self.kind != str(submitted.kind):
+            raise ReceiptError(f"kind {self.kind!r} is not the document's ({submitted.kind})")
+        if self.entry_id != submitted.body_id:
+            raise ReceiptError(f"entry_id is not the document's ({submitted.body_id})")
