@@ -35,22 +35,22 @@ from tallyproof.forensics.simulate import (
 from tallyproof.importers.plan import run_plan
 from tallyproof.importers.stations import Mapping, build_plan
 from tallyproof.service import forensics, submission
-from tallyproof.service.context import Context
 from tallyproof.service.settings import Settings
+from tallyproof.service.writer import LedgerWriter
 
 WORK = Path("var/bench-forensics")
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "russia-kobak"
 console = Console()
 
 
-def import_election(directory: Path, workers: int) -> tuple[dict[str, float], Context]:
+def import_election(directory: Path, workers: int) -> tuple[dict[str, float], LedgerWriter]:
     shutil.rmtree(WORK, ignore_errors=True)
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
     with console.status("reading the CSV from the zip and signing one form per station"):
         plan, envelopes, rows, read = build_plan(Mapping.load("russia-2018"), directory)
     seconds["read and sign"] = time.perf_counter() - clock
-    ctx = Context.initialise(Settings.at(WORK / "home", verify_workers=workers))
+    ctx = LedgerWriter.initialise(Settings.at(WORK / "home", verify_workers=workers))
     clock = time.perf_counter()
     with console.status("registering the structure and the importer's key"):
         run_plan(ctx, plan)

@@ -29,8 +29,8 @@ from tallyproof.importers.plan import run_plan
 from tallyproof.ledger.entries import EntryKind, parse_leaf, read_envelope
 from tallyproof.sample.synthetic import SyntheticSpec, synthetic_plan
 from tallyproof.service import submission
-from tallyproof.service.context import Context
 from tallyproof.service.settings import Settings
+from tallyproof.service.writer import LedgerWriter
 from tallyproof.store import schema
 from tallyproof.store.database import SQLITE_PRAGMAS
 
@@ -38,11 +38,11 @@ WORK = Path("var/bench")
 console = Console()
 
 
-def ingest(spec: SyntheticSpec, batch: int, workers: int) -> tuple[float, Context, list]:
+def ingest(spec: SyntheticSpec, batch: int, workers: int) -> tuple[float, LedgerWriter, list]:
     shutil.rmtree(WORK, ignore_errors=True)
     with console.status("generating and signing the election night"):
         plan, envelopes = synthetic_plan(spec)
-    ctx = Context.initialise(Settings.at(WORK / "home", verify_workers=workers))
+    ctx = LedgerWriter.initialise(Settings.at(WORK / "home", verify_workers=workers))
     with console.status("registering the structure and the presiding officers' keys"):
         run_plan(ctx, plan)
     with Progress(console=console, transient=True) as progress:
@@ -57,7 +57,7 @@ def ingest(spec: SyntheticSpec, batch: int, workers: int) -> tuple[float, Contex
     return elapsed, ctx, envelopes
 
 
-def bare_insert(ctx: Context, batch: int, forms: int) -> float:
+def bare_insert(ctx: LedgerWriter, batch: int, forms: int) -> float:
     """executemany of the same rows, same batches, same durability settings."""
     path = WORK / "bare.sqlite"
     engine = create_engine(f"sqlite:///{path}")
@@ -93,7 +93,7 @@ def bare_verify(items: list[tuple[bytes, bytes, bytes]]) -> float:
     return time.perf_counter() - start
 
 
-def form_signatures(ctx: Context, envelopes: list) -> list[tuple[bytes, bytes, bytes]]:
+def form_signatures(ctx: LedgerWriter, envelopes: list) -> list[tuple[bytes, bytes, bytes]]:
     state = ctx.refresh()
     items = []
     for envelope in envelopes:
@@ -102,7 +102,7 @@ def form_signatures(ctx: Context, envelopes: list) -> list[tuple[bytes, bytes, b
     return items
 
 
-def bundle_signatures(ctx: Context) -> list[tuple[bytes, bytes, bytes]]:
+def bundle_signatures(ctx: LedgerWriter) -> list[tuple[bytes, bytes, bytes]]:
     """Every entry's (key, message, signature), as an auditor must check them."""
     state = ctx.refresh()
     admins = {k.key_id: k for k in state.admin_keys.values()}

@@ -15,9 +15,9 @@ from sqlalchemy import create_engine, text
 from tallyproof.ledger.entries import EntryKind, sign
 from tallyproof.ledger.keys import Signer
 from tallyproof.service import admin, submission
-from tallyproof.service.context import Context
 from tallyproof.service.outcomes import Outcome
 from tallyproof.service.settings import Settings
+from tallyproof.service.writer import LedgerWriter
 
 ELECTION = "test-2024"
 CANDIDATES = ("NA-1/a", "NA-1/b", "NA-1/c")
@@ -109,7 +109,7 @@ def counter_clock() -> Any:
 class ElectionFixture:
     """A service with the test election imported and keys registered."""
 
-    ctx: Context
+    ctx: LedgerWriter
     admin: Signer
     po: dict[str, Signer] = field(default_factory=dict)
     ro: Signer | None = None
@@ -154,7 +154,7 @@ class ElectionFixture:
 
 
 def make_election(home: Path, url: str | None = None, stations: int = 4) -> ElectionFixture:
-    ctx = Context.initialise(Settings.at(home, url), clock=counter_clock())
+    ctx = LedgerWriter.initialise(Settings.at(home, url), clock=counter_clock())
     admin_key = Signer.from_seed_text("test/admin", "test:admin")
     doc = structure_doc(admin_key.public.b64, stations)
     outcome = admin.import_structure(ctx, sign(EntryKind.STRUCTURE, doc, admin_key).envelope())

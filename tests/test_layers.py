@@ -17,6 +17,7 @@ LAYER = {
     "cli": 5,
     "console": 5,
     "export": 5,
+    "formats": 5,
     "importers": 5,
     "sample": 5,
     "__main__": 6,

@@ -23,8 +23,8 @@ from tallyproof.domain.claims import is_published_date
 from tallyproof.domain.findings import Severity
 from tallyproof.domain.problems import Rejected
 from tallyproof.export.bundle import export_bundle, result_record
-from tallyproof.export.documents import read_documents
-from tallyproof.export.structure_files import (
+from tallyproof.formats.documents import read_documents
+from tallyproof.formats.structure import (
     FileFormatError,
     read_bytes,
     read_structure,
@@ -46,10 +46,10 @@ from tallyproof.ledger.receipts import Receipt, ReceiptError
 from tallyproof.sample.generator import build_sample
 from tallyproof.service import admin, queries, submission
 from tallyproof.service import claims as claim_service
-from tallyproof.service.context import Context, NotInitialised, utc_now
 from tallyproof.service.outcomes import Outcome
 from tallyproof.service.settings import Settings
 from tallyproof.service.state import StoreInconsistent
+from tallyproof.service.writer import LedgerWriter, NotInitialised, utc_now
 
 
 class ExitCode(IntEnum):
@@ -109,10 +109,10 @@ def _fail(message: str, code: ExitCode) -> typer.Exit:
 
 
 @contextmanager
-def _service(ctx: typer.Context) -> Iterator[Context]:
+def _service(ctx: typer.Context) -> Iterator[LedgerWriter]:
     """Open the home; map the predictable failures to their exit codes."""
     try:
-        service = Context.open(ctx.obj)
+        service = LedgerWriter.open(ctx.obj)
     except NotInitialised as error:
         raise _fail(str(error), ExitCode.NOT_READY) from None
     try:
@@ -159,7 +159,7 @@ def init(
     settings: Settings = ctx.obj
     settings = Settings(settings.home, settings.database_url, log_origin=origin)
     try:
-        service = Context.initialise(settings)
+        service = LedgerWriter.initialise(settings)
     except KeyTextError as error:
         raise _fail(str(error), ExitCode.USAGE) from None
     out.print(f"home {settings.home}\nlog key {service.log_key.vkey}")
@@ -228,7 +228,7 @@ def _admin_submit(
     kind: EntryKind,
     body: dict[str, Any],
     admin_key: Path,
-    use_case: Callable[[Context, object], Outcome],
+    use_case: Callable[[LedgerWriter, object], Outcome],
 ) -> None:
     signer = _signer(admin_key)
     try:
@@ -359,7 +359,7 @@ def _keep_receipts(receipts: Path | None, outcomes: Sequence[Outcome]) -> None:
 
 
 def _submit_in_batches(
-    service: Context, envelopes: list[object], batch_size: int, receipts: Path | None
+    service: LedgerWriter, envelopes: list[object], batch_size: int, receipts: Path | None
 ) -> list[Outcome]:
     """Stream the forms in batches (one transaction each) with a progress bar."""
     outcomes: list[Outcome] = []
@@ -726,7 +726,7 @@ def _report_text(path: Path) -> str:
 
 
 def _read_reports(
-    service: Context | None, files: list[Path], outlet: str, date: str, election: str | None
+    service: LedgerWriter | None, files: list[Path], outlet: str, date: str, election: str | None
 ) -> list[tuple[Path, claim_service.ReadClaims]]:
     try:
         check_value([outlet, date, election or ""], "--outlet, --date, --election")
@@ -759,7 +759,7 @@ def claims_extract(
     """Print every claim in the reports, with its sentence and span; linked to the stored
     elections when the home is initialised (nothing is written)."""
     try:
-        service: Context | None = Context.open(ctx.obj)
+        service: LedgerWriter | None = LedgerWriter.open(ctx.obj)
     except NotInitialised:
         service = None
     try:
@@ -847,7 +847,7 @@ def demo(
     settings: Settings = ctx.obj
     if fresh and settings.home.exists() and settings.database_url.startswith("sqlite"):
         shutil.rmtree(settings.home)
-    service = Context.initialise(settings)
+    service = LedgerWriter.initialise(settings)
     sample = build_sample()
     try:
         with Progress(

@@ -12,10 +12,10 @@ from rich.console import Console
 from rich.table import Table
 
 from tallyproof.audit.run import AuditReport
+from tallyproof.domain.consolidation import ContestResult
 from tallyproof.domain.findings import Finding
 from tallyproof.domain.standings import StandingRow
 from tallyproof.domain.structure import ElectionStructure
-from tallyproof.domain.tabulation import ContestResult
 from tallyproof.importers.stations import Mapping, ReadReport, Row
 from tallyproof.service.claims import ReadClaims
 from tallyproof.service.outcomes import Outcome

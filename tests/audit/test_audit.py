@@ -15,14 +15,14 @@ from tallyproof.audit.run import audit_bundle
 from tallyproof.export.bundle import export_bundle
 from tallyproof.importers.plan import run_plan
 from tallyproof.sample.generator import build_sample
-from tallyproof.service.context import Context
 from tallyproof.service.settings import Settings
+from tallyproof.service.writer import LedgerWriter
 
 
 @pytest.fixture(scope="module")
 def clean_bundle(tmp_path_factory) -> Path:
     home = tmp_path_factory.mktemp("home")
-    ctx = Context.initialise(Settings.at(home))
+    ctx = LedgerWriter.initialise(Settings.at(home))
     run_plan(ctx, build_sample())
     directory = tmp_path_factory.mktemp("bundle")
     export_bundle(ctx, directory)

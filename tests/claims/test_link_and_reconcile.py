@@ -17,9 +17,9 @@ from tallyproof.domain.claims import (
     claims_agree,
     reconcile_claims,
 )
+from tallyproof.domain.consolidation import ContestResult, ResultBasis, Standing
 from tallyproof.domain.status import ContestStatus
 from tallyproof.domain.structure import parse_structure
-from tallyproof.domain.tabulation import ContestResult, ResultBasis, Standing
 
 STRUCTURE = parse_structure(
     {

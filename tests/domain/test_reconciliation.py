@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tallyproof.domain.consolidation import FormRecord, consolidate
 from tallyproof.domain.declarations import declaration_findings, parse_declaration
 from tallyproof.domain.findings import Severity
 from tallyproof.domain.forms import parse_form
@@ -12,7 +13,6 @@ from tallyproof.domain.reconciliation import (
     reconcile_station,
 )
 from tallyproof.domain.structure import parse_structure
-from tallyproof.domain.tabulation import FormRecord, consolidate
 from tests.helpers import ELECTION, form_doc, structure_doc
 
 STRUCTURE = parse_structure(structure_doc(stations=3))

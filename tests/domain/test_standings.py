@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from tallyproof.domain.consolidation import Consolidation, ResultBasis, contest_result
 from tallyproof.domain.standings import seat_standings
 from tallyproof.domain.status import ContestStatus
 from tallyproof.domain.structure import parse_structure
-from tallyproof.domain.tabulation import Consolidation, ResultBasis, contest_result
 from tests.helpers import structure_doc
 
 

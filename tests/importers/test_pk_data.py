@@ -9,15 +9,15 @@ import pytest
 from tallyproof.importers import pk2018, pk2024
 from tallyproof.importers.plan import run_plan
 from tallyproof.service import queries
-from tallyproof.service.context import Context
 from tallyproof.service.settings import Settings
+from tallyproof.service.writer import LedgerWriter
 from tests.conftest import shared_data
 
 pytestmark = pytest.mark.realdata
 
 
 def load(tmp_path, module, name):
-    ctx = Context.initialise(Settings.at(tmp_path))
+    ctx = LedgerWriter.initialise(Settings.at(tmp_path))
     run_plan(ctx, module.build(shared_data(name)))
     return ctx
 

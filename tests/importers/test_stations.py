@@ -20,8 +20,8 @@ from tallyproof.importers.stations import (
     station_arrays,
 )
 from tallyproof.service import forensics, queries, submission
-from tallyproof.service.context import Context
 from tallyproof.service.settings import Settings
+from tallyproof.service.writer import LedgerWriter
 
 MAPPING = """
 [election]
@@ -98,7 +98,7 @@ def test_rows_are_read_with_every_skip_and_error_counted(tmp_path, zipped):
 def test_import_goes_through_ingest_and_the_rules_refuse_the_impossible_row(tmp_path):
     mapping = Mapping.load(str(write_data(tmp_path / "data")))
     plan, envelopes, _, _ = build_plan(mapping, tmp_path / "data")
-    ctx = Context.initialise(Settings.at(tmp_path / "home"))
+    ctx = LedgerWriter.initialise(Settings.at(tmp_path / "home"))
     try:
         run_plan(ctx, plan)
         outcomes = submission.submit_forms(ctx, envelopes)
@@ -144,7 +144,7 @@ def test_uganda_2011_imports_with_the_data_sets_totals_and_the_same_arrays(tmp_p
     for key, value in mapping.totals.items():
         assert read.totals[key] == value, key
     assert read.skipped == {"flagged NULLIFIED": 76, "flagged NOT_RECEIVED": 65}
-    ctx = Context.initialise(Settings.at(tmp_path))
+    ctx = LedgerWriter.initialise(Settings.at(tmp_path))
     try:
         run_plan(ctx, plan)
         accepted = sum(

@@ -19,13 +19,13 @@ from tallyproof.domain.forms import parse_form
 from tallyproof.domain.problems import Rejected
 from tallyproof.domain.structure import parse_structure
 from tallyproof.export.bundle import export_bundle
-from tallyproof.export.documents import read_documents
-from tallyproof.export.structure_files import FileFormatError
+from tallyproof.formats.documents import read_documents
+from tallyproof.formats.structure import FileFormatError
 from tallyproof.ledger.entries import EntryKind, sign
 from tallyproof.ledger.intake import MAX_DEPTH, InputError, Unreadable, load_json
 from tallyproof.service import submission
-from tallyproof.service.context import Context
 from tallyproof.service.settings import Settings
+from tallyproof.service.writer import LedgerWriter
 from tallyproof.store.database import Reader
 from tests.helpers import ELECTION, form_doc, make_election, structure_doc
 
@@ -46,7 +46,9 @@ def _refused(doc: Any, parse: Any = parse_form) -> list[str]:
 def test_a_writer_whose_clock_is_behind_still_logs_in_time_order(tmp_path):
     e = make_election(tmp_path / "h")
     ahead = e.ctx
-    behind = Context.open(Settings.at(tmp_path / "h"), clock=lambda: "2024-02-08T10:00:00.000Z")
+    behind = LedgerWriter.open(
+        Settings.at(tmp_path / "h"), clock=lambda: "2024-02-08T10:00:00.000Z"
+    )
     first = e.submit_one(form_doc(station="S1"))
     late = submission.submit_forms(
         behind, [sign(EntryKind.FORM, form_doc(station="S2"), e.po["S2"]).envelope()]
@@ -67,7 +69,7 @@ def test_a_prepared_batch_is_stamped_when_it_is_logged_not_when_it_arrived(tmp_p
     started = submission._start(
         e.ctx, EntryKind.FORM, [sign(EntryKind.FORM, form_doc(), e.po["S1"]).envelope()]
     )
-    other = Context.open(Settings.at(tmp_path / "h"), clock=lambda: "2024-02-08T23:59:00.000Z")
+    other = LedgerWriter.open(Settings.at(tmp_path / "h"), clock=lambda: "2024-02-08T23:59:00.000Z")
     envelope = sign(EntryKind.FORM, form_doc(station="S2"), e.po["S2"]).envelope()
     assert submission.submit_forms(other, [envelope])[0].accepted
     (outcome,) = submission._finish(e.ctx, started, submission._FORM_RULES)
@@ -82,7 +84,7 @@ def test_a_prepared_batch_is_stamped_when_it_is_logged_not_when_it_arrived(tmp_p
 def test_an_export_taken_while_another_writer_commits_audits_clean(tmp_path, monkeypatch):
     e = make_election(tmp_path / "h")
     assert e.submit_one(form_doc(station="S1")).accepted
-    other = Context.open(Settings.at(tmp_path / "h"))
+    other = LedgerWriter.open(Settings.at(tmp_path / "h"))
     late = sign(EntryKind.FORM, form_doc(station="S2"), e.po["S2"]).envelope()
     original = Reader.keys
 
@@ -301,7 +303,7 @@ def test_submit_receipts_are_on_disk_after_each_committed_batch(tmp_path, monkey
     ]
     real = submission.ingest_forms
 
-    def interrupted(ctx: Context, batches: Any) -> Any:
+    def interrupted(ctx: LedgerWriter, batches: Any) -> Any:
         for i, done in enumerate(real(ctx, batches)):
             yield done
             if i == 0:
@@ -320,7 +322,7 @@ def test_a_national_structure_larger_than_a_document_audits(tmp_path):
     from tallyproof.ledger.keys import Signer
     from tallyproof.service import admin
 
-    ctx = Context.initialise(Settings.at(tmp_path / "h"))
+    ctx = LedgerWriter.initialise(Settings.at(tmp_path / "h"))
     key = Signer.from_seed_text("test/admin", "test:admin")
     doc = structure_doc(key.public.b64, stations=12_000)
     assert len(json.dumps(doc)) > (1 << 20)

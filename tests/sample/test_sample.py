@@ -7,13 +7,13 @@ import pytest
 from tallyproof.importers.plan import run_plan
 from tallyproof.sample.generator import build_sample, load_stories, split_total
 from tallyproof.service import queries
-from tallyproof.service.context import Context
 from tallyproof.service.settings import Settings
+from tallyproof.service.writer import LedgerWriter
 
 
 @pytest.fixture(scope="module")
 def loaded(tmp_path_factory):
-    ctx = Context.initialise(Settings.at(tmp_path_factory.mktemp("sample")))
+    ctx = LedgerWriter.initialise(Settings.at(tmp_path_factory.mktemp("sample")))
     run_plan(ctx, build_sample())
     yield ctx
     ctx.close()

@@ -10,7 +10,7 @@ import pytest
 from tallyproof.ledger.entries import EntryKind, sign
 from tallyproof.ledger.keys import Signer
 from tallyproof.service import admin, queries, submission
-from tallyproof.service.context import Context
+from tallyproof.service.writer import LedgerWriter
 from tests.helpers import ELECTION, ElectionFixture, form_doc, make_election
 
 SOURCES = {
@@ -107,7 +107,7 @@ def _claims(source: str) -> dict[str, Any]:
     }
 
 
-def _submit(ctx: Context, kind: str, source: str, key: Signer) -> Any:
+def _submit(ctx: LedgerWriter, kind: str, source: str, key: Signer) -> Any:
     label = SOURCES[source]
     if kind == "form":
         doc = form_doc(source=label)
@@ -119,7 +119,7 @@ def _submit(ctx: Context, kind: str, source: str, key: Signer) -> Any:
     return submission.submit_claim_reports(ctx, [envelope])[0]
 
 
-def _chain(ctx: Context, kind: str, entry_id: str) -> str:
+def _chain(ctx: LedgerWriter, kind: str, entry_id: str) -> str:
     with ctx.read() as reader:
         if kind == "form":
             row = reader.form(entry_id)

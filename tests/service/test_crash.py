@@ -14,24 +14,24 @@ import threading
 import time
 from pathlib import Path
 
-from tallyproof.domain.tabulation import consolidate, official_heads
+from tallyproof.domain.consolidation import consolidate, official_heads
 from tallyproof.importers.plan import run_plan
 from tallyproof.ledger.merkle import MerkleTree, leaf_hash, verify_consistency
 from tallyproof.ledger.note import Checkpoint
 from tallyproof.sample.synthetic import SyntheticSpec, synthetic_plan
 from tallyproof.service import queries
-from tallyproof.service.context import Context
 from tallyproof.service.settings import Settings
+from tallyproof.service.writer import LedgerWriter
 
 SPEC = SyntheticSpec(stations=4000, na_contests=3, pa_contests=6, candidates=5, seed=11)
 CHILD = """
 import json, sys
 from tallyproof.service import submission
-from tallyproof.service.context import Context
+from tallyproof.service.writer import LedgerWriter
 from tallyproof.service.settings import Settings
 home = sys.argv[1]
 envelopes = [json.loads(line) for line in open(home + "/forms.jsonl")]
-ctx = Context.open(Settings.at(home, verify_workers=1))
+ctx = LedgerWriter.open(Settings.at(home, verify_workers=1))
 print("ready", flush=True)
 for start in range(0, len(envelopes), 40):
     for outcome in submission.submit_forms(ctx, envelopes[start:start + 40]):
@@ -75,7 +75,7 @@ def run_until_killed(home: Path, delay: float) -> tuple[set[str], bool]:
 def check_after_crash(
     settings: Settings, acknowledged: set[str], last: Checkpoint | None
 ) -> Checkpoint:
-    ctx = Context.open(settings)
+    ctx = LedgerWriter.open(settings)
     try:
         with ctx.read() as reader:
             stored = {row.form_id for row in reader.forms(SPEC.election_id)}
@@ -111,7 +111,7 @@ def test_sigkill_mid_ingest_loses_nothing_acknowledged(tmp_path):
     home = tmp_path / "home"
     settings = Settings.at(home)
     plan, envelopes = synthetic_plan(SPEC)
-    ctx = Context.initialise(settings)
+    ctx = LedgerWriter.initialise(settings)
     run_plan(ctx, plan)
     ctx.close()
     (home / "forms.jsonl").write_text("".join(json.dumps(e) + "\n" for e in envelopes))

@@ -11,7 +11,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tallyproof.domain.tabulation import consolidate, official_heads
+from tallyproof.domain.consolidation import consolidate, official_heads
 from tallyproof.ledger.entries import EntryKind, sign
 from tallyproof.service import queries, submission
 from tests.helpers import CANDIDATES, ELECTION, form_doc, make_election

@@ -272,10 +272,10 @@ def test_declarations_and_the_declared_basis(election):
 
 
 def test_a_second_writer_sees_what_the_first_committed(election, store_url, tmp_path):
-    from tallyproof.service.context import Context
+    from tallyproof.service.writer import LedgerWriter
 
     first = election.submit_one(form_doc())
-    second_ctx = Context.open(election.ctx.settings)
+    second_ctx = LedgerWriter.open(election.ctx.settings)
     fix = sign(
         EntryKind.FORM,
         form_doc(votes=(1, 1, 1), supersedes=first.entry_id, reason="correction"),

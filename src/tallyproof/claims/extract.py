@@ -225,7 +225,7 @@ def extract(text: str, outlet: str = "", date: str = "") -> Extracted:
     """Every result claim in a report, with its sentence and span; links are left empty."""
     report = read_report(text, outlet, date)
     out = Extracted(report)
-    context = _Context()
+    context = _Scope()
     previous: list[Mention] = []
     for sentence in report.sentences:
         mentions = _mentions(sentence.text, context)
@@ -241,7 +241,7 @@ def extract(text: str, outlet: str = "", date: str = "") -> Extracted:
 
 
 @dataclass
-class _Context:
+class _Scope:
     """What earlier sentences established: the current contest, and each name's party."""
 
     contest: str = ""
@@ -260,7 +260,7 @@ class _Context:
         return "", False
 
 
-def _mentions(text: str, context: _Context) -> list[Mention]:
+def _mentions(text: str, context: _Scope) -> list[Mention]:
     taken = bytearray(len(text))  # 1 where a mention already holds the character
     found: list[Mention] = []
 
@@ -348,7 +348,7 @@ def _names(text: str, taken: bytearray) -> list[Mention]:
     return out
 
 
-def _attach_party(text: str, name: Mention, found: list[Mention], context: _Context) -> None:
+def _attach_party(text: str, name: Mention, found: list[Mention], context: _Scope) -> None:
     """The party written just before the name ("PML-N's", "PTI-backed independent
     candidate", "Awami National Party (ANP) candidate") or just after it ("(PTI)",
     ", backed by the PTI,"); else what an earlier sentence said about the same name."""
@@ -374,7 +374,7 @@ def _attach_party(text: str, name: Mention, found: list[Mention], context: _Cont
 
 
 def _claims(
-    sentence: Sentence, mentions: list[Mention], previous: list[Mention], context: _Context
+    sentence: Sentence, mentions: list[Mention], previous: list[Mention], context: _Scope
 ) -> list[Claim]:
     text = sentence.text
     in_contest = bytearray(len(text))  # "NA-122" holds a number that is no count
@@ -437,7 +437,7 @@ def _vote_claim(
     n: Number,
     mentions: list[Mention],
     previous: list[Mention],
-    context: _Context,
+    context: _Scope,
     vote_context: bool,
 ) -> Claim | None:
     """A vote count or a margin: a number followed by "votes", or a bare number where the
@@ -545,7 +545,7 @@ def _winner(
     return actors[-1] if actors else _fallback(text, previous)
 
 
-def _contest_before(mentions: list[Mention], position: int, context: _Context) -> str:
+def _contest_before(mentions: list[Mention], position: int, context: _Scope) -> str:
     contests = [m for m in mentions if m.kind == "contest" and m.start < position]
     if contests:
         return contests[-1].text
@@ -706,7 +706,7 @@ def _no_seats(sentence: Sentence, mentions: list[Mention]) -> list[Claim]:
 
 
 def _status_claims(
-    sentence: Sentence, mentions: list[Mention], previous: list[Mention], context: _Context
+    sentence: Sentence, mentions: list[Mention], previous: list[Mention], context: _Scope
 ) -> list[Claim]:
     text = sentence.text
     out = []
@@ -731,7 +731,7 @@ def _status(
     span: tuple[int, int],
     mentions: list[Mention],
     previous: list[Mention],
-    context: _Context,
+    context: _Scope,
 ) -> list[Claim]:
     text = sentence.text
     start, end = sentence.span(*span)

@@ -1,1 +1,1 @@
-"""Election knowledge as pure values: structure, result forms, rules, tabulation, findings."""
+"""Election knowledge as pure values: structure, result forms, rules, consolidation, findings."""

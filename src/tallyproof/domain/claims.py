@@ -12,13 +12,13 @@ from enum import StrEnum
 from itertools import combinations
 from typing import Any
 
+from tallyproof.domain.consolidation import ContestResult, ResultBasis
 from tallyproof.domain.fields import FieldReader
 from tallyproof.domain.findings import Finding, Severity
 from tallyproof.domain.problems import Problem, Rejected
 from tallyproof.domain.sources import Source, SourceKind
 from tallyproof.domain.status import ContestStatus
 from tallyproof.domain.structure import ElectionStructure
-from tallyproof.domain.tabulation import ContestResult, ResultBasis
 
 
 class ClaimKind(StrEnum):

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Any
 
+from tallyproof.domain.consolidation import Consolidation, FormRecord
 from tallyproof.domain.declarations import DeclaredResult
 from tallyproof.domain.findings import Finding, Severity
 from tallyproof.domain.structure import Contest
-from tallyproof.domain.tabulation import Consolidation, FormRecord
 
 
 @dataclass(frozen=True, slots=True)

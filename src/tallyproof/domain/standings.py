@@ -6,8 +6,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from tallyproof.domain.consolidation import ContestResult
 from tallyproof.domain.structure import ElectionStructure
-from tallyproof.domain.tabulation import ContestResult
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,1 +1,1 @@
-"""File formats in and out: structure as JSON or a CSV set, forms as JSON Lines or CSV."""
+"""The public bundle and the forensics report: what tallyproof writes for others to read."""

@@ -17,11 +17,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tallyproof.domain.tabulation import ContestResult
+from tallyproof.domain.consolidation import ContestResult
 from tallyproof.ledger.merkle import MerkleTree, leaf_hash
 from tallyproof.service import queries
-from tallyproof.service.context import Context
 from tallyproof.service.state import StoreInconsistent
+from tallyproof.service.writer import LedgerWriter
 
 FORMAT = "tallyproof-bundle/1"
 
@@ -41,15 +41,15 @@ def result_record(r: ContestResult) -> dict[str, Any]:
     }
 
 
-def export_bundle(ctx: Context, directory: Path) -> dict[str, Any]:
+def export_bundle(writer: LedgerWriter, directory: Path) -> dict[str, Any]:
     """Write the bundle of the log as one database snapshot holds it: its entries, every
     checkpoint up to its size (every commit signs one, so the newest is of exactly that
     size), keys and results, so no part can hold what another lacks. Each leaf is checked
     against the tree first: the log never publishes bytes it did not log."""
     directory.mkdir(parents=True, exist_ok=True)
-    ctx.publish_checkpoint()
-    with ctx.read() as reader:
-        state = ctx.state
+    writer.publish_checkpoint()
+    with writer.read() as reader:
+        state = writer.state
         state.catch_up(reader)
         entries = reader.entries()
         checkpoints = reader.checkpoints()
@@ -65,7 +65,7 @@ def export_bundle(ctx: Context, directory: Path) -> dict[str, Any]:
         for row in entries:
             handle.write(b'{"index":%d,"leaf":%s}\n' % (row.seq, row.leaf_data))
     _write_checkpoints(
-        ctx, directory / "checkpoints.jsonl", [c for c in checkpoints if c.tree_size <= size]
+        writer, directory / "checkpoints.jsonl", [c for c in checkpoints if c.tree_size <= size]
     )
     _write_json(directory / "results.json", {"elections": results})
     (directory / "structure").mkdir(exist_ok=True)
@@ -74,7 +74,7 @@ def export_bundle(ctx: Context, directory: Path) -> dict[str, Any]:
     _write_json(
         directory / "keys.json",
         {
-            "log": ctx.log_key.vkey,
+            "log": writer.log_key.vkey,
             "admins": {eid: state.admin_keys[eid].b64 for eid in elections},
             "keys": [dict(k._mapping) for k in keys],
         },
@@ -83,8 +83,8 @@ def export_bundle(ctx: Context, directory: Path) -> dict[str, Any]:
     files += [f"structure/{eid}.json" for eid in elections]
     manifest = {
         "format": FORMAT,
-        "origin": ctx.origin,
-        "log_key": ctx.log_key.vkey,
+        "origin": writer.origin,
+        "log_key": writer.log_key.vkey,
         "tree_size": size,
         "root": base64.b64encode(state.tree.root(size)).decode(),
         "files": {
@@ -110,11 +110,11 @@ def _check_leaves(entries: Sequence[Any], tree: MerkleTree) -> None:
             )
 
 
-def _write_checkpoints(ctx: Context, path: Path, rows: list[Any]) -> None:
+def _write_checkpoints(writer: LedgerWriter, path: Path, rows: list[Any]) -> None:
     previous = 0
     with path.open("w", encoding="utf-8") as handle:
         for row in rows:
-            proof = ctx.state.tree.consistency_proof(previous, row.tree_size) if previous else []
+            proof = writer.state.tree.consistency_proof(previous, row.tree_size) if previous else []
             record = {
                 "tree_size": row.tree_size,
                 "published_at": row.published_at,

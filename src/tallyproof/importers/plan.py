@@ -11,15 +11,15 @@ from typing import Any
 from tallyproof.ledger.entries import EntryKind, sign
 from tallyproof.ledger.keys import Signer
 from tallyproof.service import admin, submission
-from tallyproof.service.context import Context
 from tallyproof.service.outcomes import Outcome
+from tallyproof.service.writer import LedgerWriter
 
-_SINGLE: dict[str, Callable[[Context, object], Outcome]] = {
+_SINGLE: dict[str, Callable[[LedgerWriter, object], Outcome]] = {
     "structure": admin.import_structure,
     "register_key": admin.register_key,
     "status": admin.order_status,
 }
-_BATCH: dict[str, Callable[[Context, list[object]], list[Outcome]]] = {
+_BATCH: dict[str, Callable[[LedgerWriter, list[object]], list[Outcome]]] = {
     "register_keys": admin.register_keys,  # type: ignore[dict-item]
     "forms": submission.submit_forms,  # type: ignore[dict-item]
     "declarations": submission.submit_declarations,  # type: ignore[dict-item]
@@ -77,20 +77,20 @@ class Plan:
             path.chmod(0o600)
 
 
-def run_step(ctx: Context, step: Step) -> list[Outcome]:
+def run_step(writer: LedgerWriter, step: Step) -> list[Outcome]:
     if step.action in _SINGLE:
-        return [_SINGLE[step.action](ctx, e) for e in step.envelopes]
-    return _BATCH[step.action](ctx, list(step.envelopes))
+        return [_SINGLE[step.action](writer, e) for e in step.envelopes]
+    return _BATCH[step.action](writer, list(step.envelopes))
 
 
 def run_plan(
-    ctx: Context, plan: Plan, on_step: Callable[[Step, list[Outcome]], None] | None = None
+    writer: LedgerWriter, plan: Plan, on_step: Callable[[Step, list[Outcome]], None] | None = None
 ) -> list[Outcome]:
     """Submit every step. A plan is built to be accepted in full, so a refusal means the
     data and the rules disagree: that raises, naming the step and the rule."""
     outcomes: list[Outcome] = []
     for step in plan.steps:
-        done = run_step(ctx, step)
+        done = run_step(writer, step)
         refused = [o for o in done if not o.accepted]
         if refused:
             problems = "; ".join(str(p) for o in refused[:5] for p in o.problems)

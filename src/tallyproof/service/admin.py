@@ -17,50 +17,50 @@ from tallyproof.domain.status import parse_status_order
 from tallyproof.domain.structure import ElectionStructure, parse_structure
 from tallyproof.ledger.entries import EntryKind, EnvelopeError, Signed, read_envelope
 from tallyproof.ledger.keys import KeyTextError, PublicKey
-from tallyproof.service.context import Appended, Batch, Context
 from tallyproof.service.outcomes import Outcome
+from tallyproof.service.writer import Appended, Batch, LedgerWriter
 from tallyproof.store import schema
 
 Apply = Callable[[Batch, Signed, str], list[Problem]]
 
 
-def import_structure(ctx: Context, envelope: object) -> Outcome:
+def import_structure(writer: LedgerWriter, envelope: object) -> Outcome:
     """Register a new election. The structure names its admin key and is signed by it."""
-    return _admin_entry(ctx, envelope, EntryKind.STRUCTURE, _apply_structure)
+    return _admin_entry(writer, envelope, EntryKind.STRUCTURE, _apply_structure)
 
 
-def register_key(ctx: Context, envelope: object) -> Outcome:
+def register_key(writer: LedgerWriter, envelope: object) -> Outcome:
     """Register a submitter's key for a source and its stations or contests."""
-    return _admin_entry(ctx, envelope, EntryKind.KEY_REGISTRATION, _apply_registration)
+    return _admin_entry(writer, envelope, EntryKind.KEY_REGISTRATION, _apply_registration)
 
 
-def register_keys(ctx: Context, envelopes: Sequence[object]) -> list[Outcome]:
+def register_keys(writer: LedgerWriter, envelopes: Sequence[object]) -> list[Outcome]:
     """Register many keys in one transaction (a commission's roll of presiding officers)."""
-    return _admin_entries(ctx, envelopes, EntryKind.KEY_REGISTRATION, _apply_registration)
+    return _admin_entries(writer, envelopes, EntryKind.KEY_REGISTRATION, _apply_registration)
 
 
-def revoke_key(ctx: Context, envelope: object) -> Outcome:
+def revoke_key(writer: LedgerWriter, envelope: object) -> Outcome:
     """Revoke a key: from this entry on, nothing it signs is accepted."""
-    return _admin_entry(ctx, envelope, EntryKind.KEY_REVOCATION, _apply_revocation)
+    return _admin_entry(writer, envelope, EntryKind.KEY_REVOCATION, _apply_revocation)
 
 
-def order_status(ctx: Context, envelope: object) -> Outcome:
+def order_status(writer: LedgerWriter, envelope: object) -> Outcome:
     """Postpone or suspend a contest, suspend a station, order a re-poll, declare final."""
-    return _admin_entry(ctx, envelope, EntryKind.STATUS, _apply_status)
+    return _admin_entry(writer, envelope, EntryKind.STATUS, _apply_status)
 
 
-def _admin_entry(ctx: Context, envelope: object, kind: EntryKind, apply: Apply) -> Outcome:
-    return _admin_entries(ctx, [envelope], kind, apply)[0]
+def _admin_entry(writer: LedgerWriter, envelope: object, kind: EntryKind, apply: Apply) -> Outcome:
+    return _admin_entries(writer, [envelope], kind, apply)[0]
 
 
 def _admin_entries(
-    ctx: Context, envelopes: Sequence[object], kind: EntryKind, apply: Apply
+    writer: LedgerWriter, envelopes: Sequence[object], kind: EntryKind, apply: Apply
 ) -> list[Outcome]:
     """Each envelope is judged alone against everything before it, in one transaction."""
     outcomes: list[Outcome] = []
     duplicates: list[tuple[int, str]] = []
     appended: list[tuple[int, Appended]] = []
-    with ctx.transaction() as batch:
+    with writer.transaction() as batch:
         for index, envelope in enumerate(envelopes):
             try:
                 signed = read_envelope(envelope, kind)
@@ -86,12 +86,12 @@ def _admin_entries(
                 outcomes.append(Outcome(index, kind, entry_id, tuple(problems)))
             else:
                 appended.append((index, batch.appended[-1]))
-    size = ctx.state.size
+    size = writer.state.size
     for index, a in appended:
-        receipt = partial(ctx.receipt, a.seq, size, a.kind, a.entry_id, a.received_at)
+        receipt = partial(writer.receipt, a.seq, size, a.kind, a.entry_id, a.received_at)
         outcomes.append(Outcome(index, kind, a.entry_id, make_receipt=receipt))
     for index, entry_id in duplicates:
-        receipt = partial(ctx.receipt_for_entry, str(kind), entry_id)
+        receipt = partial(writer.receipt_for_entry, str(kind), entry_id)
         outcomes.append(
             Outcome(
                 index,

@@ -16,7 +16,7 @@ from tallyproof.domain.claims import Claim, ClaimReport
 from tallyproof.domain.sources import Source, SourceKind
 from tallyproof.domain.structure import ElectionStructure
 from tallyproof.service import queries
-from tallyproof.service.context import Context
+from tallyproof.service.writer import LedgerWriter
 
 
 class FilingError(ValueError):
@@ -41,7 +41,7 @@ class ReadClaims:
 
 
 def read_claims(
-    ctx: Context | None,
+    writer: LedgerWriter | None,
     text: str,
     *,
     outlet: str = "",
@@ -51,7 +51,7 @@ def read_claims(
     """Every claim in a report's text, linked to the named election (or to whichever stored
     election has the contest) when there is a store; nothing is written. The outlet is the
     one given, else the report's `outlet:` line, else the one its sentences quote most."""
-    structures = _structures(ctx, election) if ctx is not None else []
+    structures = _structures(writer, election) if writer is not None else []
     return claims_in(text, structures, outlet=outlet, published=published)
 
 
@@ -73,10 +73,10 @@ def claims_in(
     )
 
 
-def _structures(ctx: Context, election: str | None) -> list[ElectionStructure]:
+def _structures(writer: LedgerWriter, election: str | None) -> list[ElectionStructure]:
     if election is not None:
-        return [queries.structure_of(ctx, election)]
-    return list(ctx.refresh().elections.values())
+        return [queries.structure_of(writer, election)]
+    return list(writer.refresh().elections.values())
 
 
 def report_documents(read: ReadClaims, election: str | None = None) -> list[dict[str, Any]]:

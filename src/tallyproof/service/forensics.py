@@ -12,22 +12,22 @@ import numpy as np
 from tallyproof.domain.findings import Finding, Severity
 from tallyproof.forensics.arrays import StationArrays
 from tallyproof.forensics.report import Analysis, analyse
-from tallyproof.service.context import Context
 from tallyproof.service.queries import UnknownElection, current_official_counts, structure_of
+from tallyproof.service.writer import LedgerWriter
 
 EVIDENCE_STATIONS = 100  # station ids listed in a finding; the count is always complete
 MODEL_MIN_STATIONS = 2000  # a 50 x 50 fingerprint needs this many stations to mean anything
 
 
-def station_arrays(ctx: Context, election: str | None, contest: str) -> StationArrays:
+def station_arrays(writer: LedgerWriter, election: str | None, contest: str) -> StationArrays:
     """One row per station with a current official form, in station order."""
-    structure = structure_of(ctx, election)
+    structure = structure_of(writer, election)
     found = structure.contest(contest)
     if found is None:
         raise UnknownElection(
             "form.unknown_contest", f"no contest {contest!r} in {structure.election.id}"
         )
-    with ctx.read() as reader:
+    with writer.read() as reader:
         rows = current_official_counts(reader, structure.election.id, contest)
     current = sorted(rows, key=lambda r: r.station)
     index = {cid: k for k, cid in enumerate(found.candidate_ids)}
@@ -53,7 +53,7 @@ def station_arrays(ctx: Context, election: str | None, contest: str) -> StationA
 
 
 def analyse_contest(
-    ctx: Context,
+    writer: LedgerWriter,
     election: str | None,
     contest: str,
     *,
@@ -61,7 +61,7 @@ def analyse_contest(
     seed: int = 0,
     workers: int = 0,
 ) -> tuple[Analysis, list[Finding]]:
-    arrays = station_arrays(ctx, election, contest)
+    arrays = station_arrays(writer, election, contest)
     analysis = analyse(arrays, replicates=replicates, seed=seed, workers=workers)
     return analysis, forensic_findings(contest, analysis)
 

@@ -9,6 +9,15 @@ from functools import cache
 from typing import Any
 
 from tallyproof.domain.claims import StoredClaim, parse_claim, reconcile_claims
+from tallyproof.domain.consolidation import (
+    Consolidation,
+    ContestResult,
+    FormRecord,
+    ResultBasis,
+    consolidate,
+    contest_result,
+    latest_forms,
+)
 from tallyproof.domain.declarations import DeclaredResult, declaration_findings, parse_declaration
 from tallyproof.domain.findings import Finding, by_severity
 from tallyproof.domain.forms import ResultForm, SupersedeReason
@@ -21,18 +30,9 @@ from tallyproof.domain.reconciliation import (
 from tallyproof.domain.sources import Source, parse_source
 from tallyproof.domain.standings import StandingRow, seat_standings
 from tallyproof.domain.structure import Contest, ElectionStructure
-from tallyproof.domain.tabulation import (
-    Consolidation,
-    ContestResult,
-    FormRecord,
-    ResultBasis,
-    consolidate,
-    contest_result,
-    latest_forms,
-)
 from tallyproof.ledger.entries import parse_leaf
-from tallyproof.service.context import Context
 from tallyproof.service.state import LedgerState
+from tallyproof.service.writer import LedgerWriter
 from tallyproof.store.database import Reader
 
 
@@ -44,9 +44,9 @@ class UnknownElection(LookupError):  # noqa: N818 - reported to the user as a pl
         self.code = code
 
 
-def structure_of(ctx: Context, election: str | None) -> ElectionStructure:
+def structure_of(writer: LedgerWriter, election: str | None) -> ElectionStructure:
     """The named election, or the only one when none is named."""
-    state = ctx.refresh()
+    state = writer.refresh()
     if election is None:
         if len(state.elections) != 1:
             names = ", ".join(sorted(state.elections)) or "none yet"
@@ -60,13 +60,13 @@ def structure_of(ctx: Context, election: str | None) -> ElectionStructure:
 
 
 def results(
-    ctx: Context, election: str | None = None, contest: str | None = None
+    writer: LedgerWriter, election: str | None = None, contest: str | None = None
 ) -> list[ContestResult]:
     """Each contest's standing: summed from the current official form of every station that
     has reported, else the returning officer's declared result, else empty."""
-    structure = structure_of(ctx, election)
-    with ctx.read() as reader:
-        return results_in(reader, ctx.state, structure, contest)
+    structure = structure_of(writer, election)
+    with writer.read() as reader:
+        return results_in(reader, writer.state, structure, contest)
 
 
 def results_in(
@@ -92,11 +92,11 @@ def results_in(
 
 
 def standings(
-    ctx: Context, election: str | None = None, *, after_joining: bool = False
+    writer: LedgerWriter, election: str | None = None, *, after_joining: bool = False
 ) -> list[StandingRow]:
-    structure = structure_of(ctx, election)
+    structure = structure_of(writer, election)
     return seat_standings(
-        structure, results(ctx, structure.election.id), after_joining=after_joining
+        structure, results(writer, structure.election.id), after_joining=after_joining
     )
 
 
@@ -225,13 +225,13 @@ def _form_of(row: Any) -> ResultForm:
 
 
 def findings(
-    ctx: Context, election: str | None = None, contest: str | None = None
+    writer: LedgerWriter, election: str | None = None, contest: str | None = None
 ) -> list[Finding]:
     """Every discrepancy now visible: sources disagreeing at a station, declared totals
     against the station forms and against each other, and declared arithmetic."""
-    structure = structure_of(ctx, election)
+    structure = structure_of(writer, election)
     eid = structure.election.id
-    with ctx.read() as reader:
+    with writer.read() as reader:
         records = form_records(reader, eid, contest)
         declared = _declaration_heads(reader, eid, contest)
     by_place: dict[str, dict[str, dict[str, FormRecord]]] = defaultdict(lambda: defaultdict(dict))
@@ -243,7 +243,7 @@ def findings(
             if len(heads) > 1:
                 out += reconcile_station(station, structure.contest(code), heads)  # type: ignore[arg-type]
     if contest is None:
-        out += claim_findings(ctx, eid)
+        out += claim_findings(writer, eid)
     for c in _contests(structure, contest):
         stations = by_place.get(c.code, {})
         official = {s: h["official"] for s, h in stations.items() if "official" in h}
@@ -256,9 +256,9 @@ def findings(
     return by_severity(out)
 
 
-def stored_claims(ctx: Context, election: str | None = None) -> list[StoredClaim]:
-    structure = structure_of(ctx, election)
-    with ctx.read() as reader:
+def stored_claims(writer: LedgerWriter, election: str | None = None) -> list[StoredClaim]:
+    structure = structure_of(writer, election)
+    with writer.read() as reader:
         rows = reader.claims(structure.election.id)
     return [_stored(row) for row in rows]
 
@@ -268,11 +268,11 @@ def _stored(row: Any) -> StoredClaim:
     return StoredClaim(row.claim_id, row.report_id, row.outlet, row.published, claim)
 
 
-def claim_findings(ctx: Context, election: str | None = None) -> list[Finding]:
+def claim_findings(writer: LedgerWriter, election: str | None = None) -> list[Finding]:
     """Outlets against outlets and claims against the official results."""
-    structure = structure_of(ctx, election)
-    claims = stored_claims(ctx, structure.election.id)
+    structure = structure_of(writer, election)
+    claims = stored_claims(writer, structure.election.id)
     if not claims:
         return []
-    by_contest = {r.contest: r for r in results(ctx, structure.election.id)}
+    by_contest = {r.contest: r for r in results(writer, structure.election.id)}
     return by_severity(reconcile_claims(claims, by_contest))

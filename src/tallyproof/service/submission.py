@@ -20,29 +20,31 @@ from tallyproof.domain.problems import Problem
 from tallyproof.domain.status import StationStatus
 from tallyproof.domain.validation import StoredForm, check_form, check_status, check_succession
 from tallyproof.ledger.entries import EntryKind
-from tallyproof.service.context import Appended, Batch, Context
 from tallyproof.service.outcomes import Outcome
 from tallyproof.service.preparation import Prepared
 from tallyproof.service.state import LedgerState
+from tallyproof.service.writer import Appended, Batch, LedgerWriter
 from tallyproof.store import schema
 
 
-def submit_forms(ctx: Context, envelopes: Sequence[object]) -> list[Outcome]:
+def submit_forms(writer: LedgerWriter, envelopes: Sequence[object]) -> list[Outcome]:
     """Submit signed result forms as one transaction; each is accepted or refused alone."""
-    return _finish(ctx, _start(ctx, EntryKind.FORM, envelopes), _FORM_RULES)
+    return _finish(writer, _start(writer, EntryKind.FORM, envelopes), _FORM_RULES)
 
 
-def submit_declarations(ctx: Context, envelopes: Sequence[object]) -> list[Outcome]:
+def submit_declarations(writer: LedgerWriter, envelopes: Sequence[object]) -> list[Outcome]:
     """Submit signed declared results (a returning officer's Form 47, a party's totals)."""
-    return _finish(ctx, _start(ctx, EntryKind.DECLARATION, envelopes), _DECLARATION_RULES)
+    return _finish(writer, _start(writer, EntryKind.DECLARATION, envelopes), _DECLARATION_RULES)
 
 
-def submit_claim_reports(ctx: Context, envelopes: Sequence[object]) -> list[Outcome]:
+def submit_claim_reports(writer: LedgerWriter, envelopes: Sequence[object]) -> list[Outcome]:
     """Submit signed claim reports (a news report's claims, signed for `media:<outlet>`)."""
-    return _finish(ctx, _start(ctx, EntryKind.CLAIM, envelopes), _CLAIM_RULES)
+    return _finish(writer, _start(writer, EntryKind.CLAIM, envelopes), _CLAIM_RULES)
 
 
-def ingest_forms(ctx: Context, batches: Iterable[Sequence[object]]) -> Iterator[list[Outcome]]:
+def ingest_forms(
+    writer: LedgerWriter, batches: Iterable[Sequence[object]]
+) -> Iterator[list[Outcome]]:
     """Submit a stream of batches, one transaction each; while a batch is being committed
     the workers prepare the next two, so neither side waits for the other. Outcomes come
     back batch by batch, indexed within their batch.
@@ -54,11 +56,11 @@ def ingest_forms(ctx: Context, batches: Iterable[Sequence[object]]) -> Iterator[
     gc.freeze()
     waiting: deque[_Started] = deque()
     for envelopes in batches:
-        waiting.append(_start(ctx, EntryKind.FORM, envelopes))
+        waiting.append(_start(writer, EntryKind.FORM, envelopes))
         if len(waiting) > _AHEAD:
-            yield _finish(ctx, waiting.popleft(), _FORM_RULES)
+            yield _finish(writer, waiting.popleft(), _FORM_RULES)
     while waiting:
-        yield _finish(ctx, waiting.popleft(), _FORM_RULES)
+        yield _finish(writer, waiting.popleft(), _FORM_RULES)
 
 
 _AHEAD = 2  # batches being prepared while one commits
@@ -77,23 +79,25 @@ def _key_id(envelope: object) -> str | None:
     return key if isinstance(key, str) else None
 
 
-def _start(ctx: Context, kind: EntryKind, envelopes: Sequence[object]) -> _Started:
+def _start(writer: LedgerWriter, kind: EntryKind, envelopes: Sequence[object]) -> _Started:
     key_ids = [_key_id(e) for e in envelopes]
-    state = ctx.state
+    state = writer.state
     if any(k is not None and k not in state.keys for k in key_ids):
-        state = ctx.refresh()
+        state = writer.refresh()
     items = [
         (i, e, state.keys[k].raw if k in state.keys else None)
         for i, (e, k) in enumerate(zip(envelopes, key_ids, strict=True))
     ]
-    return _Started(kind, ctx.workers.submit(str(kind), items))
+    return _Started(kind, writer.workers.submit(str(kind), items))
 
 
 Authorise = Callable[[LedgerState, Prepared], list[Problem]]
 Admit = Callable[[Batch, Prepared], list[Problem]]
 
 
-def _finish(ctx: Context, started: _Started, rules: tuple[Authorise, Admit]) -> list[Outcome]:
+def _finish(
+    writer: LedgerWriter, started: _Started, rules: tuple[Authorise, Admit]
+) -> list[Outcome]:
     """Judge each prepared submission against the ledger so far: first whether its key may
     sign it (so a copy re-signed by the wrong key is refused, not called a duplicate), then
     whether it is already logged, then every other rule."""
@@ -105,7 +109,7 @@ def _finish(ctx: Context, started: _Started, rules: tuple[Authorise, Admit]) -> 
     duplicates: list[Prepared] = []
     accepted: list[tuple[Prepared, Appended]] = []
     if ready:
-        with ctx.transaction() as batch:
+        with writer.transaction() as batch:
             for p in ready:
                 problems = authorise(batch.state, p)
                 if not problems and (kind, p.entry_id) in batch.state.entries:
@@ -116,24 +120,24 @@ def _finish(ctx: Context, started: _Started, rules: tuple[Authorise, Admit]) -> 
                     outcomes.append(Outcome(p.index, kind, p.entry_id, tuple(problems)))
                 else:
                     accepted.append((p, batch.appended[-1]))
-    size = ctx.state.size
+    size = writer.state.size
     outcomes += [
         Outcome(
             p.index,
             a.kind,
             a.entry_id,
-            make_receipt=partial(ctx.receipt, a.seq, size, a.kind, a.entry_id, a.received_at),
+            make_receipt=partial(writer.receipt, a.seq, size, a.kind, a.entry_id, a.received_at),
         )
         for p, a in accepted
     ]
-    outcomes += [_duplicate(ctx, kind, p) for p in duplicates]
+    outcomes += [_duplicate(writer, kind, p) for p in duplicates]
     return sorted(outcomes, key=lambda o: o.index)
 
 
-def _duplicate(ctx: Context, kind: str, p: Prepared) -> Outcome:
+def _duplicate(writer: LedgerWriter, kind: str, p: Prepared) -> Outcome:
     assert p.entry_id is not None
-    receipt = partial(ctx.receipt_for_entry, kind, p.entry_id)
-    indexes = {EntryKind.FORM: ctx.state.forms, EntryKind.DECLARATION: ctx.state.declarations}
+    receipt = partial(writer.receipt_for_entry, kind, p.entry_id)
+    indexes = {EntryKind.FORM: writer.state.forms, EntryKind.DECLARATION: writer.state.declarations}
     stored = indexes.get(EntryKind(kind), {}).get(p.entry_id)
     note = "already in the ledger; this is its original receipt"
     if stored is not None and stored.superseded:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tallyproof.domain.problems import Problem
-from tallyproof.export.structure_files import FileFormatError, read_bytes
+from tallyproof.formats.structure import FileFormatError, read_bytes
 from tallyproof.ledger.intake import (
     MAX_FILE_BYTES,
     MAX_STRING,

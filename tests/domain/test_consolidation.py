@@ -7,10 +7,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tallyproof.domain.forms import parse_form
-from tallyproof.domain.status import ContestStatus, effective_contest_status
-from tallyproof.domain.structure import parse_structure
-from tallyproof.domain.tabulation import (
+from tallyproof.domain.consolidation import (
     FormRecord,
     ResultBasis,
     consolidate,
@@ -18,6 +15,9 @@ from tallyproof.domain.tabulation import (
     latest_forms,
     official_heads,
 )
+from tallyproof.domain.forms import parse_form
+from tallyproof.domain.status import ContestStatus, effective_contest_status
+from tallyproof.domain.structure import parse_structure
 from tests.helpers import form_doc, structure_doc
 
 STRUCTURE = parse_structure(structure_doc(stations=6))

@@ -113,7 +113,7 @@ def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-class Context:
+class LedgerWriter:
     """Owns the store, the log's signing key and the in-memory ledger state."""
 
     def __init__(
@@ -130,7 +130,7 @@ class Context:
         self._checkpoints: dict[int, str] = {}
 
     @classmethod
-    def open(cls, settings: Settings, clock: Callable[[], str] = utc_now) -> Context:
+    def open(cls, settings: Settings, clock: Callable[[], str] = utc_now) -> LedgerWriter:
         """Open an initialised home: its log key must exist and the schema be current."""
         if not settings.log_key_path.exists():
             raise NotInitialised(
@@ -142,7 +142,7 @@ class Context:
         return cls(settings, store, log, clock)
 
     @classmethod
-    def initialise(cls, settings: Settings, clock: Callable[[], str] = utc_now) -> Context:
+    def initialise(cls, settings: Settings, clock: Callable[[], str] = utc_now) -> LedgerWriter:
         """Create the home, the log key (once) and the schema; safe to run again."""
         settings.home.mkdir(parents=True, exist_ok=True)
         if not settings.log_key_path.exists():
