@@ -57,13 +57,13 @@ from typer.testing import CliRunner, Result
 
 from tallyproof.cli import app
 from tallyproof.ledger.entries import EntryKind, sign
-from tallyproof.ledger.intake import MAX_REPORT_BYTES
+from tallyproof.ledger.intake import MAX_REPORT_BYTES, MAX_SAFE_INTEGER
 from tallyproof.ledger.keys import Signer
 from tests.helpers import CANDIDATES, ELECTION, form_doc, structure_doc
 
 SECONDS = 5.0  # "a few seconds" for any one input
 # docs/rules.md, "Input limits"
-SAFE_INTEGER = 2**53  # beyond it a JSON number is not the same number in every reader
+SAFE_INTEGER = MAX_SAFE_INTEGER  # 2**53 - 1: beyond it, JSON readers differ on the number
 MAX_DEPTH = 32  # levels of arrays and objects, the outermost being the first
 MAX_STRING = 65_536  # characters in a string, a key, a CSV field
 CSV_FIELD_LIMIT = 131_072  # the case: Python's own CSV limit

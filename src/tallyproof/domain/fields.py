@@ -13,6 +13,11 @@ from tallyproof.domain.sources import Source, parse_source
 IDENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}")  # always fullmatch: `$` lets "\n" in
 _MISSING = object()
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# RFC 3339 date-time: Python's fromisoformat alone also takes a NUL or other byte where the
+# seconds end ("18:00:00\x00+05:00"), so the shape is checked first.
+_DATE_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?(?:Z|[+-][0-9]{2}:[0-9]{2})"
+)
 
 
 class FieldReader:
@@ -95,17 +100,20 @@ class FieldReader:
             return None
 
     def timestamp(self, key: str) -> str | None:
-        """An ISO 8601 date-time with a time zone, kept as written (it is signed as text)."""
+        """An RFC 3339 date-time with its zone, kept as written (it is signed as text)."""
         value = self.text(key, max_len=40)
         if value is None:
             return None
         try:
-            moment = datetime.fromisoformat(value)
+            if not _DATE_TIME.fullmatch(value):
+                raise ValueError(value)
+            datetime.fromisoformat(value)  # a real day and time: not 2024-02-30T25:00
         except ValueError:
-            self.fail("schema.timestamp", self.at(key), f"{value!r} is not an ISO 8601 date-time")
-            return None
-        if moment.tzinfo is None:
-            self.fail("schema.timestamp", self.at(key), f"{value!r} needs a time zone, e.g. 'Z'")
+            self.fail(
+                "schema.timestamp",
+                self.at(key),
+                f"{value!r} is not an RFC 3339 date-time (e.g. 2024-02-08T18:00:00+05:00)",
+            )
             return None
         return value
 

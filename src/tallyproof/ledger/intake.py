@@ -55,7 +55,11 @@ def _constant(name: str) -> Any:
 def _int(text: str) -> int:
     if len(text) > 17 or abs(value := int(text)) > MAX_SAFE_INTEGER:
         shown = text if len(text) <= 40 else text[:20] + "..."
-        raise InputError("input.number_range", "$", f"{shown} is beyond 2^53")
+        raise InputError(
+            "input.number_range",
+            "$",
+            f"{shown} is beyond 2^53 - 1, the largest integer every JSON reader keeps exact",
+        )
     return value
 
 
