@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -15,6 +14,7 @@ from tallyproof.domain.fields import (
     FieldReader,
     check_count,
     check_identifier,
+    is_timestamp,
     well_formed,
 )
 from tallyproof.domain.problems import Problem, Rejected
@@ -187,7 +187,7 @@ def _well_formed_form(doc: object) -> ResultForm | None:
     if (
         source is None
         or type(time) is not str
-        or not _timestamp(time)
+        or not is_timestamp(time)
         or type(remarks) is not str
         or len(remarks) > 2000
         or not well_formed(remarks)
@@ -216,13 +216,6 @@ def _well_formed_form(doc: object) -> ResultForm | None:
 
 def _count(n: object) -> bool:
     return type(n) is int and 0 <= n <= MAX_COUNT  # type: ignore[operator]
-
-
-def _timestamp(text: str) -> bool:
-    try:
-        return len(text) <= 40 and datetime.fromisoformat(text).tzinfo is not None
-    except ValueError:
-        return False
 
 
 _REASONS = {x.value for x in SupersedeReason}
