@@ -15,6 +15,7 @@ LAYER = {
     "service": 4,
     "audit": 5,
     "cli": 5,
+    "errors": 5,
     "console": 5,
     "export": 5,
     "formats": 5,

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from tallyproof import cli
 from tallyproof.audit.run import audit_bundle
+from tallyproof.cli import submitting as cli_submitting
 from tallyproof.domain.declarations import parse_declaration
 from tallyproof.domain.fields import MAX_COUNTS
 from tallyproof.domain.forms import parse_form
@@ -312,7 +312,7 @@ def test_submit_receipts_are_on_disk_after_each_committed_batch(tmp_path, monkey
     monkeypatch.setattr(submission, "ingest_forms", interrupted)
     receipts = tmp_path / "receipts.jsonl"
     with pytest.raises(KeyboardInterrupt):
-        cli._submit_in_batches(e.ctx, envelopes, 2, receipts)
+        cli_submitting.submit_in_batches(e.ctx, envelopes, 2, receipts)
     kept = [json.loads(line) for line in receipts.read_text().splitlines()]
     assert [r["leaf_index"] for r in kept] == [e.ctx.refresh().size - 2, e.ctx.state.size - 1]
 

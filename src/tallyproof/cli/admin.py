@@ -1,0 +1,219 @@
+"""Setting up: a home, keys, an election's structure, key registrations and status orders."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from tallyproof.cli.common import (
+    AdminKeyOpt,
+    ElectionOpt,
+    ExitCode,
+    app,
+    fail,
+    fail_on,
+    open_writer,
+    out,
+    read_signer,
+    report_outcomes,
+)
+from tallyproof.domain.problems import Rejected
+from tallyproof.formats.structure import (
+    FileFormatError,
+    read_structure,
+    write_structure,
+)
+from tallyproof.ledger.entries import EntryKind, sign
+from tallyproof.ledger.intake import (
+    InputError,
+    check_value,
+)
+from tallyproof.ledger.keys import KeyTextError, Signer
+from tallyproof.service import admin, queries
+from tallyproof.service.outcomes import Outcome
+from tallyproof.service.settings import Settings
+from tallyproof.service.writer import LedgerWriter, utc_now
+
+
+@app.command()
+def init(
+    ctx: typer.Context,
+    origin: Annotated[
+        str, typer.Option(help="The log's name on its checkpoints.")
+    ] = "tallyproof.local/log",
+) -> None:
+    """Create the data directory, the log's signing key and the database schema."""
+    settings: Settings = ctx.obj
+    settings = Settings(settings.home, settings.database_url, log_origin=origin)
+    try:
+        service = LedgerWriter.initialise(settings)
+    except KeyTextError as error:
+        raise typer.BadParameter(str(error), param_hint="--origin") from None
+    out.print(f"home {settings.home}\nlog key {service.log_key.vkey}")
+    service.close()
+
+
+@app.command()
+def keygen(
+    name: Annotated[str, typer.Argument(help="Key name, e.g. pk-ge-2024/po/LHR-001.")],
+    out_file: Annotated[Path, typer.Option("--out", help="Where to write the private key.")],
+) -> None:
+    """Generate an Ed25519 key; prints its id and public key for registration."""
+    if out_file.exists():
+        raise typer.BadParameter(
+            f"{out_file} exists; keys are never overwritten", param_hint="--out"
+        )
+    try:
+        signer = Signer.generate(name)
+    except KeyTextError as error:
+        raise typer.BadParameter(str(error), param_hint="NAME") from None
+    out_file.write_text(signer.private_text() + "\n")
+    out_file.chmod(0o600)
+    out.print(
+        f"key id {signer.public.key_id}\npublic key {signer.public.b64}\nvkey {signer.public.vkey}"
+    )
+
+
+@app.command("import-structure")
+def import_structure(
+    ctx: typer.Context,
+    path: Annotated[
+        Path, typer.Argument(help="Structure JSON file, or a directory of the CSV set.")
+    ],
+    admin_key: AdminKeyOpt,
+) -> None:
+    """Register an election (structure signed by its admin key, which it names)."""
+    signer = read_signer(admin_key)
+    try:
+        doc = read_structure(path)
+    except FileFormatError as error:
+        raise fail_on(error) from None
+    except Rejected as error:
+        report_outcomes(
+            [Outcome(0, str(EntryKind.STRUCTURE), problems=error.problems)], [str(path)]
+        )
+        return
+    doc.setdefault("admin_key", signer.public.b64)
+    with open_writer(ctx) as service:
+        outcome = admin.import_structure(service, sign(EntryKind.STRUCTURE, doc, signer).envelope())
+        report_outcomes([outcome], [str(path)])
+
+
+@app.command("export-structure")
+def export_structure(
+    ctx: typer.Context,
+    target: Annotated[Path, typer.Argument(help="File (json) or directory (csv) to write.")],
+    election: ElectionOpt = None,
+    fmt: Annotated[str, typer.Option("--format", help="json or csv")] = "json",
+) -> None:
+    """Write an election's structure as JSON or as the CSV set it can be imported from."""
+    if fmt not in ("json", "csv"):
+        raise fail("--format is json or csv", ExitCode.USAGE)
+    with open_writer(ctx) as service:
+        write_structure(queries.structure_of(service, election).document(), target, fmt)
+    out.print(f"wrote {target}")
+
+
+def _admin_submit(
+    ctx: typer.Context,
+    kind: EntryKind,
+    body: dict[str, Any],
+    admin_key: Path,
+    use_case: Callable[[LedgerWriter, object], Outcome],
+) -> None:
+    signer = read_signer(admin_key)
+    try:
+        check_value(body)  # built from the command line, which may hold any code point
+    except InputError as error:
+        report_outcomes([Outcome(0, str(kind), problems=(error.problem,))], [str(kind)])
+        return
+    with open_writer(ctx) as service:
+        outcome = use_case(service, sign(kind, body, signer).envelope())
+        report_outcomes([outcome], [str(kind)])
+        if outcome.accepted:
+            out.print(f"{kind} {outcome.entry_id} at leaf {outcome.receipt.leaf_index}")  # type: ignore[union-attr]
+
+
+def _election_id(ctx: typer.Context, election: str | None) -> str:
+    with open_writer(ctx) as service:
+        return queries.structure_of(service, election).election.id
+
+
+@app.command("register-key")
+def register_key(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Option(help="presiding_officer, returning_officer, agent:P, ...")],
+    admin_key: AdminKeyOpt,
+    key_file: Annotated[
+        Path | None, typer.Option("--key-file", help="Private key to register.")
+    ] = None,
+    public_key: Annotated[str | None, typer.Option(help="Or: its base64 public key.")] = None,
+    name: Annotated[str | None, typer.Option(help="Key name, with --public-key.")] = None,
+    station: Annotated[list[str] | None, typer.Option(help="A station it may sign for.")] = None,
+    contest: Annotated[list[str] | None, typer.Option(help="A contest it may sign for.")] = None,
+    election: ElectionOpt = None,
+) -> None:
+    """Register a submitter's key for a source and stations or contests (admin-signed)."""
+    if key_file is not None:
+        key = read_signer(key_file).public
+        name, public_key = key.name, key.b64
+    if not (public_key and name):
+        raise fail("give --key-file, or --public-key with --name", ExitCode.USAGE)
+    body: dict[str, Any] = {
+        "election": _election_id(ctx, election),
+        "key": {"name": name, "public_key": public_key},
+        "source": source,
+        "time": utc_now(),
+    }
+    if station:
+        body["stations"] = station
+    if contest:
+        body["contests"] = contest
+    _admin_submit(ctx, EntryKind.KEY_REGISTRATION, body, admin_key, admin.register_key)
+
+
+@app.command("revoke-key")
+def revoke_key(
+    ctx: typer.Context,
+    key_id: str,
+    reason: Annotated[str, typer.Option(help="Why the key is revoked.")],
+    admin_key: AdminKeyOpt,
+    election: ElectionOpt = None,
+) -> None:
+    """Revoke a key: nothing it signs is accepted from now on."""
+    body = {
+        "election": _election_id(ctx, election),
+        "key_id": key_id,
+        "reason": reason,
+        "time": utc_now(),
+    }
+    _admin_submit(ctx, EntryKind.KEY_REVOCATION, body, admin_key, admin.revoke_key)
+
+
+@app.command()
+def status(
+    ctx: typer.Context,
+    target: Annotated[str, typer.Argument(help="Contest code, or station id with --station.")],
+    new_status: Annotated[
+        str, typer.Argument(metavar="STATUS", help="e.g. postponed, re_poll_ordered")
+    ],
+    admin_key: AdminKeyOpt,
+    reason: Annotated[str, typer.Option(help="Why (required to postpone or suspend).")] = "",
+    is_station: Annotated[
+        bool, typer.Option("--station", help="TARGET is a polling station.")
+    ] = False,
+    election: ElectionOpt = None,
+) -> None:
+    """Order a status change: postpone or suspend a contest, suspend a station, order a re-poll."""
+    body = {
+        "election": _election_id(ctx, election),
+        "scope": "station" if is_station else "contest",
+        "target": target,
+        "status": new_status,
+        "reason": reason,
+        "time": utc_now(),
+    }
+    _admin_submit(ctx, EntryKind.STATUS, body, admin_key, admin.order_status)

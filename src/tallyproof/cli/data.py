@@ -1,0 +1,139 @@
+"""Real data sets, forensics and the demo."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from tallyproof import console as render
+from tallyproof.cli.common import (
+    ElectionOpt,
+    ExitCode,
+    JsonOpt,
+    app,
+    err,
+    fail,
+    fail_on,
+    open_writer,
+    out,
+    raw,
+)
+from tallyproof.cli.submitting import submit_in_batches
+from tallyproof.importers.plan import run_plan
+from tallyproof.importers.stations import Mapping, MappingError, build_plan
+from tallyproof.sample.generator import build_sample
+from tallyproof.service import queries
+from tallyproof.service.settings import Settings
+from tallyproof.service.writer import LedgerWriter
+
+
+@app.command("import-stations")
+def import_stations(
+    ctx: typer.Context,
+    mapping_name: Annotated[
+        str,
+        typer.Argument(
+            metavar="MAPPING",
+            help="A shipped mapping (russia-2018, uganda-2011, ...) or a .toml file.",
+        ),
+    ],
+    data: Annotated[Path, typer.Option(help="Directory holding the mapping's data file.")],
+    batch_size: Annotated[int, typer.Option(min=100, max=20000)] = 2000,
+) -> None:
+    """Import a station-level election from CSV (or a zipped CSV) through the ordinary ingest
+    path: structure, an importer's key, one signed form per station. Exits 1 if the rules
+    refused any row (the table names each rule and an example row)."""
+    try:
+        mapping = Mapping.load(mapping_name)
+        with err.status(f"reading {mapping.file['path']}"):
+            plan, envelopes, rows, read = build_plan(mapping, data)
+    except (OSError, MappingError) as error:
+        raise fail_on(error, mapping_name) from None
+    except KeyError as error:
+        raise fail_on(MappingError(f"the mapping names no {error}"), mapping_name) from None
+    with open_writer(ctx) as service:
+        try:
+            with err.status(f"registering {len(rows):,} stations"):
+                run_plan(service, plan)
+        except RuntimeError as error:
+            raise fail(str(error), ExitCode.REFUSED) from None
+        plan.write_keys(ctx.obj.home / "keys")
+        outcomes = submit_in_batches(service, list(envelopes), batch_size, None)
+    out.print(render.import_table(mapping, read, rows, outcomes))
+    if any(not o.accepted for o in outcomes):
+        raise typer.Exit(ExitCode.REFUSED)
+
+
+@app.command()
+def forensics(
+    ctx: typer.Context,
+    report_dir: Annotated[
+        Path, typer.Argument(metavar="REPORT-DIR", help="Where to write the report.")
+    ],
+    election: ElectionOpt = None,
+    contest: Annotated[list[str] | None, typer.Option(help="Only these contests.")] = None,
+    replicates: Annotated[int, typer.Option(min=10, max=100_000)] = 1000,
+    seed: Annotated[int, typer.Option(help="Seeds the Monte Carlo replicates.")] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Station-level forensics: integer percentages, the turnout x share fingerprint and
+    fraud model, last digits, extreme and impossible stations. Writes figures and index.html."""
+    from tallyproof.export.forensics_report import write_report  # numpy, scipy, matplotlib:
+    from tallyproof.service import forensics as forensic_service  # loaded only when asked
+
+    done = []
+    with open_writer(ctx) as service:
+        structure = queries.structure_of(service, election)
+        codes = contest or [c.code for c in structure.contests if structure.stations_of(c.code)]
+        for code in codes:
+            with err.status(f"{code}: {replicates:,} replicates"):
+                analysis, found = forensic_service.analyse_contest(
+                    service, structure.election.id, code, replicates=replicates, seed=seed
+                )
+            done.append((code, analysis, found))
+    page = write_report(report_dir, f"{structure.election.name}: forensics", done)
+    found_all = [f for _, _, found in done for f in found]
+    if as_json:
+        out.print_json(data=[f.as_dict() for f in found_all])
+    else:
+        out.print(render.findings_table(found_all, limit=40))
+        out.print(f"report: {page}")
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    fresh: Annotated[bool, typer.Option(help="Start from an empty home.")] = True,
+) -> None:
+    """Load the sample elections (2024 general, 2021-22 KP local government) and print
+    their results, seats and findings."""
+    settings: Settings = ctx.obj
+    if fresh and settings.home.exists() and settings.database_url.startswith("sqlite"):
+        shutil.rmtree(settings.home)
+    service = LedgerWriter.initialise(settings)
+    sample = build_sample()
+    try:
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=err,
+            transient=True,
+        ) as progress:
+            task = progress.add_task("loading the sample", total=len(sample.steps))
+            run_plan(service, sample, lambda _s, _o: progress.advance(task))
+        sample.write_keys(settings.home / "keys")
+        for eid in sample.elections:
+            structure = queries.structure_of(service, eid)
+            out.print(render.results_table(structure, queries.results(service, eid)))
+            out.print(render.standings_table(structure, queries.standings(service, eid)))
+            out.print(render.findings_table(queries.findings(service, eid)))
+        out.print(f"\nledger: {service.state.size} entries; checkpoint:\n", end="")
+        raw(service.publish_checkpoint())
+        out.print(f"\nhome {settings.home} (sample keys in {settings.home / 'keys'})")
+    finally:
+        service.close()

@@ -1,0 +1,122 @@
+"""Submitting result forms (Form 45) and declared results (Form 47), with receipts."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from tallyproof.cli.common import (
+    JsonOpt,
+    app,
+    err,
+    fail_on,
+    open_writer,
+    read_signer,
+    report_outcomes,
+)
+from tallyproof.formats.documents import read_documents
+from tallyproof.formats.structure import (
+    FileFormatError,
+)
+from tallyproof.ledger.entries import EntryKind, sign
+from tallyproof.service import submission
+from tallyproof.service.outcomes import Outcome
+from tallyproof.service.writer import LedgerWriter
+
+
+def _envelopes(path: Path, kind: EntryKind, key: Path | None) -> tuple[list[object], list[str]]:
+    """Read documents; sign the unsigned ones with `key` (signed envelopes pass as they are)."""
+    signer = read_signer(key) if key else None
+    envelopes: list[object] = []
+    where: list[str] = []
+    try:
+        for line, doc in read_documents(path):
+            where.append(f"{path.name}:{line}")
+            if isinstance(doc, dict) and "signature" in doc:
+                envelopes.append(doc)
+            elif signer is None:
+                envelopes.append({str(kind): doc})  # refused as unsigned, with the rule
+            else:
+                envelopes.append(
+                    sign(kind, doc, signer).envelope() if isinstance(doc, dict) else doc
+                )
+    except (OSError, FileFormatError) as error:
+        raise fail_on(error) from None
+    return envelopes, where
+
+
+def keep_receipts(receipts: Path | None, outcomes: Sequence[Outcome]) -> None:
+    """Append a committed batch's receipts and sync them to disk before the next batch, so
+    a submitter interrupted mid-file still holds the receipt of everything acknowledged."""
+    lines = [json.dumps(o.receipt.as_dict()) + "\n" for o in outcomes if o.receipt is not None]
+    if receipts is None or not lines:
+        return
+    with receipts.open("a", encoding="utf-8") as handle:
+        handle.writelines(lines)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def submit_in_batches(
+    service: LedgerWriter, envelopes: list[object], batch_size: int, receipts: Path | None
+) -> list[Outcome]:
+    """Stream the forms in batches (one transaction each) with a progress bar."""
+    outcomes: list[Outcome] = []
+    batches = [envelopes[i : i + batch_size] for i in range(0, len(envelopes), batch_size)]
+    columns = (TextColumn("forms"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task("forms", total=len(envelopes))
+        for start, done in zip(
+            range(0, len(envelopes), batch_size),
+            submission.ingest_forms(service, batches),
+            strict=True,
+        ):
+            keep_receipts(receipts, done)
+            outcomes += [replace(o, index=o.index + start) for o in done]
+            progress.advance(task, len(done))
+    return outcomes
+
+
+@app.command()
+def submit(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="Forms: .json, .jsonl or .csv (docs/formats.md).")],
+    key: Annotated[Path | None, typer.Option("--key", help="Signs the unsigned forms.")] = None,
+    receipts: Annotated[
+        Path | None, typer.Option(help="Append receipts here (JSON Lines).")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1, max=20000)] = 2000,
+    as_json: JsonOpt = False,
+) -> None:
+    """Submit result forms (Form 45); each is accepted with a receipt or refused with the rule."""
+    envelopes, where = _envelopes(path, EntryKind.FORM, key)
+    with open_writer(ctx) as service:
+        outcomes = submit_in_batches(service, envelopes, batch_size, receipts)
+        report_outcomes(outcomes, where, as_json)
+
+
+@app.command()
+def declare(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="Declared results: .json or .jsonl.")],
+    key: Annotated[
+        Path | None, typer.Option("--key", help="Signs the unsigned declarations.")
+    ] = None,
+    receipts: Annotated[
+        Path | None, typer.Option(help="Append receipts here (JSON Lines).")
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Record a declared consolidation (Form 47), e.g. the returning officer's."""
+    envelopes, where = _envelopes(path, EntryKind.DECLARATION, key)
+    with open_writer(ctx) as service:
+        outcomes = submission.submit_declarations(service, envelopes)
+        keep_receipts(receipts, outcomes)
+        report_outcomes(outcomes, where, as_json)
