@@ -57,9 +57,17 @@ def test_a_moved_total_that_changes_the_winner_is_critical():
     station_heads = heads((300, 200, 0), (300, 200, 0), (300, 200, 0))
     computed = consolidate(STRUCTURE, CONTEST, station_heads)
     record = declared({"NA-1/a": 300, "NA-1/b": 600, "NA-1/c": 0})
-    (finding,) = reconcile_declaration(CONTEST, computed, station_heads, record)
+    winner, finding = reconcile_declaration(CONTEST, computed, station_heads, record)
     assert finding.severity is Severity.CRITICAL
     assert finding.evidence["stations"] == []
+    assert winner.code == "consolidation.winner_differs"
+    assert winner.severity is Severity.CRITICAL
+    assert "declares Bushra" in winner.message and "forms give Aamir" in winner.message
+    assert (winner.evidence["declared_winner"], winner.evidence["computed_winner"]) == (
+        "NA-1/b",
+        "NA-1/a",
+    )
+    assert winner.evidence["computed"]["NA-1/a"] == 900
 
 
 def test_offsetting_station_changes_are_found_even_when_totals_agree():

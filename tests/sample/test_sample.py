@@ -45,8 +45,11 @@ def test_station_forms_sum_to_the_reported_totals(loaded):
 
 def test_ps129_declaration_is_a_critical_finding_naming_its_stations(loaded):
     findings = queries.findings(loaded, "pk-ge-2024")
-    (ps129,) = [f for f in findings if f.contest == "PS-129" and f.code.startswith("consol")]
-    assert ps129.code == "consolidation.mismatch" and ps129.severity.value == "critical"
+    (ps129,) = [f for f in findings if f.contest == "PS-129" and f.code == "consolidation.mismatch"]
+    assert ps129.severity.value == "critical"
+    (winner,) = [f for f in findings if f.code == "consolidation.winner_differs"]
+    assert winner.contest == "PS-129" and winner.severity.value == "critical"
+    assert len(winner.evidence["stations"]) == 20
     assert (ps129.evidence["station_forms_total"], ps129.evidence["declared"]) == (31000, 11000)
     assert len(ps129.evidence["stations"]) == 20
     assert sum(s["form_votes"] - s["declared_votes"] for s in ps129.evidence["stations"]) == 20000

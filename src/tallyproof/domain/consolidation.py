@@ -59,31 +59,59 @@ class Consolidation:
         return sum(self.votes.values())
 
 
+class RunningTotal:
+    """A contest's totals as station forms arrive: counting a station's current form, and
+    taking back the one it supersedes. The one consolidation: `consolidate` is a running
+    total fed every current form at once; the read side keeps one per contest as it goes."""
+
+    def __init__(self, contest: Contest) -> None:
+        self.contest = contest
+        self.votes: dict[str, int] = dict.fromkeys(contest.candidate_ids, 0)
+        self.rejected = 0
+        self.polled = 0
+        self.counted: dict[str, FormRecord] = {}  # station -> the form counted for it
+
+    def count(self, station: str, record: FormRecord) -> None:
+        """Count `record` as the station's form, in place of any counted before."""
+        old = self.counted.get(station)
+        if old is not None:
+            self._add(old.form, -1)
+        self._add(record.form, 1)
+        self.counted[station] = record
+
+    def _add(self, form: ResultForm, sign: int) -> None:
+        votes = self.votes
+        for candidate, n in form.votes.items():
+            votes[candidate] = votes.get(candidate, 0) + sign * n
+        self.rejected += sign * form.rejected
+        self.polled += sign * form.polled
+
+    def consolidation(self, structure: ElectionStructure) -> Consolidation:
+        registered = 0
+        for station_id in self.counted:
+            station = structure.station(station_id)
+            registered += station.registered_voters if station else 0
+        return Consolidation(
+            contest=self.contest.code,
+            votes=dict(self.votes),
+            rejected=self.rejected,
+            polled=self.polled,
+            stations_reported=len(self.counted),
+            stations_total=len(structure.stations_of(self.contest.code)),
+            registered_reported=registered,
+            registered_total=structure.registered_voters(self.contest.code),
+            form_ids=tuple(sorted(r.form_id for r in self.counted.values())),
+        )
+
+
 def consolidate(
     structure: ElectionStructure, contest: Contest, heads: Mapping[str, FormRecord]
 ) -> Consolidation:
     """Sum the station forms; every candidate on the roster appears, with 0 if unreported."""
-    votes = dict.fromkeys(contest.candidate_ids, 0)
-    rejected = polled = registered = 0
+    total = RunningTotal(contest)
     for station_id, record in heads.items():
-        form = record.form
-        for candidate, n in form.votes.items():
-            votes[candidate] += n
-        rejected += form.rejected
-        polled += form.polled
-        station = structure.station(station_id)
-        registered += station.registered_voters if station else 0
-    return Consolidation(
-        contest=contest.code,
-        votes=votes,
-        rejected=rejected,
-        polled=polled,
-        stations_reported=len(heads),
-        stations_total=len(structure.stations_of(contest.code)),
-        registered_reported=registered,
-        registered_total=structure.registered_voters(contest.code),
-        form_ids=tuple(sorted(r.form_id for r in heads.values())),
-    )
+        total.count(station_id, record)
+    return total.consolidation(structure)
 
 
 class ResultBasis(StrEnum):
@@ -120,7 +148,9 @@ class ContestResult:
 
     @property
     def tied(self) -> bool:
-        return len(self.ranking) > 1 and self.ranking[0].votes == self.ranking[1].votes
+        """The top two have the same votes, and some: a contest with no votes is not tied."""
+        top = self.ranking
+        return len(top) > 1 and top[0].votes == top[1].votes and top[0].votes > 0
 
     @property
     def leader(self) -> Standing | None:
@@ -192,3 +222,49 @@ def contest_result(
         registered_reported=consolidation.registered_reported,
         registered_total=consolidation.registered_total,
     )
+
+
+@dataclass(frozen=True)
+class Declared:
+    """A returning officer's declared result (Form 47) as the log holds it."""
+
+    declaration_id: str
+    seq: int
+    time: str  # as the declaration states it
+    received_at: str  # when the log received it
+    source: str
+    result: ContestResult
+
+
+@dataclass(frozen=True)
+class ContestView:
+    """Both halves of a contest's result: the consolidation computed from the current station
+    forms (Form 45), and the declared one (Form 47) once there is one. Neither hides the other;
+    the official result is the declared one once declared."""
+
+    computed: ContestResult
+    declared: Declared | None = None
+
+    @property
+    def official(self) -> ContestResult:
+        return self.declared.result if self.declared else self.computed
+
+    @property
+    def differences(self) -> dict[str, int]:
+        """Declared minus computed, per candidate, where they differ."""
+        if self.declared is None:
+            return {}
+        computed = {s.candidate: s.votes for s in self.computed.ranking}
+        return {
+            s.candidate: s.votes - computed.get(s.candidate, 0)
+            for s in self.declared.result.ranking
+            if s.votes != computed.get(s.candidate, 0)
+        }
+
+    @property
+    def winner_differs(self) -> bool:
+        """The declaration's leader is not the forms' leader (with forms to compare)."""
+        if self.declared is None or not self.computed.stations_reported:
+            return False
+        declared, computed = self.declared.result.leader, self.computed.leader
+        return (declared and declared.candidate) != (computed and computed.candidate)

@@ -38,6 +38,8 @@ def reconcile_declaration(
     names = {k.id: k.name for k in contest.candidates}
     winner_changes = _leader(decl.votes) != _leader(computed.votes)
     findings: list[Finding] = []
+    if winner_changes and decl.chain == "official":
+        findings.append(_winner_differs(contest, computed, record, moved, complete))
     for candidate, declared in decl.votes.items():
         summed = computed.votes.get(candidate, 0)
         stations = [m for m in moved if m["candidate"] == candidate]
@@ -69,6 +71,49 @@ def reconcile_declaration(
             )
         )
     return findings
+
+
+def _winner_differs(
+    contest: Contest,
+    computed: Consolidation,
+    record: DeclarationRecord,
+    moved: Sequence[Mapping[str, Any]],
+    complete: bool,
+) -> Finding:
+    """Form 47 names one winner and the polling-station forms another."""
+    decl = record.declaration
+    names = {k.id: k.name for k in contest.candidates}
+    declared, summed = _leader(decl.votes), _leader(computed.votes)
+
+    def who(candidate: str | None, votes: Mapping[str, int]) -> str:
+        return f"{names[candidate]} ({votes[candidate]:,})" if candidate else "a tie"
+
+    message = (
+        f"{contest.code}: Form 47 declares {who(declared, decl.votes)}; the polling-station "
+        f"forms give {who(summed, computed.votes)}"
+    )
+    stations = sorted({str(m["station"]) for m in moved})
+    if stations:
+        message += f"; stations whose numbers moved: {', '.join(stations[:10])}"
+    if not complete:
+        missing = computed.stations_total - computed.stations_reported
+        message += f"; {missing} station(s) have not reported yet"
+    return Finding(
+        code="consolidation.winner_differs",
+        severity=Severity.CRITICAL if complete else Severity.HIGH,
+        message=message,
+        contest=contest.code,
+        evidence={
+            "declaration": record.declaration_id,
+            "declared_winner": declared,
+            "computed_winner": summed,
+            "declared": dict(decl.votes),
+            "computed": dict(computed.votes),
+            "stations_reported": computed.stations_reported,
+            "stations_total": computed.stations_total,
+            "stations": stations,
+        },
+    )
 
 
 def _mismatch_message(
