@@ -12,13 +12,14 @@ from rich.console import Console
 from rich.table import Table
 
 from tallyproof.audit.run import AuditReport
-from tallyproof.domain.consolidation import ContestResult
+from tallyproof.domain.consolidation import ContestResult, ContestView
 from tallyproof.domain.findings import Finding
 from tallyproof.domain.standings import StandingRow
 from tallyproof.domain.structure import ElectionStructure
 from tallyproof.importers.stations import Mapping, ReadReport, Row
 from tallyproof.service.claims import ReadClaims
 from tallyproof.service.outcomes import Outcome
+from tallyproof.service.reading import Change, FindingLife, FormEntry
 
 SEVERITY_STYLE = {
     "critical": "bold red",
@@ -209,3 +210,160 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 def console(stderr: bool = False) -> Console:
     return Console(file=_Escaping("stderr" if stderr else "stdout"), highlight=False)
+
+
+# --- the read side: answers as of a tree size --------------------------------------------
+
+
+def _column(table: Table, name: str, number: bool = False) -> None:
+    """Numbers, ids and codes are folded onto a second line when narrow, never cut."""
+    table.add_column(name, justify="right" if number else "left", overflow="fold")
+
+
+def _who(result: ContestResult) -> str:
+    top = result.winner or result.leader
+    if result.status.value in ("postponed", "suspended"):
+        return "—"
+    if top is None:
+        return "tie" if result.tied else "no votes yet"
+    return f"{top.name} · {top.affiliation} {top.votes:,}"
+
+
+def views_table(structure: ElectionStructure, views: Sequence[ContestView], size: int) -> Table:
+    """Each contest: the official result (declared once declared) beside the forms' sum."""
+    table = Table(
+        title=f"{structure.election.name} — results at tree size {size:,}", title_justify="left"
+    )
+    for name in ("contest", "status", "declared (Form 47)", "forms (Form 45)", "stations"):
+        _column(table, name)
+    _column(table, "turnout", number=True)
+    for v in views:
+        r = v.official
+        status = r.status.value + (f" ({r.status_reason})" if r.status_reason else "")
+        declared = _who(v.declared.result) if v.declared else "—"
+        computed = _who(v.computed)
+        if v.winner_differs:
+            computed = f"[bold red]{computed} ≠[/]"
+        turnout = f"{v.computed.turnout:.1%}" if v.computed.turnout is not None else "—"
+        stations = f"{v.computed.stations_reported}/{v.computed.stations_total}"
+        table.add_row(f"{r.contest} {r.name}", status, declared, computed, stations, turnout)
+    table.caption = "≠: the declared winner is not the winner of the polling-station forms"
+    return table
+
+
+def contest_view_table(view: ContestView, size: int) -> Table:
+    """One contest, candidate by candidate: declared, computed and the difference."""
+    r = view.official
+    table = Table(
+        title=f"{r.contest} {r.name} — {r.status.value} at tree size {size:,}",
+        title_justify="left",
+    )
+    for name, number in (("candidate", False), ("side", False), ("declared", True)):
+        _column(table, name, number)
+    for name in ("forms", "difference"):
+        _column(table, name, number=True)
+    declared = {s.candidate: s.votes for s in view.declared.result.ranking} if view.declared else {}
+    for s in view.computed.ranking:
+        d = declared.get(s.candidate)
+        diff = view.differences.get(s.candidate)
+        table.add_row(
+            s.name,
+            s.affiliation,
+            f"{d:,}" if d is not None else "—",
+            f"{s.votes:,}",
+            f"[red]{diff:+,}[/]" if diff else "",
+        )
+    c = view.computed
+    caption = (
+        f"forms: {c.stations_reported}/{c.stations_total} stations, rejected {c.rejected:,}, "
+        f"polled {c.polled:,}"
+    )
+    if view.declared:
+        d = view.declared
+        caption += f" · declared by {d.source} at {d.time}, entry {d.declaration_id} (leaf {d.seq})"
+    if view.winner_differs:
+        caption += " · THE DECLARED WINNER IS NOT THE FORMS' WINNER"
+    table.caption = caption
+    return table
+
+
+def standings_pair_table(
+    structure: ElectionStructure, official: Sequence[StandingRow], forms: Sequence[StandingRow]
+) -> Table:
+    """Seats as declared (the forms' count where not declared) beside the forms alone."""
+    by_forms = {(r.assembly, r.side): r for r in forms}
+    table = Table(title=f"{structure.election.name} — seats", title_justify="left")
+    _column(table, "assembly")
+    _column(table, "party / independents")
+    for name in ("won", "leading", "by the forms"):
+        _column(table, name, number=True)
+    keys = [(r.assembly, r.side) for r in official]
+    keys += [k for k in by_forms if k not in set(keys)]
+    rows = {(r.assembly, r.side): r for r in official}
+    for key in keys:
+        row, alt = rows.get(key), by_forms.get(key)
+        won, leading = (row.won, row.leading) if row else (0, 0)
+        table.add_row(
+            key[0], key[1], str(won), str(leading), str(alt.won + alt.leading) if alt else "0"
+        )
+    table.caption = "by the forms: seats won or led if only the polling-station forms counted"
+    return table
+
+
+def lives_table(lives: Sequence[FindingLife], limit: int | None = None) -> Table:
+    """Findings with their life: when each opened and, if it did, was resolved."""
+    table = Table(title=f"findings ({len(lives)})", title_justify="left")
+    for name in ("severity", "code", "where", "opened", "resolved", "what"):
+        _column(table, name)
+    for life in lives[:limit]:
+        f = life.finding
+        where = " ".join(x for x in (f.contest, f.station) if x)
+        opened = f"size {life.opened_size:,} (leaf {life.opened_by})"
+        resolved = (
+            f"size {life.resolved_size:,} (leaf {life.resolved_by})" if not life.open else "open"
+        )
+        table.add_row(
+            f"[{SEVERITY_STYLE[f.severity]}]{f.severity}[/]",
+            f.code,
+            where,
+            opened,
+            resolved,
+            f.message,
+        )
+    if limit is not None and len(lives) > limit:
+        table.caption = f"{len(lives) - limit} more; use --json for all"
+    return table
+
+
+def forms_table(entries: Sequence[FormEntry], title: str) -> Table:
+    """Every copy of every count, side by side; where a copy differs from the official one."""
+    table = Table(title=title, title_justify="left")
+    for name in ("station", "contest", "source", "leaf", "form id", "votes", "polled", "state"):
+        _column(table, name, number=name in ("leaf", "polled"))
+    for e in entries:
+        r = e.record
+        votes = ", ".join(f"{c.split('/')[-1]} {n:,}" for c, n in r.votes.items())
+        state = "current" if e.current else "superseded"
+        if r.supersedes:
+            state += f" ({r.reason} of {r.supersedes})"
+        if e.differs_from_official:
+            state += f" [red]differs: {', '.join(e.differs_from_official)}[/]"
+        table.add_row(
+            r.station, r.contest, r.source, str(r.seq), r.form_id, votes, f"{r.polled:,}", state
+        )
+    return table
+
+
+def history_table(changes: Sequence[Change], title: str) -> Table:
+    table = Table(title=title, title_justify="left")
+    for name in ("leaf", "received", "entry", "what", "findings"):
+        _column(table, name, number=name == "leaf")
+    for c in changes:
+        found = [f"[red]+{f.code}[/]" for f in c.opened] + [
+            f"[green]-{f.code}[/]" for f in c.resolved
+        ]
+        table.add_row(
+            str(c.seq), c.received_at, f"{c.kind} {c.entry_id}", c.summary, " ".join(found)
+        )
+    table.caption = "+ a finding opened by that entry · - a finding it resolved"
+    return table

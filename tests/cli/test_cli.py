@@ -78,13 +78,13 @@ def test_submit_jsonl_then_read_results_standings_and_findings(home, tmp_path):
     assert len(receipts.read_text().splitlines()) == 4
     again = cli(home, "submit", str(forms), "--key", str(tmp_path / "po.key"))
     assert "accepted 0 new, 4 already in the ledger" in again.stdout
-    results = json.loads(cli(home, "results", "--json").stdout)
+    results = json.loads(cli(home, "results", "--json").stdout)["results"]
     na = next(r for r in results if r["contest"] == "NA-1")
     assert na["status"] == "provisional" and na["winner"] == "NA-1/a"
     assert [s["votes"] for s in na["ranking"]] == [1200, 1000, 20]
     table = cli(home, "results", "NA-1").stdout
     assert "Aamir" in table and "1,200" in table
-    standings = json.loads(cli(home, "standings", "--json").stdout)
+    standings = json.loads(cli(home, "standings", "--json").stdout)["standings"]
     assert {
         "assembly": "NA",
         "side": "IND (PTI-backed)",
@@ -92,7 +92,9 @@ def test_submit_jsonl_then_read_results_standings_and_findings(home, tmp_path):
         "won": 1,
         "leading": 0,
     } in standings
-    assert json.loads(cli(home, "findings", "--json").stdout) == []
+    found = json.loads(cli(home, "findings", "--json").stdout)
+    assert found["findings"] == [] and found["tree_size"] > 0
+    assert found["checkpoint"].startswith(f"test.example/log\n{found['tree_size']}\n")
 
 
 def test_bad_input_exits_1_with_the_rule_and_stores_nothing(home, tmp_path):
@@ -103,7 +105,7 @@ def test_bad_input_exits_1_with_the_rule_and_stores_nothing(home, tmp_path):
     assert "votes.negative" in done.stdout and "votes.NA-1/b" in done.stdout
     unsigned = cli(home, "submit", str(path), check=1)
     assert "signature.missing" in unsigned.stdout
-    results = json.loads(cli(home, "results", "--json").stdout)
+    results = json.loads(cli(home, "results", "--json").stdout)["results"]
     assert all(r["stations_reported"] == 0 for r in results)
 
 
@@ -160,7 +162,7 @@ def test_status_orders_and_structure_export_round_trip(home, tmp_path):
         home, "status", "NA-1", "suspended", "--admin-key", str(tmp_path / "admin.key"), check=1
     )
     assert "status.reason_required" in no_reason.stdout
-    results = json.loads(cli(home, "results", "--json").stdout)
+    results = json.loads(cli(home, "results", "--json").stdout)["results"]
     assert next(r for r in results if r["contest"] == "PP-1")["status"] == "postponed"
     cli(home, "export-structure", str(tmp_path / "csvset"), "--format", "csv")
     cli(home, "export-structure", str(tmp_path / "out.json"))

@@ -1,23 +1,70 @@
-"""Reading results, standings and findings."""
+"""Reading: results, standings, findings, every station's forms and a contest's history, each
+as of a tree size (`--as-of`), from the read model alone (no key, no writer)."""
 
 from __future__ import annotations
 
+import csv
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Annotated, Any
 
 import typer
 
 from tallyproof import console as render
-from tallyproof.cli.common import (
-    ElectionOpt,
-    JsonOpt,
-    app,
-    open_writer,
-    out,
-)
+from tallyproof.cli.common import ElectionOpt, JsonOpt, app, known_errors, out
+from tallyproof.domain.consolidation import ContestResult, ContestView
 from tallyproof.domain.findings import Severity
 from tallyproof.export.bundle import result_record
-from tallyproof.service import queries
+from tallyproof.service.reading import (
+    Answer,
+    AsOf,
+    Change,
+    FindingLife,
+    FormEntry,
+    ReadModel,
+    parse_as_of,
+)
+
+AsOfOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="A tree size, or an RFC 3339 time: the answer as the log stood then.",
+    ),
+]
+CsvOpt = Annotated[bool, typer.Option("--csv", help="CSV on standard output.")]
+
+
+@contextmanager
+def read_model(ctx: typer.Context) -> Iterator[ReadModel]:
+    """The read model over the home's store; known errors become their exit codes."""
+    with known_errors():
+        model = ReadModel.open(ctx.obj)
+    try:
+        with known_errors():
+            yield model
+    finally:
+        model.close()
+
+
+def _as_of(text: str | None) -> AsOf:
+    try:
+        return parse_as_of(text)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--as-of") from None
+
+
+def _envelope(answer: Answer[Any], key: str, value: Any) -> dict[str, Any]:
+    """Every JSON answer names the tree size it is true at and the checkpoint of that size."""
+    return {"tree_size": answer.tree_size, "checkpoint": answer.checkpoint, key: value}
+
+
+def _write_csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
 
 
 @app.command()
@@ -25,21 +72,32 @@ def results(
     ctx: typer.Context,
     contest: Annotated[str | None, typer.Argument(help="One contest, e.g. NA-122.")] = None,
     election: ElectionOpt = None,
+    as_of: AsOfOpt = None,
     as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
 ) -> None:
-    """Per contest: winner or leader, runner-up, margin, turnout, stations reported, status."""
-    with open_writer(ctx) as service:
-        structure = queries.structure_of(service, election)
-        rows = queries.results(service, structure.election.id, contest)
+    """Per contest: the declared result (Form 47) beside the sum of the station forms
+    (Form 45), the difference per candidate, and whether the winner differs."""
+    at = _as_of(as_of)
+    with read_model(ctx) as model:
+        structure = model.structure(election, at).value
+        if contest:
+            one = model.contest(structure.election.id, contest, at)
+            answer, views = one, [one.value]
+        else:
+            answer = model.results(structure.election.id, at)
+            views = answer.value
     if as_json:
-        out.print_json(data=[_result_dict(r) for r in rows])
+        out.print_json(data=_envelope(answer, "results", [_view_dict(v) for v in views]))
+    elif as_csv:
+        _write_csv(*_views_csv(views))
     elif contest:
-        out.print(render.contest_table(rows[0]))
+        out.print(render.contest_view_table(views[0], answer.tree_size))
     else:
-        out.print(render.results_table(structure, rows))
+        out.print(render.views_table(structure, views, answer.tree_size))
 
 
-def _result_dict(r: queries.ContestResult) -> dict[str, Any]:
+def _result_dict(r: ContestResult) -> dict[str, Any]:
     """The published record of the bundle, with what a reader also wants to see."""
     return result_record(r) | {
         "name": r.name,
@@ -55,6 +113,53 @@ def _result_dict(r: queries.ContestResult) -> dict[str, Any]:
     }
 
 
+def _view_dict(v: ContestView) -> dict[str, Any]:
+    """The official result's record, with both halves and their difference."""
+    declared = None
+    if v.declared is not None:
+        d = v.declared
+        declared = _result_dict(d.result) | {
+            "declaration": d.declaration_id,
+            "leaf_index": d.seq,
+            "source": d.source,
+            "time": d.time,
+            "received_at": d.received_at,
+        }
+    return _result_dict(v.official) | {
+        "declared": declared,
+        "computed": _result_dict(v.computed),
+        "differences": v.differences,
+        "winner_differs": v.winner_differs,
+    }
+
+
+def _views_csv(views: Sequence[ContestView]) -> tuple[list[str], list[list[Any]]]:
+    header = ["contest", "candidate", "name", "side", "declared", "computed", "difference"]
+    header += ["status", "stations_reported", "stations_total", "winner_differs"]
+    rows = []
+    for v in views:
+        declared = {s.candidate: s.votes for s in v.declared.result.ranking} if v.declared else {}
+        c = v.computed
+        for s in c.ranking:
+            d = declared.get(s.candidate)
+            rows.append(
+                [
+                    c.contest,
+                    s.candidate,
+                    s.name,
+                    s.affiliation,
+                    "" if d is None else d,
+                    s.votes,
+                    v.differences.get(s.candidate, 0),
+                    v.official.status.value,
+                    c.stations_reported,
+                    c.stations_total,
+                    int(v.winner_differs),
+                ]
+            )
+    return header, rows
+
+
 @app.command()
 def standings(
     ctx: typer.Context,
@@ -62,16 +167,25 @@ def standings(
     after_joining: Annotated[
         bool, typer.Option(help="Count independents who later joined a party for that party.")
     ] = False,
+    as_of: AsOfOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Seats per assembly by party; independents apart, grouped by the party that backed them."""
-    with open_writer(ctx) as service:
-        structure = queries.structure_of(service, election)
-        rows = queries.standings(service, structure.election.id, after_joining=after_joining)
+    """Seats per assembly: declared winners where declared, else the forms' winners; beside
+    them, what the polling-station forms alone would give."""
+    at = _as_of(as_of)
+    with read_model(ctx) as model:
+        structure = model.structure(election, at).value
+        answer = model.standings(structure.election.id, at, after_joining=after_joining)
     if as_json:
-        out.print_json(data=[asdict(r) for r in rows])
+        value = {
+            "standings": [asdict(r) for r in answer.value.rows],
+            "by_forms": [asdict(r) for r in answer.value.by_forms],
+        }
+        out.print_json(
+            data={"tree_size": answer.tree_size, "checkpoint": answer.checkpoint} | value
+        )
     else:
-        out.print(render.standings_table(structure, rows))
+        out.print(render.standings_pair_table(structure, answer.value.rows, answer.value.by_forms))
 
 
 @app.command()
@@ -82,20 +196,161 @@ def findings(
     min_severity: Annotated[
         str, typer.Option(help="critical, high, medium, low or info.")
     ] = "info",
+    show_all: Annotated[
+        bool, typer.Option("--all", help="Resolved findings too, with when they were resolved.")
+    ] = False,
+    as_of: AsOfOpt = None,
     as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
 ) -> None:
-    """Every discrepancy found: between sources, stations and declared totals."""
+    """Every discrepancy found: between sources, stations and declared totals; each with
+    the tree size and entry that opened it (and, with --all, resolved it)."""
     try:
         floor = Severity(min_severity).rank
     except ValueError:
         raise typer.BadParameter(
             f"must be one of {', '.join(Severity)}", param_hint="--min-severity"
         ) from None
-    with open_writer(ctx) as service:
-        found = [
-            f for f in queries.findings(service, election, contest) if f.severity.rank <= floor
-        ]
+    at = _as_of(as_of)
+    with read_model(ctx) as model:
+        structure = model.structure(election, at).value
+        answer = model.findings(structure.election.id, contest, at)
+    lives = [x for x in answer.value if x.finding.severity.rank <= floor and (show_all or x.open)]
     if as_json:
-        out.print_json(data=[f.as_dict() for f in found])
+        out.print_json(data=_envelope(answer, "findings", [_life_dict(x) for x in lives]))
+    elif as_csv:
+        header = ["id", "code", "severity", "contest", "station", "candidate", "opened_size"]
+        header += ["opened_by", "resolved_size", "resolved_by", "message"]
+        _write_csv(header, [_life_row(x) for x in lives])
     else:
-        out.print(render.findings_table(found))
+        out.print(render.lives_table(lives))
+
+
+def _life_dict(life: FindingLife) -> dict[str, Any]:
+    return life.finding.as_dict() | {
+        "open": life.open,
+        "opened_size": life.opened_size,
+        "opened_by": life.opened_by,
+        "resolved_size": life.resolved_size,
+        "resolved_by": life.resolved_by,
+    }
+
+
+def _life_row(life: FindingLife) -> list[Any]:
+    f = life.finding
+    return [
+        f.id,
+        f.code,
+        str(f.severity),
+        f.contest or "",
+        f.station or "",
+        f.candidate or "",
+        life.opened_size,
+        life.opened_by,
+        "" if life.resolved_size is None else life.resolved_size,
+        "" if life.resolved_by is None else life.resolved_by,
+        f.message,
+    ]
+
+
+@app.command()
+def forms(
+    ctx: typer.Context,
+    station: Annotated[str | None, typer.Argument(help="A polling station.")] = None,
+    contest: Annotated[str | None, typer.Option(help="Every station of this contest.")] = None,
+    election: ElectionOpt = None,
+    as_of: AsOfOpt = None,
+    as_json: JsonOpt = False,
+    as_csv: CsvOpt = False,
+) -> None:
+    """Every form of a station (or a contest) from every source, side by side: current and
+    superseded, with entry ids and leaf indexes, and where each differs from the official."""
+    if station is None and contest is None:
+        raise typer.BadParameter("name a STATION or give --contest", param_hint="STATION")
+    at = _as_of(as_of)
+    with read_model(ctx) as model:
+        structure = model.structure(election, at).value
+        answer = model.forms(structure.election.id, station=station, contest=contest, as_of=at)
+    if as_json:
+        out.print_json(data=_envelope(answer, "forms", [_form_dict(e) for e in answer.value]))
+    elif as_csv:
+        header = ["station", "contest", "source", "leaf_index", "form_id", "current"]
+        header += ["supersedes", "reason", "rejected", "polled", "votes", "differs"]
+        _write_csv(header, [_form_row(e) for e in answer.value])
+    else:
+        title = f"forms of {station or contest} at tree size {answer.tree_size:,}"
+        out.print(render.forms_table(answer.value, title))
+
+
+def _form_dict(e: FormEntry) -> dict[str, Any]:
+    r = e.record
+    return {
+        "form_id": r.form_id,
+        "leaf_index": r.seq,
+        "station": r.station,
+        "contest": r.contest,
+        "source": r.source,
+        "official": r.official,
+        "current": e.current,
+        "supersedes": r.supersedes,
+        "reason": r.reason,
+        "votes": dict(r.votes),
+        "rejected": r.rejected,
+        "polled": r.polled,
+        "issued": r.issued,
+        "received_at": r.received_at,
+        "differs_from_official": list(e.differs_from_official),
+    }
+
+
+def _form_row(e: FormEntry) -> list[Any]:
+    r = e.record
+    votes = ";".join(f"{c}={n}" for c, n in r.votes.items())
+    return [
+        r.station,
+        r.contest,
+        r.source,
+        r.seq,
+        r.form_id,
+        int(e.current),
+        r.supersedes or "",
+        r.reason or "",
+        r.rejected,
+        r.polled,
+        votes,
+        ";".join(e.differs_from_official),
+    ]
+
+
+@app.command()
+def history(
+    ctx: typer.Context,
+    contest: Annotated[str, typer.Argument(help="A contest, e.g. NA-122.")],
+    election: ElectionOpt = None,
+    as_of: AsOfOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Every change to a contest's numbers, status and findings, with the entry that caused
+    it and when it was logged: "what changed overnight" is `history --as-of` twice."""
+    at = _as_of(as_of)
+    with read_model(ctx) as model:
+        structure = model.structure(election, at).value
+        answer = model.history(structure.election.id, contest, at)
+    if as_json:
+        out.print_json(data=_envelope(answer, "history", [_change_dict(c) for c in answer.value]))
+    else:
+        title = f"{contest}: history to tree size {answer.tree_size:,}"
+        out.print(render.history_table(answer.value, title))
+
+
+def _change_dict(c: Change) -> dict[str, Any]:
+    return {
+        "leaf_index": c.seq,
+        "tree_size": c.tree_size,
+        "received_at": c.received_at,
+        "kind": c.kind,
+        "entry_id": c.entry_id,
+        "summary": c.summary,
+        "opened": [f.as_dict() for f in c.opened],
+        "resolved": [f.as_dict() for f in c.resolved],
+    }

@@ -57,6 +57,20 @@ class Finding:
         }
 
 
+_SUBJECTS = ("declaration", "declarations", "forms", "claims")
+
+
+def finding_key(finding: Finding) -> tuple[Any, ...]:
+    """What makes a finding the same finding as its evidence grows: its code, place and the
+    documents it is about (a declaration, the two forms that disagree, the claims). A mismatch
+    whose totals move as stations report stays one finding; a corrected form makes a new one."""
+    subject = next((finding.evidence[k] for k in _SUBJECTS if k in finding.evidence), None)
+    if finding.code.startswith("consolidation."):
+        subject = finding.evidence.get("declaration", subject)
+    about = json.dumps(subject, sort_keys=True, default=str)
+    return (finding.code, finding.contest, finding.station, finding.candidate, about)
+
+
 def by_severity(findings: list[Finding]) -> list[Finding]:
     """Most severe first, then by contest and station so listings are stable."""
     return sorted(

@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 
 from tallyproof.store import schema
+from tallyproof.store.records import CheckpointRow, DocumentRow, FormRow
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 # WAL with a sync on every commit (an acknowledged commit survives power loss); checkpoints
@@ -234,6 +235,99 @@ class Reader:
         t = schema.checkpoints
         query = select(t).where(t.c.tree_size >= size).order_by(t.c.tree_size).limit(1)
         return self.conn.execute(query).first()
+
+    # --- the read side: every query bounded by a tree size, rows handed up as records ---
+
+    def checkpoint_at_or_before(self, size: int | None = None) -> CheckpointRow | None:
+        """The newest checkpoint of at most `size` entries (the newest of all without one)."""
+        t = schema.checkpoints
+        query = select(t).order_by(t.c.tree_size.desc()).limit(1)
+        if size is not None:
+            query = query.where(t.c.tree_size <= size)
+        row = self.conn.execute(query).first()
+        return CheckpointRow(row.tree_size, row.note, row.published_at) if row else None
+
+    def size_at_time(self, moment: str) -> int:
+        """The log's size once the last entry received at or before `moment` had committed.
+        Times never go back along the log, so this bisects on the leaf index."""
+        t = schema.ledger_entries
+        low, high = 0, self.ledger_size()  # the answer's entry lies in [low, high)
+        if not high:
+            return 0
+        while low < high:
+            mid = (low + high) // 2
+            at = self.conn.execute(select(t.c.received_at).where(t.c.seq == mid)).scalar()
+            if at is not None and at <= moment:
+                low = mid + 1
+            else:
+                high = mid
+        if low == 0:
+            return 0
+        return self.conn.execute(select(t.c.tree_size).where(t.c.seq == low - 1)).scalar() or 0
+
+    def election_entry(self, election: str, before: int) -> DocumentRow | None:
+        """The structure entry of an election logged before `before`."""
+        e, t = schema.elections, schema.ledger_entries
+        query = (
+            select(t)
+            .join(e, e.c.seq == t.c.seq)
+            .where(e.c.election_id == election, e.c.seq < before)
+        )
+        row = self.conn.execute(query).first()
+        return _document(row) if row else None
+
+    def election_ids(self, before: int) -> list[str]:
+        e = schema.elections
+        query = select(e.c.election_id).where(e.c.seq < before).order_by(e.c.seq)
+        return list(self.conn.execute(query).scalars())
+
+    def form_rows(
+        self,
+        election: str,
+        before: int,
+        *,
+        contest: str | None = None,
+        station: str | None = None,
+        official: bool | None = None,
+        since: int = 0,
+    ) -> list[FormRow]:
+        """Forms logged at positions [since, before), in log order."""
+        f, t = schema.forms, schema.ledger_entries
+        query = (
+            select(f, t.c.received_at)
+            .join(t, t.c.seq == f.c.seq)
+            .where(f.c.election_id == election, f.c.seq < before, f.c.seq >= since)
+            .order_by(f.c.seq)
+        )
+        if contest is not None:
+            query = query.where(f.c.contest == contest)
+        if station is not None:
+            query = query.where(f.c.station == station)
+        if official is not None:
+            query = query.where(f.c.official.is_(official))
+        return [FormRow.of(r) for r in self.conn.execute(query)]
+
+    def document_rows(
+        self, kind: str, election: str, before: int, *, contest: str | None = None
+    ) -> list[DocumentRow]:
+        """Declarations, status orders or claim reports logged before `before`, with their
+        leaves; `contest` narrows declarations to one contest."""
+        t = schema.ledger_entries
+        query = select(t).where(t.c.kind == kind, t.c.election_id == election, t.c.seq < before)
+        if contest is not None and kind == "declaration":
+            d = schema.declarations
+            query = query.join(d, d.c.seq == t.c.seq).where(d.c.contest == contest)
+        return [_document(r) for r in self.conn.execute(query.order_by(t.c.seq))]
+
+    def entry_at(self, seq: int) -> DocumentRow | None:
+        row = self.entry(seq)
+        return _document(row) if row else None
+
+
+def _document(row: Any) -> DocumentRow:
+    return DocumentRow(
+        row.kind, row.entry_id, row.seq, row.election_id, row.received_at, row.leaf_data
+    )
 
 
 class Writer(Reader):

@@ -1,0 +1,648 @@
+"""The read model: answers about an election as of a tree size, apart from the writer.
+
+It opens the store only (no signing key, no writer catch-up), answers each question from one
+database snapshot, and names the tree size the answer is true at and the checkpoint that
+commits to it. The log only grows, so an answer at size n never changes: answers are cached by
+(question, n). `as_of` is a tree size, or a time (the log as it stood once the last entry
+received at or before that time had committed)."""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from tallyproof.domain.claims import StoredClaim, parse_claim, reconcile_claims
+from tallyproof.domain.consolidation import (
+    Consolidation,
+    ContestResult,
+    ContestView,
+    Declared,
+    FormRecord,
+    ResultBasis,
+    RunningTotal,
+    contest_result,
+)
+from tallyproof.domain.declarations import declaration_findings, parse_declaration
+from tallyproof.domain.fields import is_timestamp
+from tallyproof.domain.findings import Finding, by_severity, finding_key
+from tallyproof.domain.forms import ResultForm, SupersedeReason
+from tallyproof.domain.reconciliation import (
+    DeclarationRecord,
+    reconcile_declaration,
+    reconcile_declarations,
+    reconcile_station,
+)
+from tallyproof.domain.sources import parse_source
+from tallyproof.domain.standings import StandingRow, seat_standings
+from tallyproof.domain.status import ContestStatus, StatusOrder
+from tallyproof.domain.structure import Contest, ElectionStructure, parse_structure
+from tallyproof.ledger.entries import parse_leaf
+from tallyproof.service.queries import UnknownElection
+from tallyproof.service.settings import Settings
+from tallyproof.service.writer import NotInitialised
+from tallyproof.store.database import Reader, Store
+from tallyproof.store.records import CheckpointRow, DocumentRow, FormRow
+
+T = TypeVar("T")
+AsOf = int | str | None  # a tree size, an RFC 3339 time, or the newest checkpoint
+_CACHED_ANSWERS = 512
+
+
+@dataclass(frozen=True)
+class Answer(Generic[T]):
+    """What a question returns: the value, the tree size it is true at, and the signed
+    checkpoint of that size (against which its forms' inclusion can be proven)."""
+
+    value: T
+    tree_size: int
+    checkpoint: str
+
+
+@dataclass(frozen=True)
+class FindingLife:
+    """A finding with its life: opened at a tree size by an entry, resolved (or not) later."""
+
+    finding: Finding
+    opened_size: int
+    opened_by: int  # leaf index of the entry that opened it
+    resolved_size: int | None = None
+    resolved_by: int | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.resolved_size is None
+
+
+@dataclass(frozen=True)
+class FormEntry:
+    """One form as logged, with its place among the other copies of the same count."""
+
+    record: FormRow
+    current: bool  # nothing logged before the answer's size supersedes it
+    differs_from_official: tuple[str, ...] = ()  # fields where it disagrees with the official
+
+
+@dataclass(frozen=True)
+class Change:
+    """One entry's effect on a contest: what it was, and what changed."""
+
+    seq: int
+    tree_size: int
+    received_at: str
+    kind: str  # form, declaration, status
+    entry_id: str
+    summary: str
+    opened: tuple[Finding, ...] = ()
+    resolved: tuple[Finding, ...] = ()
+
+
+@dataclass(frozen=True)
+class Standings:
+    rows: list[StandingRow]  # declared winners where declared, else the forms' winners
+    by_forms: list[StandingRow]  # what the polling-station forms alone would give
+
+
+def parse_as_of(text: str | None) -> AsOf:
+    """`--as-of`: a tree size (digits) or an RFC 3339 time, normalised to the log's UTC form."""
+    if text is None or text == "":
+        return None
+    if text.isascii() and text.isdigit():
+        return int(text)
+    if not is_timestamp(text):
+        raise ValueError(f"{text!r} is neither a tree size nor an RFC 3339 date-time")
+    moment = datetime.fromisoformat(text).astimezone(UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class ReadModel:
+    """Questions about the log, each answered from one snapshot at one tree size."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._structures: dict[tuple[str, int], ElectionStructure] = {}
+        self._answers: OrderedDict[tuple[Any, ...], Answer[Any]] = OrderedDict()
+        self._tallies: dict[str, _Tally] = {}
+
+    @classmethod
+    def open(cls, settings: Settings) -> ReadModel:
+        """Open the store only: no key is read and nothing is written."""
+        url = settings.database_url
+        if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+            raise NotInitialised(
+                f"no store at {url.removeprefix('sqlite:///')}; run `tallyproof init`, or "
+                "choose another home with --home or TALLYPROOF_HOME"
+            )
+        return cls(Store(url))
+
+    def close(self) -> None:
+        self.store.close()
+
+    # --- the questions -----------------------------------------------------------------
+
+    def elections(self, as_of: AsOf = None) -> Answer[list[ElectionStructure]]:
+        return self._ask(("elections",), as_of, lambda r, n: self._all_structures(r, n))
+
+    def structure(self, election: str | None, as_of: AsOf = None) -> Answer[ElectionStructure]:
+        return self._ask(
+            ("structure", election), as_of, lambda r, n: self._structure(r, election, n)
+        )
+
+    def contest(self, election: str | None, code: str, as_of: AsOf = None) -> Answer[ContestView]:
+        def compute(reader: Reader, size: int) -> ContestView:
+            structure = self._structure(reader, election, size)
+            return _contest_view(reader, structure, _contest(structure, code), size)
+
+        return self._ask(("contest", election, code), as_of, compute)
+
+    def results(self, election: str | None, as_of: AsOf = None) -> Answer[list[ContestView]]:
+        def compute(reader: Reader, size: int) -> list[ContestView]:
+            structure = self._structure(reader, election, size)
+            return self._tally(reader, structure, size).views(structure)
+
+        return self._ask(("results", election), as_of, compute)
+
+    def standings(
+        self, election: str | None, as_of: AsOf = None, *, after_joining: bool = False
+    ) -> Answer[Standings]:
+        def compute(reader: Reader, size: int) -> Standings:
+            structure = self._structure(reader, election, size)
+            views = self._tally(reader, structure, size).views(structure)
+            return Standings(
+                seat_standings(structure, [v.official for v in views], after_joining=after_joining),
+                seat_standings(structure, [v.computed for v in views], after_joining=after_joining),
+            )
+
+        return self._ask(("standings", election, after_joining), as_of, compute)
+
+    def findings(
+        self, election: str | None, contest: str | None = None, as_of: AsOf = None
+    ) -> Answer[list[FindingLife]]:
+        """Every finding ever opened up to the answer's size, open or resolved."""
+
+        def compute(reader: Reader, size: int) -> list[FindingLife]:
+            structure = self._structure(reader, election, size)
+            contests = [_contest(structure, contest)] if contest else structure.contests
+            lives: list[FindingLife] = []
+            for c in contests:
+                lives += _Timeline.replay(reader, structure, c, size).lives()
+            if contest is None:
+                lives += _claim_lives(reader, structure, size, self._tally(reader, structure, size))
+            order = {id(f): i for i, f in enumerate(by_severity([x.finding for x in lives]))}
+            return sorted(lives, key=lambda x: (not x.open, order[id(x.finding)]))
+
+        return self._ask(("findings", election, contest), as_of, compute)
+
+    def forms(
+        self,
+        election: str | None,
+        *,
+        station: str | None = None,
+        contest: str | None = None,
+        as_of: AsOf = None,
+    ) -> Answer[list[FormEntry]]:
+        """Every form of a station or a contest, from every source, current and superseded."""
+
+        def compute(reader: Reader, size: int) -> list[FormEntry]:
+            structure = self._structure(reader, election, size)
+            if contest is not None:
+                _contest(structure, contest)
+            if station is not None and structure.station(station) is None:
+                raise UnknownElection("form.unknown_station", f"no station {station!r}")
+            rows = reader.form_rows(structure.election.id, size, contest=contest, station=station)
+            return _form_entries(rows)
+
+        return self._ask(("forms", election, station, contest), as_of, compute)
+
+    def history(
+        self, election: str | None, contest: str, as_of: AsOf = None
+    ) -> Answer[list[Change]]:
+        def compute(reader: Reader, size: int) -> list[Change]:
+            structure = self._structure(reader, election, size)
+            return _Timeline.replay(reader, structure, _contest(structure, contest), size).changes
+
+        return self._ask(("history", election, contest), as_of, compute)
+
+    # --- snapshots, sizes and the cache ------------------------------------------------
+
+    @contextmanager
+    def snapshot(self, as_of: AsOf = None) -> Iterator[tuple[Reader, int, str]]:
+        """One database snapshot, and the checkpointed size the answer will be true at."""
+        with self.store.read() as reader:
+            checkpoint = _checkpoint_for(reader, as_of)
+            yield reader, checkpoint.tree_size, checkpoint.note
+
+    def _ask(
+        self, question: tuple[Any, ...], as_of: AsOf, compute: Callable[[Reader, int], T]
+    ) -> Answer[T]:
+        with self.snapshot(as_of) as (reader, size, note):
+            key = (*question, size)
+            cached = self._answers.get(key)
+            if cached is not None:
+                self._answers.move_to_end(key)
+                return cached
+            answer = Answer(compute(reader, size), size, note)
+        self._answers[key] = answer
+        if len(self._answers) > _CACHED_ANSWERS:
+            self._answers.popitem(last=False)
+        return answer
+
+    def _all_structures(self, reader: Reader, size: int) -> list[ElectionStructure]:
+        return [self._structure(reader, eid, size) for eid in reader.election_ids(size)]
+
+    def _structure(self, reader: Reader, election: str | None, size: int) -> ElectionStructure:
+        """The named election, or the only one when none is named (as of `size`)."""
+        if election is None:
+            ids = reader.election_ids(size)
+            if len(ids) != 1:
+                names = ", ".join(sorted(ids)) or "none yet"
+                raise UnknownElection(
+                    "form.unknown_election", f"name the election (--election); elections: {names}"
+                )
+            election = ids[0]
+        entry = reader.election_entry(election, size)
+        if entry is None:
+            raise UnknownElection("form.unknown_election", f"no election {election!r}")
+        key = (election, entry.seq)
+        if key not in self._structures:
+            self._structures[key] = parse_structure(parse_leaf(entry.leaf_data).signed.body)
+        return self._structures[key]
+
+    def _tally(self, reader: Reader, structure: ElectionStructure, size: int) -> _Tally:
+        """Every contest's running totals at `size`: the newest is kept and advanced; an
+        earlier size is replayed from the start of the log."""
+        eid = structure.election.id
+        kept = self._tallies.get(eid)
+        if kept is None or kept.size > size:
+            tally = _Tally(structure)
+            tally.advance(reader, size)
+            if kept is None or size >= kept.size:
+                self._tallies[eid] = tally
+            return tally
+        kept.advance(reader, size)
+        return kept
+
+
+def _checkpoint_for(reader: Reader, as_of: AsOf) -> CheckpointRow:
+    size = reader.size_at_time(as_of) if isinstance(as_of, str) else as_of
+    if size is not None and size < 0:
+        raise ValueError(f"tree size {size} is negative")
+    checkpoint = reader.checkpoint_at_or_before(size)
+    if checkpoint is None:
+        raise UnknownElection(
+            "ledger.empty", "the log has no checkpoint yet" + (f" at size {size}" if size else "")
+        )
+    return checkpoint
+
+
+def _contest(structure: ElectionStructure, code: str) -> Contest:
+    contest = structure.contest(code)
+    if contest is None:
+        raise UnknownElection(
+            "form.unknown_contest", f"no contest {code!r} in {structure.election.id}"
+        )
+    return contest
+
+
+def _record(row: FormRow) -> FormRecord:
+    form = ResultForm(
+        election=row.election,
+        station=row.station,
+        contest=row.contest,
+        source=parse_source(row.source),
+        votes=row.votes,
+        rejected=row.rejected,
+        polled=row.polled,
+        time="",
+        supersedes=row.supersedes,
+        reason=SupersedeReason(row.reason) if row.reason else None,
+    )
+    return FormRecord(row.form_id, row.seq, form)
+
+
+def _declaration(doc: DocumentRow) -> DeclarationRecord:
+    body = parse_leaf(doc.leaf_data).signed.body
+    return DeclarationRecord(doc.entry_id, doc.seq, parse_declaration(body))
+
+
+def _status(doc: DocumentRow) -> StatusOrder:
+    b = parse_leaf(doc.leaf_data).signed.body
+    return StatusOrder(
+        b["election"], b["scope"], b["target"], b["status"], b.get("reason", ""), b["time"]
+    )
+
+
+def _declared(
+    structure: ElectionStructure, contest: Contest, record: DeclarationRecord, received: str
+) -> Declared:
+    decl = record.declaration
+    valid = sum(decl.votes.values())
+    rejected = decl.rejected or 0
+    cons = Consolidation(
+        contest=contest.code,
+        votes={cid: decl.votes.get(cid, 0) for cid in contest.candidate_ids},
+        rejected=rejected,
+        polled=decl.polled if decl.polled is not None else valid + rejected,
+        stations_reported=0,
+        stations_total=len(structure.stations_of(contest.code)),
+        registered_reported=decl.registered or structure.registered_voters(contest.code),
+        registered_total=decl.registered or structure.registered_voters(contest.code),
+    )
+    result = contest_result(contest, cons, ResultBasis.DECLARED, ContestStatus.PROVISIONAL)
+    return Declared(
+        record.declaration_id, record.seq, decl.time, received, decl.source.label, result
+    )
+
+
+@dataclass
+class _ContestState:
+    """What one contest's answers need, built entry by entry in log order."""
+
+    contest: Contest
+    total: RunningTotal
+    heads: dict[str, dict[str, FormRecord]] = field(default_factory=dict)  # station -> chain
+    declarations: dict[str, tuple[DeclarationRecord, str]] = field(default_factory=dict)
+    ordered: tuple[ContestStatus, str] = (ContestStatus.SCHEDULED, "")
+
+    def add_form(self, row: FormRow) -> FormRecord:
+        record = _record(row)
+        self.heads.setdefault(row.station, {})[row.chain] = record
+        if row.official:
+            self.total.count(row.station, record)
+        return record
+
+    def add_declaration(self, doc: DocumentRow) -> DeclarationRecord:
+        record = _declaration(doc)
+        self.declarations[record.declaration.chain] = (record, doc.received_at)
+        return record
+
+    def view(self, structure: ElectionStructure) -> ContestView:
+        status, reason = self.ordered
+        cons = self.total.consolidation(structure)
+        basis = ResultBasis.STATIONS if cons.stations_reported else ResultBasis.NONE
+        computed = contest_result(self.contest, cons, basis, status, reason)
+        official = self.declarations.get("official")
+        declared = None
+        if official is not None:
+            declared = _declared(structure, self.contest, *official)
+            if status in (ContestStatus.POSTPONED, ContestStatus.SUSPENDED, ContestStatus.FINAL):
+                declared = _with_status(declared, status, reason)
+        return ContestView(computed, declared)
+
+    def findings(self, structure: ElectionStructure, stations: Sequence[str]) -> list[Finding]:
+        """The contest-wide findings, and those of the given stations."""
+        out: list[Finding] = []
+        for station in stations:
+            heads = self.heads.get(station, {})
+            if len(heads) > 1:
+                out += reconcile_station(station, self.contest, heads)
+        official = {s: h["official"] for s, h in self.heads.items() if "official" in h}
+        computed = self.total.consolidation(structure)
+        records = [r for r, _ in self.declarations.values()]
+        for record in records:
+            out += reconcile_declaration(self.contest, computed, official, record)
+            out += declaration_findings(record.declaration, record.declaration_id)
+        out += reconcile_declarations(self.contest, records)
+        return out
+
+
+def _with_status(declared: Declared, status: ContestStatus, reason: str) -> Declared:
+    return replace(declared, result=replace(declared.result, status=status, status_reason=reason))
+
+
+class _Tally:
+    """Every contest of one election, advanced through the log; answers results and
+    standings at its size without reading the whole log again."""
+
+    def __init__(self, structure: ElectionStructure) -> None:
+        self.structure = structure
+        self.size = 0
+        self.contests = {c.code: _ContestState(c, RunningTotal(c)) for c in structure.contests}
+
+    def advance(self, reader: Reader, size: int) -> None:
+        if size <= self.size:
+            return
+        eid = self.structure.election.id
+        events: list[tuple[int, Callable[[], None]]] = []
+        for row in reader.form_rows(eid, size, official=True, since=self.size):
+            events.append((row.seq, _bind(self._form, row)))
+        for kind, apply in (("declaration", self._declaration), ("status", self._order)):
+            for doc in reader.document_rows(kind, eid, size):
+                if doc.seq >= self.size:
+                    events.append((doc.seq, _bind(apply, doc)))
+        for _, apply_event in sorted(events, key=lambda e: e[0]):
+            apply_event()
+        self.size = size
+
+    def _form(self, row: FormRow) -> None:
+        state = self.contests.get(row.contest)
+        if state is not None:
+            state.total.count(row.station, _record(row))
+
+    def _declaration(self, doc: DocumentRow) -> None:
+        record = _declaration(doc)
+        state = self.contests.get(record.declaration.contest)
+        if state is not None:
+            state.declarations[record.declaration.chain] = (record, doc.received_at)
+
+    def _order(self, doc: DocumentRow) -> None:
+        order = _status(doc)
+        if order.scope == "contest" and order.target in self.contests:
+            self.contests[order.target].ordered = (ContestStatus(order.status), order.reason)
+
+    def views(self, structure: ElectionStructure) -> list[ContestView]:
+        return [self.contests[c.code].view(structure) for c in structure.contests]
+
+
+def _bind(apply: Callable[[Any], None], item: Any) -> Callable[[], None]:
+    return lambda: apply(item)
+
+
+def _contest_view(
+    reader: Reader, structure: ElectionStructure, contest: Contest, size: int
+) -> ContestView:
+    state = _ContestState(contest, RunningTotal(contest))
+    eid = structure.election.id
+    for row in reader.form_rows(eid, size, contest=contest.code, official=True):
+        state.add_form(row)
+    for doc in reader.document_rows("declaration", eid, size, contest=contest.code):
+        state.add_declaration(doc)
+    for doc in reader.document_rows("status", eid, size):
+        order = _status(doc)
+        if order.scope == "contest" and order.target == contest.code:
+            state.ordered = (ContestStatus(order.status), order.reason)
+    return state.view(structure)
+
+
+class _Timeline:
+    """A contest replayed entry by entry: what each entry changed, and when each finding
+    opened and was resolved."""
+
+    def __init__(self, structure: ElectionStructure, contest: Contest) -> None:
+        self.structure = structure
+        self.state = _ContestState(contest, RunningTotal(contest))
+        self.open: dict[tuple[Any, ...], tuple[Finding, int, int]] = {}
+        self.closed: list[FindingLife] = []
+        self.changes: list[Change] = []
+        self.station_findings: dict[str, list[Finding]] = {}
+
+    @classmethod
+    def replay(
+        cls, reader: Reader, structure: ElectionStructure, contest: Contest, size: int
+    ) -> _Timeline:
+        timeline = cls(structure, contest)
+        eid = structure.election.id
+        entries: list[tuple[int, str, Any]] = [
+            (row.seq, "form", row) for row in reader.form_rows(eid, size, contest=contest.code)
+        ]
+        entries += [
+            (doc.seq, "declaration", doc)
+            for doc in reader.document_rows("declaration", eid, size, contest=contest.code)
+        ]
+        served = set(structure.stations_of(contest.code))
+        for doc in reader.document_rows("status", eid, size):
+            order = _status(doc)
+            if (order.scope == "contest" and order.target == contest.code) or (
+                order.scope == "station" and order.target in served
+            ):
+                entries.append((doc.seq, "status", (doc, order)))
+        for seq, kind, item in sorted(entries, key=lambda e: e[0]):
+            timeline._apply(seq, kind, item)
+        return timeline
+
+    def _apply(self, seq: int, kind: str, item: Any) -> None:
+        touched: list[str] = []
+        if kind == "form":
+            row: FormRow = item
+            self.state.add_form(row)
+            touched = [row.station]
+            received, entry_id = row.received_at, row.form_id
+            summary = _form_summary(row)
+        elif kind == "declaration":
+            doc: DocumentRow = item
+            record = self.state.add_declaration(doc)
+            received, entry_id = doc.received_at, doc.entry_id
+            summary = _declaration_summary(record)
+        else:
+            doc, order = item
+            if order.scope == "contest":
+                self.state.ordered = (ContestStatus(order.status), order.reason)
+            received, entry_id = doc.received_at, doc.entry_id
+            summary = f"{order.scope} {order.target} ordered {order.status}" + (
+                f": {order.reason}" if order.reason else ""
+            )
+        opened, resolved = self._findings_after(seq, touched)
+        self.changes.append(
+            Change(seq, seq + 1, received, kind, entry_id, summary, tuple(opened), tuple(resolved))
+        )
+
+    def _findings_after(
+        self, seq: int, touched: Sequence[str]
+    ) -> tuple[list[Finding], list[Finding]]:
+        for station in touched:
+            heads = self.state.heads.get(station, {})
+            found = reconcile_station(station, self.state.contest, heads) if len(heads) > 1 else []
+            self.station_findings[station] = found
+        now = [f for fs in self.station_findings.values() for f in fs]
+        now += self.state.findings(self.structure, [])
+        current = {finding_key(f): f for f in now}
+        opened = [f for k, f in current.items() if k not in self.open]
+        resolved = [self.open[k][0] for k in self.open if k not in current]
+        for k in [k for k in self.open if k not in current]:
+            finding, opened_size, opened_by = self.open.pop(k)
+            self.closed.append(FindingLife(finding, opened_size, opened_by, seq + 1, seq))
+        for k, f in current.items():
+            if k in self.open:
+                self.open[k] = (f, self.open[k][1], self.open[k][2])  # the newest evidence
+            else:
+                self.open[k] = (f, seq + 1, seq)
+        return opened, resolved
+
+    def lives(self) -> list[FindingLife]:
+        return self.closed + [FindingLife(f, size, by) for f, size, by in self.open.values()]
+
+
+def _claim_lives(
+    reader: Reader, structure: ElectionStructure, size: int, tally: _Tally
+) -> list[FindingLife]:
+    """Claim findings as they stand at `size`, each opened by the newest report it cites."""
+    rows = [r for r in reader.claims(structure.election.id) if r.seq < size]
+    if not rows:
+        return []
+    seq_of = {r.claim_id: r.seq for r in rows}
+    claims = [
+        StoredClaim(r.claim_id, r.report_id, r.outlet, r.published, parse_claim(json.loads(r.doc)))
+        for r in rows
+    ]
+    results: dict[str, ContestResult] = {
+        v.official.contest: v.official for v in tally.views(structure)
+    }
+    lives = []
+    for finding in reconcile_claims(claims, results):
+        said = [*finding.evidence.get("claims", []), finding.evidence.get("claim") or {}]
+        cited = [seq_of[c["claim"]] for c in said if c.get("claim") in seq_of]
+        by = max(cited) if cited else size - 1
+        lives.append(FindingLife(finding, by + 1, by))
+    return lives
+
+
+def _form_entries(rows: Sequence[FormRow]) -> list[FormEntry]:
+    superseded = {r.supersedes for r in rows if r.supersedes}
+    official: dict[tuple[str, str], FormRow] = {}
+    for r in rows:
+        if r.official and r.form_id not in superseded:
+            official[(r.station, r.contest)] = r
+    out = []
+    for r in rows:
+        head = official.get((r.station, r.contest))
+        differs: tuple[str, ...] = ()
+        if head is not None and head is not r:
+            differs = _differences(head, r)
+        out.append(FormEntry(r, r.form_id not in superseded, differs))
+    return out
+
+
+def _differences(a: FormRow, b: FormRow) -> tuple[str, ...]:
+    fields = [c for c in sorted(set(a.votes) & set(b.votes)) if a.votes[c] != b.votes[c]]
+    fields += [k for k in ("rejected", "polled") if getattr(a, k) != getattr(b, k)]
+    return tuple(fields)
+
+
+def _form_summary(row: FormRow) -> str:
+    what = f"{row.source} form for {row.station}"
+    if row.supersedes:
+        what += f" ({row.reason} of {row.supersedes[:12]})"
+    votes = ", ".join(f"{c.split('/')[-1]} {n:,}" for c, n in row.votes.items())
+    return f"{what}: {votes}; rejected {row.rejected:,}, polled {row.polled:,}"
+
+
+def _declaration_summary(record: DeclarationRecord) -> str:
+    decl = record.declaration
+    votes = ", ".join(f"{c.split('/')[-1]} {n:,}" for c, n in decl.votes.items())
+    kind = "declared result" if decl.chain == "official" else "declaration (evidence)"
+    return f"{decl.source.label} {kind}: {votes}"
+
+
+__all__ = [
+    "Answer",
+    "AsOf",
+    "Change",
+    "FindingLife",
+    "FormEntry",
+    "ReadModel",
+    "Standings",
+    "parse_as_of",
+]
+
+
+def group_by_contest(entries: Sequence[FormEntry]) -> dict[str, list[FormEntry]]:
+    """Forms of a station, contest by contest, in log order."""
+    grouped: dict[str, list[FormEntry]] = defaultdict(list)
+    for e in entries:
+        grouped[e.record.contest].append(e)
+    return dict(grouped)
