@@ -1,0 +1,197 @@
+"""The read model: answers as of a tree size, on SQLite and PostgreSQL, without the writer."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tallyproof.domain.consolidation import consolidate, latest_forms
+from tallyproof.ledger.note import Checkpoint
+from tallyproof.service import queries
+from tallyproof.service.queries import UnknownElection
+from tallyproof.service.reading import ReadModel, parse_as_of
+from tallyproof.service.settings import Settings
+from tests.helpers import ELECTION, form_doc, make_election
+
+
+def votes_of(view) -> dict[str, int]:
+    return {s.candidate: s.votes for s in view.computed.ranking}
+
+
+def test_every_answer_is_the_one_the_writer_gave_at_that_size(tmp_path, store_url):
+    e = make_election(tmp_path / "h", store_url)
+    seen = {}
+    for i, votes in enumerate([(300, 200, 100), (50, 400, 10), (70, 80, 90)], start=1):
+        e.submit(form_doc(station=f"S{i}", votes=votes))
+        by_writer = queries.results(e.ctx, ELECTION, "NA-1")[0]
+        seen[e.ctx.state.size] = {s.candidate: s.votes for s in by_writer.ranking}
+    model = ReadModel.open(e.ctx.settings)
+    for size, votes in seen.items():
+        answer = model.contest(ELECTION, "NA-1", size)
+        assert answer.tree_size == size and votes_of(answer.value) == votes
+        assert Checkpoint.open(answer.checkpoint, e.ctx.log_key).size == size
+        assert votes_of(next(v for v in model.results(ELECTION, size).value)) == votes
+    assert model.contest(ELECTION, "NA-1").tree_size == max(seen)
+
+
+def test_a_time_is_the_log_as_it_stood_then(tmp_path):
+    e = make_election(tmp_path / "h")
+    e.submit(form_doc(station="S1"))
+    first = e.ctx.state.size
+    moment = e.ctx.state.last_received_at
+    e.submit(form_doc(station="S2", votes=(1, 2, 3)))
+    model = ReadModel.open(e.ctx.settings)
+    assert model.contest(ELECTION, "NA-1", parse_as_of(moment)).tree_size == first
+    with pytest.raises(UnknownElection, match=r"ledger\.empty|form\.unknown_election"):
+        model.contest(ELECTION, "NA-1", parse_as_of("2000-01-01T00:00:00Z"))
+    with pytest.raises(ValueError, match="neither a tree size"):
+        parse_as_of("yesterday")
+    assert parse_as_of("2024-02-08T18:00:00+05:00") == "2024-02-08T13:00:00.000Z"
+
+
+def test_a_size_between_checkpoints_is_answered_at_the_checkpoint_before_it(tmp_path):
+    e = make_election(tmp_path / "h")
+    e.submit(form_doc(station="S1"), form_doc(station="S2"))  # one commit, two entries
+    size = e.ctx.state.size
+    model = ReadModel.open(e.ctx.settings)
+    assert model.contest(ELECTION, "NA-1", size - 1).tree_size == size - 2
+
+
+def test_the_read_model_needs_no_signing_key_and_writes_nothing(tmp_path):
+    e = make_election(tmp_path / "h")
+    e.submit(form_doc(station="S1"))
+    settings = e.ctx.settings
+    e.ctx.close()
+    shutil.move(settings.log_key_path, tmp_path / "away.key")
+    db = Path(settings.database_url.removeprefix("sqlite:///"))
+    before = db.stat().st_size
+    model = ReadModel.open(settings)
+    assert votes_of(model.contest(ELECTION, "NA-1").value)["NA-1/a"] == 300
+    model.close()
+    assert db.stat().st_size == before
+
+
+def test_a_missing_store_names_the_home_options(tmp_path):
+    from tallyproof.service.writer import NotInitialised
+
+    with pytest.raises(NotInitialised, match="--home"):
+        ReadModel.open(Settings.at(tmp_path / "nowhere"))
+
+
+def test_unknown_contest_and_station_are_named(tmp_path):
+    e = make_election(tmp_path / "h")
+    e.submit(form_doc(station="S1"))
+    model = ReadModel.open(e.ctx.settings)
+    with pytest.raises(UnknownElection, match=r"form\.unknown_contest"):
+        model.contest(ELECTION, "NA-9")
+    with pytest.raises(UnknownElection, match=r"form\.unknown_station"):
+        model.forms(ELECTION, station="S99")
+
+
+def test_declared_and_computed_side_by_side_and_the_winner_that_differs(tmp_path):
+    e = make_election(tmp_path / "h", stations=2)
+    e.submit(
+        form_doc(station="S1", votes=(300, 200, 0)), form_doc(station="S2", votes=(300, 200, 0))
+    )
+    declared = {"NA-1/a": 100, "NA-1/b": 400, "NA-1/c": 0}
+    body = {"election": ELECTION, "contest": "NA-1", "source": "returning_officer"}
+    assert e.declare(body | {"votes": declared, "time": "2024-02-09T10:00:00Z"}).accepted
+    model = ReadModel.open(e.ctx.settings)
+    view = model.contest(ELECTION, "NA-1").value
+    assert view.official.leader.candidate == "NA-1/b"  # the declared winner is official
+    assert view.computed.leader.candidate == "NA-1/a"  # and the forms' stays visible
+    assert view.differences == {"NA-1/a": -500} and view.winner_differs
+    codes = {x.finding.code for x in model.findings(ELECTION, "NA-1").value}
+    assert "consolidation.winner_differs" in codes
+    standings = model.standings(ELECTION).value
+    assert {(r.side, r.won + r.leading) for r in standings.rows if r.assembly == "NA"} == {
+        ("PML-N", 1)
+    }
+    assert {(r.side, r.won + r.leading) for r in standings.by_forms if r.assembly == "NA"} == {
+        ("IND (PTI-backed)", 1)
+    }
+
+
+def test_a_corrected_form_resolves_its_finding_and_the_finding_is_kept(tmp_path):
+    e = make_election(tmp_path / "h")
+    first = e.submit_one(form_doc(station="S1", votes=(300, 200, 100)))
+    e.submit_one(form_doc(station="S1", votes=(300, 250, 100), source="agent:PTI"), key=e.agent)
+    opened_at = e.ctx.state.size
+    model = ReadModel.open(e.ctx.settings)
+    (life,) = [
+        x for x in model.findings(ELECTION).value if x.finding.code == "station.source_conflict"
+    ]
+    assert life.open and life.opened_size == opened_at
+    fix = form_doc(
+        station="S1", votes=(300, 250, 100), supersedes=first.entry_id, reason="correction"
+    )
+    corrected = e.submit_one(fix)
+    assert corrected.accepted, corrected.problems
+    lives = [
+        x for x in model.findings(ELECTION).value if x.finding.code == "station.source_conflict"
+    ]
+    (resolved,) = lives
+    assert not resolved.open and resolved.resolved_by == corrected.receipt.leaf_index
+    assert resolved.opened_size == opened_at
+    history = model.history(ELECTION, "NA-1").value
+    assert [c.kind for c in history] == ["form", "form", "form"]
+    assert history[-1].resolved and history[1].opened
+    # and as of the moment before the correction, it was open
+    assert model.findings(ELECTION, "NA-1", opened_at).value[0].open
+
+
+def test_every_copy_of_a_station_form_side_by_side(tmp_path):
+    e = make_election(tmp_path / "h")
+    e.submit_one(form_doc(station="S1", votes=(300, 200, 100)))
+    e.submit_one(form_doc(station="S1", votes=(300, 250, 100), source="agent:PTI"), key=e.agent)
+    entries = ReadModel.open(e.ctx.settings).forms(ELECTION, station="S1").value
+    assert [(x.record.source, x.current) for x in entries] == [
+        ("presiding_officer", True),
+        ("agent:PTI", True),
+    ]
+    assert entries[1].differs_from_official == ("NA-1/b", "polled")
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 4), st.tuples(*[st.integers(0, 500)] * 3), st.booleans()),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_the_running_tally_equals_a_recount_at_every_size(tmp_path_factory, steps):
+    """Advanced batch by batch, replayed from an earlier size, or read for one contest: the
+    totals are the sum of each station's current official form at that size."""
+    e = make_election(tmp_path_factory.mktemp("tally"))
+    heads: dict[str, str] = {}
+    sizes, expected = [], []
+    for station, votes, correct in steps:
+        sid = f"S{station}"
+        extra = (
+            {"supersedes": heads[sid], "reason": "correction"} if correct and sid in heads else {}
+        )
+        outcome = e.submit_one(form_doc(station=sid, votes=votes, **extra))
+        if not outcome.accepted:
+            continue  # the same form twice is a duplicate; a bare second form is refused
+        heads[sid] = outcome.entry_id
+        structure = e.ctx.state.elections[ELECTION]
+        with e.ctx.read() as reader:
+            current = latest_forms(queries.form_records(reader, ELECTION))
+        records = {
+            s: r for (s, c, chain), r in current.items() if (c, chain) == ("NA-1", "official")
+        }
+        expected.append(dict(consolidate(structure, structure.contest("NA-1"), records).votes))
+        sizes.append(e.ctx.state.size)
+    model = ReadModel.open(e.ctx.settings)
+    for size, votes in zip(sizes, expected, strict=True):  # forwards: advanced
+        assert votes_of(model.results(ELECTION, size).value[0]) == votes
+    for size, votes in reversed(list(zip(sizes, expected, strict=True))):  # backwards: replayed
+        assert votes_of(model.results(ELECTION, size).value[0]) == votes
+        assert votes_of(model.contest(ELECTION, "NA-1", size).value) == votes
