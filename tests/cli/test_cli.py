@@ -305,6 +305,8 @@ def test_claims_extract_and_ingest(home, tmp_path):
     geo.write_text(REPORT.format(outlet="Geo News", votes="1,100"), encoding="utf-8")
     done = cli(bare, "claims", "extract", str(dawn), "--jsonl")  # no home: extraction only
     lines = [json.loads(line) for line in done.stdout.splitlines()]
+    same = cli(bare, "claims", "extract", str(dawn), "--json")  # the name every command uses
+    assert same.stdout == done.stdout
     assert [(c["value"], c["qualifier"], c["unlinked"]) for c in lines] == [
         (1200, "exact", "no election to link to"),
         (700, "more_than", "no election to link to"),

@@ -92,7 +92,9 @@ def claims_extract(
     outlet: OutletOpt = "",
     date: DateOpt = "",
     election: ElectionOpt = None,
-    as_jsonl: Annotated[bool, typer.Option("--jsonl", help="One JSON claim per line.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", "--jsonl", help="JSON Lines: one claim per line.")
+    ] = False,
 ) -> None:
     """Print every claim in the reports, with its sentence and span; linked to the stored
     elections when the home is initialised (nothing is written)."""
@@ -108,7 +110,7 @@ def claims_extract(
         if service is not None:
             service.close()
     for path, report in read:
-        if as_jsonl:
+        if as_json:
             for c in report.claims:
                 line = {"report": str(path), "outlet": report.outlet, **c.document()}
                 raw(json.dumps(line, ensure_ascii=False) + "\n")
