@@ -67,7 +67,7 @@ def results_table(structure: ElectionStructure, results: Sequence[ContestResult]
             turnout,
             basis,
         )
-    return table
+    return _unclipped(table)
 
 
 def contest_table(result: ContestResult) -> Table:
@@ -86,7 +86,7 @@ def contest_table(result: ContestResult) -> Table:
         f"{result.stations_reported}/{result.stations_total} · basis {result.basis.value}"
         + (f" · turnout {result.turnout:.1%}" if result.turnout is not None else "")
     )
-    return table
+    return _unclipped(table)
 
 
 def standings_table(structure: ElectionStructure, rows: Sequence[StandingRow]) -> Table:
@@ -95,7 +95,7 @@ def standings_table(structure: ElectionStructure, rows: Sequence[StandingRow]) -
         table.add_column(column, justify="right" if column in ("won", "leading") else "left")
     for row in rows:
         table.add_row(row.assembly, row.side, str(row.won), str(row.leading))
-    return table
+    return _unclipped(table)
 
 
 def findings_table(findings: Sequence[Finding], limit: int | None = None) -> Table:
@@ -109,7 +109,7 @@ def findings_table(findings: Sequence[Finding], limit: int | None = None) -> Tab
         table.add_row(f"[{SEVERITY_STYLE[f.severity]}]{f.severity}[/]", f.code, where, f.message)
     if limit is not None and len(findings) > limit:
         table.caption = f"{len(findings) - limit} more; use --json for all"
-    return table
+    return _unclipped(table)
 
 
 def refusals_table(outcomes: Sequence[Outcome], where: Sequence[str], limit: int = 20) -> Table:
@@ -122,7 +122,7 @@ def refusals_table(outcomes: Sequence[Outcome], where: Sequence[str], limit: int
             table.add_row(where[o.index], p.code, p.field, p.message)
     if len(refused) > limit:
         table.caption = f"{len(refused) - limit} more refused; use --json for all"
-    return table
+    return _unclipped(table)
 
 
 def audit_table(report: AuditReport, limit: int = 40) -> Table:
@@ -144,7 +144,7 @@ def audit_table(report: AuditReport, limit: int = 40) -> Table:
         table.add_row(f"[red]{issue.code}[/] {issue.where}", issue.message)
     if len(report.issues) > limit:
         table.caption = f"{len(report.issues) - limit} more; see --report or --json"
-    return table
+    return _unclipped(table)
 
 
 def import_table(
@@ -170,7 +170,7 @@ def import_table(
     for code, count in refused.most_common():
         example = next(o for o in outcomes if code in {p.code for p in o.problems})
         table.add_row(f"refused: {code}", f"{count:,}", "", f"row {rows[example.index].number}")
-    return table
+    return _unclipped(table)
 
 
 def claims_table(name: str, read: ReadClaims) -> Table:
@@ -186,7 +186,7 @@ def claims_table(name: str, read: ReadClaims) -> Table:
         link = f"[green]{link}[/]" if c.linked else f"[yellow]unlinked:[/] {c.unlinked}"
         quote = c.sentence if len(c.sentence) <= 70 else c.sentence[:67] + "..."
         table.add_row(str(c.kind), says, who, c.contest, link, quote)
-    return table
+    return _unclipped(table)
 
 
 class _Escaping:
@@ -208,8 +208,22 @@ class _Escaping:
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+PIPED_WIDTH = 160  # a pipe has no width; Rich's 80 would squeeze every table
+
+
 def console(stderr: bool = False) -> Console:
-    return Console(file=_Escaping("stderr" if stderr else "stdout"), highlight=False)
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else PIPED_WIDTH
+    return Console(file=_Escaping("stderr" if stderr else "stdout"), highlight=False, width=width)
+
+
+def _unclipped(table: Table) -> Table:
+    """Numbers, ids, rule codes and hashes are folded onto the next line when a column is
+    narrow, never cut with an ellipsis."""
+    for column in table.columns:
+        column.overflow = "fold"
+        column.no_wrap = False
+    return table
 
 
 # --- the read side: answers as of a tree size --------------------------------------------
@@ -248,7 +262,7 @@ def views_table(structure: ElectionStructure, views: Sequence[ContestView], size
         stations = f"{v.computed.stations_reported}/{v.computed.stations_total}"
         table.add_row(f"{r.contest} {r.name}", status, declared, computed, stations, turnout)
     table.caption = "≠: the declared winner is not the winner of the polling-station forms"
-    return table
+    return _unclipped(table)
 
 
 def contest_view_table(view: ContestView, size: int) -> Table:
@@ -284,7 +298,7 @@ def contest_view_table(view: ContestView, size: int) -> Table:
     if view.winner_differs:
         caption += " · THE DECLARED WINNER IS NOT THE FORMS' WINNER"
     table.caption = caption
-    return table
+    return _unclipped(table)
 
 
 def standings_pair_table(
@@ -307,7 +321,7 @@ def standings_pair_table(
             key[0], key[1], str(won), str(leading), str(alt.won + alt.leading) if alt else "0"
         )
     table.caption = "by the forms: seats won or led if only the polling-station forms counted"
-    return table
+    return _unclipped(table)
 
 
 def lives_table(lives: Sequence[FindingLife], limit: int | None = None) -> Table:
@@ -332,7 +346,7 @@ def lives_table(lives: Sequence[FindingLife], limit: int | None = None) -> Table
         )
     if limit is not None and len(lives) > limit:
         table.caption = f"{len(lives) - limit} more; use --json for all"
-    return table
+    return _unclipped(table)
 
 
 def forms_table(entries: Sequence[FormEntry], title: str) -> Table:
@@ -351,7 +365,7 @@ def forms_table(entries: Sequence[FormEntry], title: str) -> Table:
         table.add_row(
             r.station, r.contest, r.source, str(r.seq), r.form_id, votes, f"{r.polled:,}", state
         )
-    return table
+    return _unclipped(table)
 
 
 def history_table(changes: Sequence[Change], title: str) -> Table:
@@ -366,4 +380,4 @@ def history_table(changes: Sequence[Change], title: str) -> Table:
             str(c.seq), c.received_at, f"{c.kind} {c.entry_id}", c.summary, " ".join(found)
         )
     table.caption = "+ a finding opened by that entry · - a finding it resolved"
-    return table
+    return _unclipped(table)

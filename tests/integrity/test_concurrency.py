@@ -456,7 +456,9 @@ def test_results_equal_a_recount_of_the_stored_official_forms(run: Run) -> None:
         for candidate, n in body["votes"].items():
             recount[contest][candidate] += n
 
-    results = {r["contest"]: r for r in json.loads(cli(run.env, "results", "--json").stdout)["results"]}
+    results = {
+        r["contest"]: r for r in json.loads(cli(run.env, "results", "--json").stdout)["results"]
+    }
     assert {c: r["votes"] for c, r in results.items()} == recount
     assert recount == run.workload.expected_totals()  # and nothing was lost on the way in
     assert {c: r["stations_reported"] for c, r in results.items()} == dict.fromkeys(
