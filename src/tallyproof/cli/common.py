@@ -61,7 +61,7 @@ def raw(text: str) -> None:
 
 
 def fail(message: str, code: ExitCode) -> typer.Exit:
-    err.print(f"[red]error:[/] {message}")
+    err.print(f"[red]error:[/] {message}", soft_wrap=True)  # one line, whatever its length
     return typer.Exit(code)
 
 
