@@ -153,11 +153,7 @@ def claims_ingest(
             envelopes += [_claims_envelope(d, signer) for d in docs]
             where += [str(path)] * len(docs)
         outcomes = submission.submit_claim_reports(service, envelopes)
-        eid = election or next((c.election for _, r in read for c in r.claims if c.election), None)
-        try:
-            found = queries.claim_findings(service, eid)
-        except queries.UnknownElection:
-            found = []  # nothing linked, and several elections: name one to see findings
+        found = claim_service.findings_after_filing(service, [r for _, r in read], election)
     refused = [o for o in outcomes if not o.accepted]
     if as_json:
         out.print_json(

@@ -88,8 +88,7 @@ def forensics(
     done = []
     with open_writer(ctx) as service:
         structure = queries.structure_of(service, election)
-        codes = contest or [c.code for c in structure.contests if structure.stations_of(c.code)]
-        for code in codes:
+        for code in forensic_service.contests_to_analyse(service, election, contest):
             with err.status(f"{code}: {replicates:,} replicates"):
                 analysis, found = forensic_service.analyse_contest(
                     service, structure.election.id, code, replicates=replicates, seed=seed

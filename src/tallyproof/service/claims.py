@@ -13,6 +13,7 @@ from typing import Any
 from tallyproof.claims.extract import extract
 from tallyproof.claims.link import link_claims
 from tallyproof.domain.claims import Claim, ClaimReport
+from tallyproof.domain.findings import Finding
 from tallyproof.domain.sources import Source, SourceKind
 from tallyproof.domain.structure import ElectionStructure
 from tallyproof.service import queries
@@ -111,3 +112,15 @@ def report_documents(read: ReadClaims, election: str | None = None) -> list[dict
         ).document()
         for eid, claims in by_election.items()
     ]
+
+
+def findings_after_filing(
+    writer: LedgerWriter, read: Sequence[ReadClaims], election: str | None
+) -> list[Finding]:
+    """The claim findings of the election the reports were filed under: the one named, else
+    the one their claims linked to; none when nothing linked and several elections exist."""
+    eid = election or next((c.election for r in read for c in r.claims if c.election), None)
+    try:
+        return queries.claim_findings(writer, eid)
+    except queries.UnknownElection:
+        return []

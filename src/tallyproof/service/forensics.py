@@ -52,6 +52,14 @@ def station_arrays(writer: LedgerWriter, election: str | None, contest: str) -> 
     )
 
 
+def contests_to_analyse(
+    writer: LedgerWriter, election: str | None, chosen: list[str] | None
+) -> list[str]:
+    """The contests asked for, else every contest that has polling stations."""
+    structure = structure_of(writer, election)
+    return chosen or [c.code for c in structure.contests if structure.stations_of(c.code)]
+
+
 def analyse_contest(
     writer: LedgerWriter,
     election: str | None,
