@@ -12,6 +12,7 @@ from tallyproof.cli.common import (
     AdminKeyOpt,
     ElectionOpt,
     ExitCode,
+    JsonOpt,
     app,
     fail,
     fail_on,
@@ -31,11 +32,29 @@ from tallyproof.ledger.intake import (
     InputError,
     check_value,
 )
-from tallyproof.ledger.keys import KeyTextError, Signer
+from tallyproof.ledger.keys import KeyTextError, PublicKey, Signer
 from tallyproof.service import admin, queries
 from tallyproof.service.outcomes import Outcome
 from tallyproof.service.settings import Settings
 from tallyproof.service.writer import LedgerWriter, utc_now
+
+AdminElectionOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--election",
+        "-e",
+        help="Election id (default: the only one, or the one whose admin key --admin-key is).",
+    ),
+]
+
+
+def _facts(facts: dict[str, str], as_json: bool) -> None:
+    """Print named values: one JSON object, or `name value` lines (unwrapped, no markup)."""
+    if as_json:
+        out.print_json(data=facts)
+        return
+    for name, value in facts.items():
+        out.print(f"{name.replace('_', ' ')} {value}", markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -44,6 +63,7 @@ def init(
     origin: Annotated[
         str, typer.Option(help="The log's name on its checkpoints.")
     ] = "tallyproof.local/log",
+    as_json: JsonOpt = False,
 ) -> None:
     """Create the data directory, the log's signing key and the database schema."""
     settings: Settings = ctx.obj
@@ -52,7 +72,7 @@ def init(
         service = LedgerWriter.initialise(settings)
     except KeyTextError as error:
         raise typer.BadParameter(str(error), param_hint="--origin") from None
-    out.print(f"home {settings.home}\nlog key {service.log_key.vkey}")
+    _facts({"home": str(settings.home), "log_key": service.log_key.vkey}, as_json)
     service.close()
 
 
@@ -60,6 +80,7 @@ def init(
 def keygen(
     name: Annotated[str, typer.Argument(help="Key name, e.g. pk-ge-2024/po/LHR-001.")],
     out_file: Annotated[Path, typer.Option("--out", help="Where to write the private key.")],
+    as_json: JsonOpt = False,
 ) -> None:
     """Generate an Ed25519 key; prints its id and public key for registration."""
     if out_file.exists():
@@ -72,9 +93,8 @@ def keygen(
         raise typer.BadParameter(str(error), param_hint="NAME") from None
     out_file.write_text(signer.private_text() + "\n")
     out_file.chmod(0o600)
-    out.print(
-        f"key id {signer.public.key_id}\npublic key {signer.public.b64}\nvkey {signer.public.vkey}"
-    )
+    key = signer.public
+    _facts({"key_id": key.key_id, "public_key": key.b64, "vkey": key.vkey}, as_json)
 
 
 @app.command("import-structure")
@@ -84,6 +104,7 @@ def import_structure(
         Path, typer.Argument(help="Structure JSON file, or a directory of the CSV set.")
     ],
     admin_key: AdminKeyOpt,
+    as_json: JsonOpt = False,
 ) -> None:
     """Register an election (structure signed by its admin key, which it names)."""
     signer = read_signer(admin_key)
@@ -93,13 +114,13 @@ def import_structure(
         raise fail_on(error) from None
     except Rejected as error:
         report_outcomes(
-            [Outcome(0, str(EntryKind.STRUCTURE), problems=error.problems)], [str(path)]
+            [Outcome(0, str(EntryKind.STRUCTURE), problems=error.problems)], [str(path)], as_json
         )
         return
     doc.setdefault("admin_key", signer.public.b64)
     with open_writer(ctx) as service:
         outcome = admin.import_structure(service, sign(EntryKind.STRUCTURE, doc, signer).envelope())
-        report_outcomes([outcome], [str(path)])
+        report_outcomes([outcome], [str(path)], as_json)
 
 
 @app.command("export-structure")
@@ -108,38 +129,46 @@ def export_structure(
     target: Annotated[Path, typer.Argument(help="File (json) or directory (csv) to write.")],
     election: ElectionOpt = None,
     fmt: Annotated[str, typer.Option("--format", help="json or csv")] = "json",
+    as_json: JsonOpt = False,
 ) -> None:
     """Write an election's structure as JSON or as the CSV set it can be imported from."""
     if fmt not in ("json", "csv"):
         raise fail("--format is json or csv", ExitCode.USAGE)
     with open_writer(ctx) as service:
-        write_structure(queries.structure_of(service, election).document(), target, fmt)
-    out.print(f"wrote {target}")
+        structure = queries.structure_of(service, election)
+        write_structure(structure.document(), target, fmt)
+    if as_json:
+        out.print_json(data={"election": structure.election.id, "path": str(target), "format": fmt})
+    else:
+        out.print(f"wrote {target}", markup=False, soft_wrap=True)
 
 
 def _admin_submit(
     ctx: typer.Context,
     kind: EntryKind,
     body: dict[str, Any],
-    admin_key: Path,
+    signer: Signer,
     use_case: Callable[[LedgerWriter, object], Outcome],
+    as_json: bool,
 ) -> None:
-    signer = read_signer(admin_key)
+    """Sign an admin document, submit it and report its outcome."""
     try:
         check_value(body)  # built from the command line, which may hold any code point
     except InputError as error:
-        report_outcomes([Outcome(0, str(kind), problems=(error.problem,))], [str(kind)])
+        outcome = Outcome(0, str(kind), problems=(error.problem,))
+        report_outcomes([outcome], [str(kind)], as_json)
         return
     with open_writer(ctx) as service:
         outcome = use_case(service, sign(kind, body, signer).envelope())
-        report_outcomes([outcome], [str(kind)])
-        if outcome.accepted:
+        report_outcomes([outcome], [str(kind)], as_json)
+        if outcome.accepted and not as_json:
             out.print(f"{kind} {outcome.entry_id} at leaf {outcome.receipt.leaf_index}")  # type: ignore[union-attr]
 
 
-def _election_id(ctx: typer.Context, election: str | None) -> str:
+def _election_id(ctx: typer.Context, election: str | None, admin_public: PublicKey) -> str:
+    """The named election, the only one, or the one `admin_public` is the admin key of."""
     with open_writer(ctx) as service:
-        return queries.structure_of(service, election).election.id
+        return admin.election_for_admin(service, election, admin_public)
 
 
 @app.command("register-key")
@@ -154,7 +183,8 @@ def register_key(
     name: Annotated[str | None, typer.Option(help="Key name, with --public-key.")] = None,
     station: Annotated[list[str] | None, typer.Option(help="A station it may sign for.")] = None,
     contest: Annotated[list[str] | None, typer.Option(help="A contest it may sign for.")] = None,
-    election: ElectionOpt = None,
+    election: AdminElectionOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Register a submitter's key for a source and stations or contests (admin-signed)."""
     if key_file is not None:
@@ -162,8 +192,9 @@ def register_key(
         name, public_key = key.name, key.b64
     if not (public_key and name):
         raise fail("give --key-file, or --public-key with --name", ExitCode.USAGE)
+    signer = read_signer(admin_key)
     body: dict[str, Any] = {
-        "election": _election_id(ctx, election),
+        "election": _election_id(ctx, election, signer.public),
         "key": {"name": name, "public_key": public_key},
         "source": source,
         "time": utc_now(),
@@ -172,7 +203,7 @@ def register_key(
         body["stations"] = station
     if contest:
         body["contests"] = contest
-    _admin_submit(ctx, EntryKind.KEY_REGISTRATION, body, admin_key, admin.register_key)
+    _admin_submit(ctx, EntryKind.KEY_REGISTRATION, body, signer, admin.register_key, as_json)
 
 
 @app.command("revoke-key")
@@ -181,16 +212,18 @@ def revoke_key(
     key_id: str,
     reason: Annotated[str, typer.Option(help="Why the key is revoked.")],
     admin_key: AdminKeyOpt,
-    election: ElectionOpt = None,
+    election: AdminElectionOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Revoke a key: nothing it signs is accepted from now on."""
+    signer = read_signer(admin_key)
     body = {
-        "election": _election_id(ctx, election),
+        "election": _election_id(ctx, election, signer.public),
         "key_id": key_id,
         "reason": reason,
         "time": utc_now(),
     }
-    _admin_submit(ctx, EntryKind.KEY_REVOCATION, body, admin_key, admin.revoke_key)
+    _admin_submit(ctx, EntryKind.KEY_REVOCATION, body, signer, admin.revoke_key, as_json)
 
 
 @app.command()
@@ -198,22 +231,25 @@ def status(
     ctx: typer.Context,
     target: Annotated[str, typer.Argument(help="Contest code, or station id with --station.")],
     new_status: Annotated[
-        str, typer.Argument(metavar="STATUS", help="e.g. postponed, re_poll_ordered")
+        str, typer.Argument(metavar="STATUS", help="e.g. final, postponed, re_poll_ordered")
     ],
     admin_key: AdminKeyOpt,
     reason: Annotated[str, typer.Option(help="Why (required to postpone or suspend).")] = "",
     is_station: Annotated[
         bool, typer.Option("--station", help="TARGET is a polling station.")
     ] = False,
-    election: ElectionOpt = None,
+    election: AdminElectionOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Order a status change: postpone or suspend a contest, suspend a station, order a re-poll."""
+    """Order a status change: postpone or suspend a contest, suspend a station, order a
+    re-poll, or declare a contest's result final."""
+    signer = read_signer(admin_key)
     body = {
-        "election": _election_id(ctx, election),
+        "election": _election_id(ctx, election, signer.public),
         "scope": "station" if is_station else "contest",
         "target": target,
         "status": new_status,
         "reason": reason,
         "time": utc_now(),
     }
-    _admin_submit(ctx, EntryKind.STATUS, body, admin_key, admin.order_status)
+    _admin_submit(ctx, EntryKind.STATUS, body, signer, admin.order_status, as_json)

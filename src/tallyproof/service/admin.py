@@ -18,6 +18,7 @@ from tallyproof.domain.structure import ElectionStructure, parse_structure
 from tallyproof.ledger.entries import EntryKind, EnvelopeError, Signed, read_envelope
 from tallyproof.ledger.keys import KeyTextError, PublicKey
 from tallyproof.service.outcomes import Outcome
+from tallyproof.service.queries import UnknownElection, structure_of
 from tallyproof.service.writer import Appended, Batch, LedgerWriter
 from tallyproof.store import schema
 
@@ -47,6 +48,28 @@ def revoke_key(writer: LedgerWriter, envelope: object) -> Outcome:
 def order_status(writer: LedgerWriter, envelope: object) -> Outcome:
     """Postpone or suspend a contest, suspend a station, order a re-poll, declare final."""
     return _admin_entry(writer, envelope, EntryKind.STATUS, _apply_status)
+
+
+def election_for_admin(writer: LedgerWriter, election: str | None, admin: PublicKey) -> str:
+    """The named election; else the only one; else the one `admin` is the admin key of.
+    Refused (form.unknown_election, naming the choices) when none or several match."""
+    state = writer.refresh()
+    if election is not None or len(state.elections) <= 1:
+        return structure_of(writer, election).election.id
+    matches = sorted(e for e, key in state.admin_keys.items() if key.raw == admin.raw)
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise UnknownElection(
+            "form.unknown_election",
+            f"name the election (--election): key {admin.key_id} is the admin key of "
+            f"{', '.join(matches)}",
+        )
+    raise UnknownElection(
+        "form.unknown_election",
+        f"name the election (--election): key {admin.key_id} is no election's admin key; "
+        f"elections: {', '.join(sorted(state.elections))}",
+    )
 
 
 def _admin_entry(writer: LedgerWriter, envelope: object, kind: EntryKind, apply: Apply) -> Outcome:

@@ -134,7 +134,9 @@ class LedgerWriter:
         """Open an initialised home: its log key must exist and the schema be current."""
         if not settings.log_key_path.exists():
             raise NotInitialised(
-                f"no log key at {settings.log_key_path}; run `tallyproof init` first"
+                f"no initialised home at {settings.home} (no log key {settings.log_key_path}); "
+                "run `tallyproof init`, or choose another home with `tallyproof --home DIR` "
+                "or TALLYPROOF_HOME"
             )
         log = Signer.from_private_text(settings.log_key_path.read_text())
         store = Store(settings.database_url)
