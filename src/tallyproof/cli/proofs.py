@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
+from collections.abc import Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from tallyproof import console as render
 from tallyproof.audit.run import audit_bundle
@@ -21,6 +26,7 @@ from tallyproof.cli.common import (
     raw,
 )
 from tallyproof.domain.problems import Rejected
+from tallyproof.errors import classify
 from tallyproof.export.bundle import export_bundle
 from tallyproof.formats.documents import read_documents
 from tallyproof.formats.structure import (
@@ -35,7 +41,17 @@ from tallyproof.ledger.intake import (
     load_json,
 )
 from tallyproof.ledger.keys import KeyTextError, PublicKey
-from tallyproof.ledger.receipts import Receipt, ReceiptError
+from tallyproof.ledger.merkle import HASH_SIZE, MerkleTree, leaf_hash
+from tallyproof.ledger.note import Checkpoint, NoteError
+from tallyproof.ledger.receipts import (
+    MALFORMED,
+    PUBLISHED_INVALID,
+    KeptEntries,
+    Prover,
+    Published,
+    Receipt,
+    ReceiptError,
+)
 
 
 @app.command()
@@ -103,39 +119,63 @@ def verify_receipt(
         str, typer.Option("--log-key", help="The log's vkey, or a file holding it.")
     ],
     entry: Annotated[
-        Path | None, typer.Option(help="The signed document as submitted (JSON envelope).")
+        Path | None,
+        typer.Option(help="The signed document(s) as submitted: a JSON envelope or JSON Lines."),
+    ] = None,
+    checkpoint_file: Annotated[
+        Path | None,
+        typer.Option("--checkpoint", help="A later signed checkpoint note the log published."),
+    ] = None,
+    bundle: Annotated[
+        Path | None, typer.Option(help="A later public bundle (written by export-bundle).")
+    ] = None,
+    proof_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--proof", help="Consistency proof to --checkpoint (JSON list of base64 hashes)."
+        ),
     ] = None,
 ) -> None:
-    """Check receipts offline: the log's checkpoint signature and the inclusion proof, and
-    with --entry, that the receipt is for exactly that signed document."""
-    try:
-        key = PublicKey.from_vkey(_vkey_text(log_key_text))
-    except KeyTextError as error:
-        raise fail_on(error, "--log-key") from None
-    try:
-        receipts = [_receipt(line, doc) for line, doc in read_documents(receipt_file)]
-        submitted = _submitted(entry) if entry else None
-    except FileFormatError as error:
-        raise fail_on(error) from None
-    except EnvelopeError as error:
-        raise fail_on(error, "--entry") from None
-    except (ReceiptError, Rejected, InputError) as error:
-        raise fail_on(error, str(receipt_file)) from None
-    failed = 0
-    for receipt in receipts:
-        try:
-            checkpoint = receipt.verify(key, submitted)
-            out.print(
-                f"ok: {receipt.kind} {receipt.entry_id} is leaf {receipt.leaf_index} of "
-                f"{checkpoint.origin} at size {checkpoint.size}, received {receipt.received_at}"
-            )
-        except ReceiptError as error:
-            failed += 1
-            out.print(
-                f"[red]FAILED[/]: receipt.invalid: {receipt.kind} {receipt.entry_id}: {error}"
-            )
+    """Check receipts offline: the log's checkpoint signature and the inclusion proof; with
+    --entry, that each receipt is for exactly that signed document; with --checkpoint or
+    --bundle, that the receipt's tree is a prefix of the tree the log published later."""
+    _check_options(checkpoint_file, bundle, proof_file)
+    key = _log_key(log_key_text)
+    receipts = _read_receipts(receipt_file)
+    kept = _read_kept(entry) if entry else None
+    later = _published(key, receipts, checkpoint_file, bundle, proof_file)
+    failed = sum(not _check_one(receipt, key, kept, later) for receipt in receipts)
     if failed:
         raise typer.Exit(ExitCode.REFUSED)
+
+
+def _check_one(
+    receipt: Receipt, key: PublicKey, kept: KeptEntries | None, later: Published | None
+) -> bool:
+    """Print one ok or FAILED line for a receipt; True if it checks out."""
+    try:
+        checkpoint = receipt.verify(key, kept)
+        if later is not None:
+            later.check(checkpoint)
+    except ReceiptError as error:
+        text = f"{classify(error).code}: {receipt.kind} {receipt.entry_id}: {error}"
+        out.print(f"[red]FAILED[/]: {escape(text)}", soft_wrap=True)
+        return False
+    line = (
+        f"ok: {receipt.kind} {receipt.entry_id} is leaf {receipt.leaf_index} of "
+        f"{checkpoint.origin} at size {checkpoint.size}, received {receipt.received_at}"
+    )
+    if later is not None:
+        line += f"; a prefix of the published tree of size {later.checkpoint.size}"
+    out.print(escape(line), soft_wrap=True)
+    return True
+
+
+def _log_key(given: str) -> PublicKey:
+    try:
+        return PublicKey.from_vkey(_vkey_text(given))
+    except KeyTextError as error:
+        raise fail_on(error, "--log-key") from None
 
 
 def _vkey_text(given: str) -> str:
@@ -153,20 +193,184 @@ def _vkey_text(given: str) -> str:
         raise KeyTextError(f"{path}: {error}") from None
 
 
+def _read_receipts(path: Path) -> list[Receipt]:
+    try:
+        return [_receipt(line, doc) for line, doc in read_documents(path)]
+    except FileFormatError as error:
+        raise fail_on(error) from None
+    except (ReceiptError, Rejected, InputError) as error:
+        raise fail_on(error, str(path)) from None
+
+
 def _receipt(line: int, doc: object) -> Receipt:
     if isinstance(doc, Unreadable):
         raise Rejected(doc.problems)
     try:
         return Receipt.from_dict(doc)  # type: ignore[arg-type]
     except ReceiptError as error:
-        raise ReceiptError(f"receipt.malformed at line {line}: {error}") from None
+        raise ReceiptError(f"at line {line}: {error}", MALFORMED) from None
 
 
-def _submitted(path: Path) -> Signed:
-    doc = load_json(read_bytes(path))
-    if not isinstance(doc, dict):
-        raise EnvelopeError("schema.type", "$", f"{path}: not a signed envelope")
-    kind = next((k for k in EntryKind if str(k) in doc), None)
+def _read_kept(path: Path) -> KeptEntries:
+    """The envelopes of --entry: one JSON envelope, a JSON list, or JSON Lines."""
+    try:
+        return KeptEntries([_envelope(line, doc) for line, doc in read_documents(path)])
+    except FileFormatError as error:
+        raise fail_on(error) from None
+    except EnvelopeError as error:
+        raise fail_on(error, f"--entry {path}") from None
+    except Rejected as error:
+        raise fail_on(error, str(path)) from None
+
+
+def _envelope(line: int, doc: object) -> Signed:
+    if isinstance(doc, Unreadable):
+        raise Rejected(doc.problems)
+    kind = next((k for k in EntryKind if str(k) in doc), None) if isinstance(doc, dict) else None
     if kind is None:
-        raise EnvelopeError("schema.missing", "$", f"{path}: not a signed envelope")
-    return read_envelope(doc, kind)
+        raise EnvelopeError("schema.missing", "$", f"line {line}: not a signed envelope")
+    try:
+        return read_envelope(doc, kind)
+    except EnvelopeError as error:
+        raise EnvelopeError(error.code, error.field, f"line {line}: {error}") from None
+
+
+def _published(
+    key: PublicKey,
+    receipts: Sequence[Receipt],
+    checkpoint_file: Path | None,
+    bundle: Path | None,
+    proof_file: Path | None,
+) -> Published | None:
+    """What the receipts are checked against, if anything: the later checkpoint given (else
+    the bundle's latest), proved consistent by the proof given (else from the bundle)."""
+    if proof_file is not None:
+        _check_one_size(receipts)
+    try:
+        if bundle is not None:
+            return _from_bundle(key, bundle, checkpoint_file, proof_file)
+        if checkpoint_file is not None and proof_file is not None:
+            proof = _read_proof(proof_file)
+            return Published(_open_checkpoint(checkpoint_file, key), _given(proof))
+    except (FileFormatError, OSError, ReceiptError, InputError) as error:
+        raise fail_on(error) from None
+    return None
+
+
+def _from_bundle(
+    key: PublicKey, bundle: Path, checkpoint_file: Path | None, proof_file: Path | None
+) -> Published:
+    """The bundle's checkpoints are what was published; its leaves prove consistency unless
+    a proof is given."""
+    tree, notes = _read_bundle(bundle, key)
+    target = _open_checkpoint(checkpoint_file, key) if checkpoint_file else notes[-1]
+    if proof_file is not None:
+        return Published(target, _given(_read_proof(proof_file)), frozenset(notes))
+    _check_bundle_tree(tree, target, bundle)
+    return Published(target, partial(tree.consistency_proof, size2=target.size), frozenset(notes))
+
+
+def _given(proof: tuple[bytes, ...]) -> Prover:
+    """The proof given on the command line, whatever size it is asked from: it is checked
+    against the receipt's size and root, so a proof from another size fails there."""
+    return lambda _size: proof
+
+
+def _check_options(
+    checkpoint_file: Path | None, bundle: Path | None, proof_file: Path | None
+) -> None:
+    """A consistency proof runs to a published tree: --proof belongs to --checkpoint, and
+    --checkpoint needs a proof, given or computed from --bundle."""
+    if proof_file is not None and checkpoint_file is None:
+        raise typer.BadParameter("a proof is to a --checkpoint; give one", param_hint="--proof")
+    if checkpoint_file is not None and proof_file is None and bundle is None:
+        raise typer.BadParameter(
+            "a consistency proof is needed: give --proof FILE, or --bundle DIR to compute it",
+            param_hint="--checkpoint",
+        )
+
+
+def _check_one_size(receipts: Sequence[Receipt]) -> None:
+    """--proof holds one proof, from one size: it serves receipts of one tree size only."""
+    sizes = sorted({r.tree_size for r in receipts})
+    if len(sizes) > 1:
+        raise typer.BadParameter(
+            f"one proof cannot serve receipts of tree sizes {sizes}; give --bundle instead",
+            param_hint="--proof",
+        )
+
+
+def _open_checkpoint(path: Path, key: PublicKey) -> Checkpoint:
+    note = decode(read_bytes(path, 1 << 16), str(path))
+    return _open_note(note, key, str(path))
+
+
+def _open_note(note: str, key: PublicKey, where: str) -> Checkpoint:
+    """A published checkpoint must be the log's: one that does not verify is not evidence
+    of anything, so nothing is checked against it."""
+    try:
+        return Checkpoint.open(note, key)
+    except NoteError as error:
+        raise ReceiptError(f"{where}: {error}", PUBLISHED_INVALID) from None
+
+
+def _read_proof(path: Path) -> tuple[bytes, ...]:
+    doc = load_json(read_bytes(path, 1 << 16), where=str(path))
+    if not isinstance(doc, list) or not all(isinstance(h, str) for h in doc):
+        raise FileFormatError(f"{path}: a consistency proof is a JSON list of base64 hashes")
+    try:
+        proof = tuple(base64.b64decode(h, validate=True) for h in doc)
+    except (binascii.Error, ValueError):
+        raise FileFormatError(f"{path}: a hash of the proof is not base64") from None
+    if any(len(h) != HASH_SIZE for h in proof):
+        raise FileFormatError(f"{path}: every hash of the proof is {HASH_SIZE} bytes")
+    return proof
+
+
+def _read_bundle(directory: Path, key: PublicKey) -> tuple[MerkleTree, list[Checkpoint]]:
+    """The bundle's tree, from its leaves' bytes, and every checkpoint it published, each
+    verified with the log key given (not the key the bundle names)."""
+    tree = MerkleTree(_bundle_leaves(directory / "ledger.jsonl"))
+    path = directory / "checkpoints.jsonl"
+    notes = []
+    for number, line in enumerate(read_bytes(path).splitlines(), 1):
+        record = load_json(line, where=f"{path}: line {number}")
+        note = record.get("note") if isinstance(record, dict) else None
+        if not isinstance(note, str):
+            raise FileFormatError(f"{path}: line {number} holds no checkpoint note")
+        notes.append(_open_note(note, key, f"{path}: line {number}"))
+    if not notes:
+        raise FileFormatError(f"{path}: the bundle published no checkpoint", "input.empty")
+    return tree, notes
+
+
+def _bundle_leaves(path: Path) -> Iterator[bytes]:
+    """Each leaf's hash, from its bytes exactly as the bundle holds them (as the audit hashes
+    them): a stored hash would be the bundle's word, the bytes are the evidence."""
+    with path.open("rb") as handle:
+        for position, line in enumerate(handle):
+            head, _, rest = line.rstrip(b"\n").partition(b',"leaf":')
+            if not head.startswith(b'{"index":') or not rest.endswith(b"}"):
+                raise FileFormatError(f'{path}: line {position + 1} is not {{"index", "leaf"}}')
+            if head[9:] != str(position).encode():
+                raise FileFormatError(
+                    f"{path}: line {position + 1} holds entry {head[9:]!r}, not {position}: "
+                    "entries are missing or out of order"
+                )
+            yield leaf_hash(rest[:-1])
+
+
+def _check_bundle_tree(tree: MerkleTree, target: Checkpoint, bundle: Path) -> None:
+    """Proofs computed from the bundle mean something only if its leaves are the tree the
+    published checkpoint signed."""
+    if target.size > tree.size:
+        raise ReceiptError(
+            f"{bundle}: holds {tree.size} entries, fewer than the checkpoint's {target.size}",
+            PUBLISHED_INVALID,
+        )
+    if tree.root(target.size) != target.root:
+        raise ReceiptError(
+            f"{bundle}: its first {target.size} entries do not hash to the published "
+            "checkpoint's root (tallyproof audit says what is wrong)",
+            PUBLISHED_INVALID,
+        )
