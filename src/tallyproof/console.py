@@ -261,7 +261,8 @@ def views_table(structure: ElectionStructure, views: Sequence[ContestView], size
         turnout = f"{v.computed.turnout:.1%}" if v.computed.turnout is not None else "—"
         stations = f"{v.computed.stations_reported}/{v.computed.stations_total}"
         table.add_row(f"{r.contest} {r.name}", status, declared, computed, stations, turnout)
-    table.caption = "≠: the declared winner is not the winner of the polling-station forms"
+    if any(v.winner_differs for v in views):
+        table.caption = "≠: the declared winner is not the winner of the polling-station forms"
     return _unclipped(table)
 
 
