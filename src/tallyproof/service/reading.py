@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -38,11 +39,11 @@ from tallyproof.domain.reconciliation import (
     reconcile_declarations,
     reconcile_station,
 )
-from tallyproof.domain.sources import parse_source
+from tallyproof.domain.sources import Source, parse_source
 from tallyproof.domain.standings import StandingRow, seat_standings
 from tallyproof.domain.status import ContestStatus, StatusOrder
 from tallyproof.domain.structure import Contest, ElectionStructure, parse_structure
-from tallyproof.ledger.entries import parse_leaf
+from tallyproof.ledger.entries import leaf_body
 from tallyproof.service.queries import UnknownElection
 from tallyproof.service.settings import Settings
 from tallyproof.service.writer import NotInitialised
@@ -270,7 +271,7 @@ class ReadModel:
             raise UnknownElection("form.unknown_election", f"no election {election!r}")
         key = (election, entry.seq)
         if key not in self._structures:
-            self._structures[key] = parse_structure(parse_leaf(entry.leaf_data).signed.body)
+            self._structures[key] = parse_structure(leaf_body(entry.leaf_data))
         return self._structures[key]
 
     def _tally(self, reader: Reader, structure: ElectionStructure, size: int) -> _Tally:
@@ -309,12 +310,17 @@ def _contest(structure: ElectionStructure, code: str) -> Contest:
     return contest
 
 
+@cache
+def _source(label: str) -> Source:
+    return parse_source(label)
+
+
 def _record(row: FormRow) -> FormRecord:
     form = ResultForm(
         election=row.election,
         station=row.station,
         contest=row.contest,
-        source=parse_source(row.source),
+        source=_source(row.source),
         votes=row.votes,
         rejected=row.rejected,
         polled=row.polled,
@@ -326,12 +332,12 @@ def _record(row: FormRow) -> FormRecord:
 
 
 def _declaration(doc: DocumentRow) -> DeclarationRecord:
-    body = parse_leaf(doc.leaf_data).signed.body
+    body = leaf_body(doc.leaf_data)
     return DeclarationRecord(doc.entry_id, doc.seq, parse_declaration(body))
 
 
 def _status(doc: DocumentRow) -> StatusOrder:
-    b = parse_leaf(doc.leaf_data).signed.body
+    b = leaf_body(doc.leaf_data)
     return StatusOrder(
         b["election"], b["scope"], b["target"], b["status"], b.get("reason", ""), b["time"]
     )
