@@ -7,7 +7,7 @@ HOME_DIR ?= var/demo
 PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-hostile lint bench bench-forensics eval-claims clean
+.PHONY: help demo test test-hostile lint bench bench-read bench-forensics eval-claims clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -35,6 +35,9 @@ lint: $(STAMP) ## ruff check and format check only
 
 bench: $(STAMP) ## Ingest benchmarks: forms/s and the ratio to the bare cost (bench/)
 	$(BIN)/python bench/ingest.py
+
+bench-read: $(STAMP) ## Read model on a national night (90,000 stations): p50/p99 ms, ratio to bare SQL
+	$(BIN)/python bench/read.py $(BENCH_READ_ARGS)
 
 bench-forensics: $(STAMP) ## Forensics on Russia 2018: seconds per stage, ratio to a bare numpy loop
 	$(BIN)/python bench/forensics.py
