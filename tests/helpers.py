@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -183,3 +186,19 @@ def fresh_pg_schema(server_url: str) -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+def cli(home: Path, *args: str, check: int | None = 0) -> subprocess.CompletedProcess:
+    """Run the installed command in a fresh process against `home`; check its exit code."""
+    env = {**os.environ, "COLUMNS": "200", "TALLYPROOF_HOME": str(home)}
+    env.pop("TALLYPROOF_DATABASE_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-m", "tallyproof", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    if check is not None:
+        assert done.returncode == check, done.stdout + done.stderr
+    return done

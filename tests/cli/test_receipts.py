@@ -5,31 +5,14 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tallyproof.ledger.merkle import MerkleTree, leaf_hash
-from tests.helpers import ELECTION, form_doc, structure_doc
-
-
-def cli(home: Path, *args: str, check: int | None = 0) -> subprocess.CompletedProcess:
-    env = {**os.environ, "COLUMNS": "200", "TALLYPROOF_HOME": str(home)}
-    env.pop("TALLYPROOF_DATABASE_URL", None)
-    done = subprocess.run(
-        [sys.executable, "-m", "tallyproof", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-    if check is not None:
-        assert done.returncode == check, done.stdout + done.stderr
-    return done
+from tests.helpers import ELECTION, cli, form_doc, structure_doc
 
 
 @pytest.fixture(scope="module")

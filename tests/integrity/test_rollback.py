@@ -30,8 +30,7 @@ import pytest
 from tallyproof.ledger.keys import Signer
 from tallyproof.ledger.merkle import MerkleTree, leaf_hash
 from tallyproof.ledger.note import Checkpoint
-from tests.cli.test_cli import cli
-from tests.helpers import ELECTION, form_doc, structure_doc
+from tests.helpers import ELECTION, cli, form_doc, structure_doc
 
 ORIGIN = "test.example/log"
 FULL_SIZE = 7  # structure, two key registrations, four forms

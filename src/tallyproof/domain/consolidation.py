@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from tallyproof.domain.declarations import DeclaredResult
 from tallyproof.domain.forms import ResultForm
 from tallyproof.domain.status import ContestStatus, effective_contest_status
 from tallyproof.domain.structure import Contest, ElectionStructure
@@ -112,6 +113,25 @@ def consolidate(
     for station_id, record in heads.items():
         total.count(station_id, record)
     return total.consolidation(structure)
+
+
+def declared_consolidation(
+    structure: ElectionStructure, contest: Contest, decl: DeclaredResult
+) -> Consolidation:
+    """A contest's totals as a declaration states them: every candidate on the roster,
+    polled as declared (else valid plus rejected), registered voters only when declared."""
+    valid = sum(decl.votes.values())
+    rejected = decl.rejected or 0
+    return Consolidation(
+        contest=contest.code,
+        votes={cid: decl.votes.get(cid, 0) for cid in contest.candidate_ids},
+        rejected=rejected,
+        polled=decl.polled if decl.polled is not None else valid + rejected,
+        stations_reported=0,
+        stations_total=len(structure.stations_of(contest.code)),
+        registered_reported=decl.registered or 0,
+        registered_total=decl.registered or structure.registered_voters(contest.code),
+    )
 
 
 class ResultBasis(StrEnum):

@@ -8,7 +8,7 @@ from itertools import combinations
 from typing import Any
 
 from tallyproof.domain.consolidation import Consolidation, FormRecord
-from tallyproof.domain.declarations import DeclaredResult
+from tallyproof.domain.declarations import DeclaredResult, declaration_findings
 from tallyproof.domain.findings import Finding, Severity
 from tallyproof.domain.structure import Contest
 
@@ -251,3 +251,18 @@ def reconcile_declarations(contest: Contest, records: Sequence[DeclarationRecord
             )
         )
     return findings
+
+
+def declaration_reconciliation(
+    contest: Contest,
+    computed: Consolidation,
+    official: Mapping[str, FormRecord],
+    records: Sequence[DeclarationRecord],
+) -> list[Finding]:
+    """Every finding about a contest's declarations: each against the station forms, each's
+    own ballot arithmetic, and the declaring sources against each other."""
+    found: list[Finding] = []
+    for record in records:
+        found += reconcile_declaration(contest, computed, official, record)
+        found += declaration_findings(record.declaration, record.declaration_id)
+    return found + reconcile_declarations(contest, records)

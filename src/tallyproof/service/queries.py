@@ -16,15 +16,15 @@ from tallyproof.domain.consolidation import (
     ResultBasis,
     consolidate,
     contest_result,
+    declared_consolidation,
     latest_forms,
 )
-from tallyproof.domain.declarations import DeclaredResult, declaration_findings, parse_declaration
+from tallyproof.domain.declarations import DeclaredResult, parse_declaration
 from tallyproof.domain.findings import Finding, by_severity
 from tallyproof.domain.forms import ResultForm, SupersedeReason
 from tallyproof.domain.reconciliation import (
     DeclarationRecord,
-    reconcile_declaration,
-    reconcile_declarations,
+    declaration_reconciliation,
     reconcile_station,
 )
 from tallyproof.domain.sources import Source, parse_source
@@ -34,6 +34,7 @@ from tallyproof.ledger.entries import parse_leaf
 from tallyproof.service.state import LedgerState
 from tallyproof.service.writer import LedgerWriter
 from tallyproof.store.database import Reader
+from tallyproof.store.records import FormRow
 
 
 class UnknownElection(LookupError):  # noqa: N818 - reported to the user as a plain lookup miss
@@ -84,7 +85,10 @@ def results_in(
         if stations:
             cons, basis = _from_stations(structure, c, stations), ResultBasis.STATIONS
         elif c.code in declared:
-            cons, basis = _from_declaration(structure, c, declared[c.code]), ResultBasis.DECLARED
+            cons, basis = (
+                declared_consolidation(structure, c, declared[c.code]),
+                ResultBasis.DECLARED,
+            )
         else:
             cons, basis = _from_stations(structure, c, {}), ResultBasis.NONE
         out.append(contest_result(c, cons, basis, ordered, reason))
@@ -152,23 +156,6 @@ def _from_stations(
     )
 
 
-def _from_declaration(
-    structure: ElectionStructure, contest: Contest, decl: DeclaredResult
-) -> Consolidation:
-    valid = sum(decl.votes.values())
-    rejected = decl.rejected or 0
-    return Consolidation(
-        contest=contest.code,
-        votes={cid: decl.votes.get(cid, 0) for cid in contest.candidate_ids},
-        rejected=rejected,
-        polled=decl.polled if decl.polled is not None else valid + rejected,
-        stations_reported=0,
-        stations_total=len(structure.stations_of(contest.code)),
-        registered_reported=decl.registered or 0,
-        registered_total=decl.registered or structure.registered_voters(contest.code),
-    )
-
-
 def _declaration_heads(
     reader: Reader, election: str, contest: str | None
 ) -> dict[str, list[DeclarationRecord]]:
@@ -198,9 +185,9 @@ def _official_declarations(
 
 
 def form_records(reader: Reader, election: str, contest: str | None = None) -> list[FormRecord]:
-    """Accepted forms as the tabulation sees them: the counts from the index rows."""
+    """Accepted forms as the consolidation sees them: the counts from the index rows."""
     return [
-        FormRecord(row.form_id, row.seq, _form_of(row)) for row in reader.forms(election, contest)
+        form_record(r) for r in reader.form_rows(election, reader.ledger_size(), contest=contest)
     ]
 
 
@@ -209,19 +196,21 @@ def _source(label: str) -> Source:
     return parse_source(label)
 
 
-def _form_of(row: Any) -> ResultForm:
-    return ResultForm(
-        election=row.election_id,
+def form_record(row: FormRow) -> FormRecord:
+    """A stored form's counts as a record (the full form, with its time, is in its leaf)."""
+    form = ResultForm(
+        election=row.election,
         station=row.station,
         contest=row.contest,
         source=_source(row.source),
-        votes=json.loads(row.votes),
+        votes=row.votes,
         rejected=row.rejected,
         polled=row.polled,
-        time="",  # the index keeps counts; the full form is in the ledger leaf
+        time="",
         supersedes=row.supersedes,
         reason=SupersedeReason(row.reason) if row.reason else None,
     )
+    return FormRecord(row.form_id, row.seq, form)
 
 
 def findings(
@@ -248,11 +237,7 @@ def findings(
         stations = by_place.get(c.code, {})
         official = {s: h["official"] for s, h in stations.items() if "official" in h}
         computed = consolidate(structure, c, official)
-        decls = declared.get(c.code, [])
-        for record in decls:
-            out += reconcile_declaration(c, computed, official, record)
-            out += declaration_findings(record.declaration, record.declaration_id)
-        out += reconcile_declarations(c, decls)
+        out += declaration_reconciliation(c, computed, official, declared.get(c.code, []))
     return by_severity(out)
 
 

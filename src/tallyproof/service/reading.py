@@ -14,13 +14,11 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from tallyproof.domain.claims import StoredClaim, parse_claim, reconcile_claims
 from tallyproof.domain.consolidation import (
-    Consolidation,
     ContestResult,
     ContestView,
     Declared,
@@ -28,23 +26,21 @@ from tallyproof.domain.consolidation import (
     ResultBasis,
     RunningTotal,
     contest_result,
+    declared_consolidation,
 )
-from tallyproof.domain.declarations import declaration_findings, parse_declaration
+from tallyproof.domain.declarations import parse_declaration
 from tallyproof.domain.fields import is_timestamp
 from tallyproof.domain.findings import Finding, by_severity, finding_key
-from tallyproof.domain.forms import ResultForm, SupersedeReason
 from tallyproof.domain.reconciliation import (
     DeclarationRecord,
-    reconcile_declaration,
-    reconcile_declarations,
+    declaration_reconciliation,
     reconcile_station,
 )
-from tallyproof.domain.sources import Source, parse_source
 from tallyproof.domain.standings import StandingRow, seat_standings
 from tallyproof.domain.status import ContestStatus, StatusOrder
 from tallyproof.domain.structure import Contest, ElectionStructure, parse_structure
 from tallyproof.ledger.entries import leaf_body
-from tallyproof.service.queries import UnknownElection
+from tallyproof.service.queries import UnknownElection, form_record
 from tallyproof.service.settings import Settings
 from tallyproof.service.writer import NotInitialised
 from tallyproof.store.database import Reader, Store
@@ -310,27 +306,6 @@ def _contest(structure: ElectionStructure, code: str) -> Contest:
     return contest
 
 
-@cache
-def _source(label: str) -> Source:
-    return parse_source(label)
-
-
-def _record(row: FormRow) -> FormRecord:
-    form = ResultForm(
-        election=row.election,
-        station=row.station,
-        contest=row.contest,
-        source=_source(row.source),
-        votes=row.votes,
-        rejected=row.rejected,
-        polled=row.polled,
-        time="",
-        supersedes=row.supersedes,
-        reason=SupersedeReason(row.reason) if row.reason else None,
-    )
-    return FormRecord(row.form_id, row.seq, form)
-
-
 def _declaration(doc: DocumentRow) -> DeclarationRecord:
     body = leaf_body(doc.leaf_data)
     return DeclarationRecord(doc.entry_id, doc.seq, parse_declaration(body))
@@ -347,18 +322,7 @@ def _declared(
     structure: ElectionStructure, contest: Contest, record: DeclarationRecord, received: str
 ) -> Declared:
     decl = record.declaration
-    valid = sum(decl.votes.values())
-    rejected = decl.rejected or 0
-    cons = Consolidation(
-        contest=contest.code,
-        votes={cid: decl.votes.get(cid, 0) for cid in contest.candidate_ids},
-        rejected=rejected,
-        polled=decl.polled if decl.polled is not None else valid + rejected,
-        stations_reported=0,
-        stations_total=len(structure.stations_of(contest.code)),
-        registered_reported=decl.registered or structure.registered_voters(contest.code),
-        registered_total=decl.registered or structure.registered_voters(contest.code),
-    )
+    cons = declared_consolidation(structure, contest, decl)
     result = contest_result(contest, cons, ResultBasis.DECLARED, ContestStatus.PROVISIONAL)
     return Declared(
         record.declaration_id, record.seq, decl.time, received, decl.source.label, result
@@ -376,7 +340,7 @@ class _ContestState:
     ordered: tuple[ContestStatus, str] = (ContestStatus.SCHEDULED, "")
 
     def add_form(self, row: FormRow) -> FormRecord:
-        record = _record(row)
+        record = form_record(row)
         self.heads.setdefault(row.station, {})[row.chain] = record
         if row.official:
             self.total.count(row.station, record)
@@ -410,11 +374,7 @@ class _ContestState:
         official = {s: h["official"] for s, h in self.heads.items() if "official" in h}
         computed = self.total.consolidation(structure)
         records = [r for r, _ in self.declarations.values()]
-        for record in records:
-            out += reconcile_declaration(self.contest, computed, official, record)
-            out += declaration_findings(record.declaration, record.declaration_id)
-        out += reconcile_declarations(self.contest, records)
-        return out
+        return out + declaration_reconciliation(self.contest, computed, official, records)
 
 
 def _with_status(declared: Declared, status: ContestStatus, reason: str) -> Declared:
@@ -448,7 +408,7 @@ class _Tally:
     def _form(self, row: FormRow) -> None:
         state = self.contests.get(row.contest)
         if state is not None:
-            state.total.count(row.station, _record(row))
+            state.total.count(row.station, form_record(row))
 
     def _declaration(self, doc: DocumentRow) -> None:
         record = _declaration(doc)
