@@ -262,11 +262,13 @@ class ReadModel:
                     "form.unknown_election", f"name the election (--election); elections: {names}"
                 )
             election = ids[0]
-        entry = reader.election_entry(election, size)
-        if entry is None:
+        seq = reader.election_seq(election, size)
+        if seq is None:
             raise UnknownElection("form.unknown_election", f"no election {election!r}")
-        key = (election, entry.seq)
-        if key not in self._structures:
+        key = (election, seq)
+        if key not in self._structures:  # the leaf (megabytes, nationally) is read once
+            entry = reader.entry_at(seq)
+            assert entry is not None
             self._structures[key] = parse_structure(leaf_body(entry.leaf_data))
         return self._structures[key]
 

@@ -265,16 +265,11 @@ class Reader:
             return 0
         return self.conn.execute(select(t.c.tree_size).where(t.c.seq == low - 1)).scalar() or 0
 
-    def election_entry(self, election: str, before: int) -> DocumentRow | None:
-        """The structure entry of an election logged before `before`."""
-        e, t = schema.elections, schema.ledger_entries
-        query = (
-            select(t)
-            .join(e, e.c.seq == t.c.seq)
-            .where(e.c.election_id == election, e.c.seq < before)
-        )
-        row = self.conn.execute(query).first()
-        return _document(row) if row else None
+    def election_seq(self, election: str, before: int) -> int | None:
+        """The leaf index of an election's structure, if it was logged before `before`."""
+        e = schema.elections
+        query = select(e.c.seq).where(e.c.election_id == election, e.c.seq < before)
+        return self.conn.execute(query).scalar()
 
     def election_ids(self, before: int) -> list[str]:
         e = schema.elections
