@@ -353,6 +353,11 @@ class _ContestState:
         self.declarations[record.declaration.chain] = (record, doc.received_at)
         return record
 
+    def order(self, order: StatusOrder) -> None:
+        """A status order of this contest stands until the next one."""
+        if order.scope == "contest" and order.target == self.contest.code:
+            self.ordered = (ContestStatus(order.status), order.reason)
+
     def view(self, structure: ElectionStructure) -> ContestView:
         status, reason = self.ordered
         cons = self.total.consolidation(structure)
@@ -366,17 +371,12 @@ class _ContestState:
                 declared = _with_status(declared, status, reason)
         return ContestView(computed, declared)
 
-    def findings(self, structure: ElectionStructure, stations: Sequence[str]) -> list[Finding]:
-        """The contest-wide findings, and those of the given stations."""
-        out: list[Finding] = []
-        for station in stations:
-            heads = self.heads.get(station, {})
-            if len(heads) > 1:
-                out += reconcile_station(station, self.contest, heads)
+    def declaration_findings(self, structure: ElectionStructure) -> list[Finding]:
+        """The contest-wide findings: its declarations against the forms and each other."""
         official = {s: h["official"] for s, h in self.heads.items() if "official" in h}
         computed = self.total.consolidation(structure)
         records = [r for r, _ in self.declarations.values()]
-        return out + declaration_reconciliation(self.contest, computed, official, records)
+        return declaration_reconciliation(self.contest, computed, official, records)
 
 
 def _with_status(declared: Declared, status: ContestStatus, reason: str) -> Declared:
@@ -421,7 +421,7 @@ class _Tally:
     def _order(self, doc: DocumentRow) -> None:
         order = _status(doc)
         if order.scope == "contest" and order.target in self.contests:
-            self.contests[order.target].ordered = (ContestStatus(order.status), order.reason)
+            self.contests[order.target].order(order)
 
     def views(self, structure: ElectionStructure) -> list[ContestView]:
         return [self.contests[c.code].view(structure) for c in structure.contests]
@@ -441,9 +441,7 @@ def _contest_view(
     for doc in reader.document_rows("declaration", eid, size, contest=contest.code):
         state.add_declaration(doc)
     for doc in reader.document_rows("status", eid, size):
-        order = _status(doc)
-        if order.scope == "contest" and order.target == contest.code:
-            state.ordered = (ContestStatus(order.status), order.reason)
+        state.order(_status(doc))
     return state.view(structure)
 
 
@@ -498,8 +496,7 @@ class _Timeline:
             summary = _declaration_summary(record)
         else:
             doc, order = item
-            if order.scope == "contest":
-                self.state.ordered = (ContestStatus(order.status), order.reason)
+            self.state.order(order)
             received, entry_id = doc.received_at, doc.entry_id
             summary = f"{order.scope} {order.target} ordered {order.status}" + (
                 f": {order.reason}" if order.reason else ""
@@ -517,7 +514,7 @@ class _Timeline:
             found = reconcile_station(station, self.state.contest, heads) if len(heads) > 1 else []
             self.station_findings[station] = found
         now = [f for fs in self.station_findings.values() for f in fs]
-        now += self.state.findings(self.structure, [])
+        now += self.state.declaration_findings(self.structure)
         current = {finding_key(f): f for f in now}
         opened = [f for k, f in current.items() if k not in self.open]
         resolved = [self.open[k][0] for k in self.open if k not in current]
