@@ -17,9 +17,9 @@ from tallyproof.domain.claims import (
     claims_agree,
     reconcile_claims,
 )
-from tallyproof.domain.consolidation import ContestResult, ResultBasis, Standing
+from tallyproof.domain.consolidation import ContestResult, ResultBasis
 from tallyproof.domain.status import ContestStatus
-from tallyproof.domain.structure import parse_structure
+from tallyproof.domain.structure import Candidate, parse_structure
 
 STRUCTURE = parse_structure(
     {
@@ -123,9 +123,10 @@ def result(rafique: int, reported: int = 10) -> ContestResult:
         "",
         ResultBasis.STATIONS,
         (
-            Standing("NA-122/khosa", "Sardar Latif Khosa", "PTI", 117109),
-            Standing("NA-122/rafique", "Khawaja Saad Rafique", "PML-N", rafique),
+            Candidate("NA-122/khosa", "Sardar Latif Khosa", "PTI"),
+            Candidate("NA-122/rafique", "Khawaja Saad Rafique", "PML-N"),
         ),
+        {"NA-122/khosa": 117109, "NA-122/rafique": rafique},
         0,
         0,
         reported,

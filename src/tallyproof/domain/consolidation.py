@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 
 from tallyproof.domain.declarations import DeclaredResult
 from tallyproof.domain.forms import ResultForm
 from tallyproof.domain.status import ContestStatus, effective_contest_status
-from tallyproof.domain.structure import Contest, ElectionStructure
+from tallyproof.domain.structure import Candidate, Contest, ElectionStructure
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +54,6 @@ class Consolidation:
     stations_total: int
     registered_reported: int
     registered_total: int
-    form_ids: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def valid(self) -> int:
@@ -63,45 +63,54 @@ class Consolidation:
 class RunningTotal:
     """A contest's totals as station forms arrive: counting a station's current form, and
     taking back the one it supersedes. The one consolidation: `consolidate` is a running
-    total fed every current form at once; the read side keeps one per contest as it goes."""
+    total fed every current form at once; the read side keeps one per contest as it goes.
+    Every figure is kept as it goes, so a consolidation costs the candidates, not the
+    stations counted so far."""
 
-    def __init__(self, contest: Contest) -> None:
+    __slots__ = ("_structure", "contest", "counted", "polled", "registered", "rejected", "votes")
+
+    def __init__(self, structure: ElectionStructure, contest: Contest) -> None:
         self.contest = contest
         self.votes: dict[str, int] = dict.fromkeys(contest.candidate_ids, 0)
         self.rejected = 0
         self.polled = 0
-        self.counted: dict[str, FormRecord] = {}  # station -> the form counted for it
+        self.registered = 0  # registered voters of the stations counted
+        self.counted: dict[str, tuple[Mapping[str, int], int, int]] = {}  # station -> counts
+        self._structure = structure
 
-    def count(self, station: str, record: FormRecord) -> None:
-        """Count `record` as the station's form, in place of any counted before."""
+    def count(self, station: str, form: ResultForm) -> None:
+        """Count `form` as the station's form, in place of any counted before."""
+        self.add(station, form.votes, form.rejected, form.polled)
+
+    def add(self, station: str, votes: Mapping[str, int], rejected: int, polled: int) -> None:
+        """`count` from the bare figures (the read side's tally keeps no forms)."""
         old = self.counted.get(station)
         if old is not None:
-            self._add(old.form, -1)
-        self._add(record.form, 1)
-        self.counted[station] = record
+            self._add(*old, -1)
+        else:
+            known = self._structure.station(station)
+            self.registered += known.registered_voters if known else 0
+        self._add(votes, rejected, polled, 1)
+        self.counted[station] = (votes, rejected, polled)
 
-    def _add(self, form: ResultForm, sign: int) -> None:
-        votes = self.votes
-        for candidate, n in form.votes.items():
-            votes[candidate] = votes.get(candidate, 0) + sign * n
-        self.rejected += sign * form.rejected
-        self.polled += sign * form.polled
+    def _add(self, votes: Mapping[str, int], rejected: int, polled: int, sign: int) -> None:
+        mine = self.votes
+        for candidate, n in votes.items():
+            mine[candidate] = mine.get(candidate, 0) + sign * n
+        self.rejected += sign * rejected
+        self.polled += sign * polled
 
-    def consolidation(self, structure: ElectionStructure) -> Consolidation:
-        registered = 0
-        for station_id in self.counted:
-            station = structure.station(station_id)
-            registered += station.registered_voters if station else 0
+    def consolidation(self) -> Consolidation:
+        code = self.contest.code
         return Consolidation(
-            contest=self.contest.code,
+            contest=code,
             votes=dict(self.votes),
             rejected=self.rejected,
             polled=self.polled,
             stations_reported=len(self.counted),
-            stations_total=len(structure.stations_of(self.contest.code)),
-            registered_reported=registered,
-            registered_total=structure.registered_voters(self.contest.code),
-            form_ids=tuple(sorted(r.form_id for r in self.counted.values())),
+            stations_total=len(self._structure.stations_of(code)),
+            registered_reported=self.registered,
+            registered_total=self._structure.registered_voters(code),
         )
 
 
@@ -109,10 +118,10 @@ def consolidate(
     structure: ElectionStructure, contest: Contest, heads: Mapping[str, FormRecord]
 ) -> Consolidation:
     """Sum the station forms; every candidate on the roster appears, with 0 if unreported."""
-    total = RunningTotal(contest)
+    total = RunningTotal(structure, contest)
     for station_id, record in heads.items():
-        total.count(station_id, record)
-    return total.consolidation(structure)
+        total.count(station_id, record.form)
+    return total.consolidation()
 
 
 def declared_consolidation(
@@ -150,7 +159,9 @@ class Standing:
 
 @dataclass(frozen=True)
 class ContestResult:
-    """What a results page shows for one contest."""
+    """What a results page shows for one contest. The ranking is built when first asked
+    for: standings need only the leader, and a live night re-renders hundreds of contests a
+    commit."""
 
     contest: str
     name: str
@@ -158,7 +169,8 @@ class ContestResult:
     status: ContestStatus
     status_reason: str
     basis: ResultBasis
-    ranking: tuple[Standing, ...]
+    candidates: tuple[Candidate, ...] = field(repr=False)
+    votes: Mapping[str, int]
     rejected: int
     polled: int
     stations_reported: int
@@ -166,18 +178,25 @@ class ContestResult:
     registered_reported: int
     registered_total: int
 
+    @cached_property
+    def ranking(self) -> tuple[Standing, ...]:
+        """Every candidate by votes, then roster order for a stable tie display."""
+        by_votes = sorted(self.candidates, key=lambda k: -self.votes.get(k.id, 0))  # stable
+        return tuple(self._standing(k) for k in by_votes)
+
+    def _standing(self, k: Candidate) -> Standing:
+        return Standing(k.id, k.name, k.affiliation, self.votes.get(k.id, 0))
+
     @property
     def tied(self) -> bool:
         """The top two have the same votes, and some: a contest with no votes is not tied."""
-        top = self.ranking
-        return len(top) > 1 and top[0].votes == top[1].votes and top[0].votes > 0
+        return _ahead(self.candidates, self.votes)[1]
 
     @property
     def leader(self) -> Standing | None:
         """The candidate ahead; None before any votes or when the top two are tied."""
-        if not self.ranking or self.ranking[0].votes == 0 or self.tied:
-            return None
-        return self.ranking[0]
+        ahead, tied = _ahead(self.candidates, self.votes)
+        return self._standing(ahead) if ahead is not None and not tied else None
 
     @property
     def winner(self) -> Standing | None:
@@ -203,6 +222,21 @@ class ContestResult:
         return self.polled / self.registered_reported
 
 
+def _ahead(
+    candidates: tuple[Candidate, ...], votes: Mapping[str, int]
+) -> tuple[Candidate | None, bool]:
+    """The first candidate in roster order with the most votes, if any has votes, and whether
+    another has as many: the ranking's head, without the sort."""
+    best, ahead, tied = 0, None, False
+    for k in candidates:
+        n = votes.get(k.id, 0)
+        if n > best:
+            best, ahead, tied = n, k, False
+        elif n == best and n > 0:
+            tied = True
+    return ahead, tied
+
+
 def contest_result(
     contest: Contest,
     consolidation: Consolidation,
@@ -210,14 +244,7 @@ def contest_result(
     ordered: ContestStatus,
     reason: str = "",
 ) -> ContestResult:
-    """Rank the candidates (by votes, then roster order for a stable tie display)."""
-    order = {cid: i for i, cid in enumerate(contest.candidate_ids)}
-    ranking = tuple(
-        Standing(k.id, k.name, k.affiliation, consolidation.votes.get(k.id, 0))
-        for k in sorted(
-            contest.candidates, key=lambda k: (-consolidation.votes.get(k.id, 0), order[k.id])
-        )
-    )
+    """A contest's result from its figures, its basis and its ordered status."""
     status = effective_contest_status(
         ordered, consolidation.stations_reported, consolidation.stations_total
     )
@@ -234,7 +261,8 @@ def contest_result(
         status=status,
         status_reason=reason,
         basis=basis,
-        ranking=ranking,
+        candidates=contest.candidates,
+        votes=consolidation.votes,
         rejected=consolidation.rejected,
         polled=consolidation.polled,
         stations_reported=consolidation.stations_reported,

@@ -8,17 +8,22 @@ received at or before that time had committed)."""
 
 from __future__ import annotations
 
+import gc
 import json
+from array import array
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from tallyproof.domain.claims import StoredClaim, parse_claim, reconcile_claims
 from tallyproof.domain.consolidation import (
+    Consolidation,
     ContestResult,
     ContestView,
     Declared,
@@ -44,7 +49,7 @@ from tallyproof.service.queries import UnknownElection, form_record
 from tallyproof.service.settings import Settings
 from tallyproof.service.writer import NotInitialised
 from tallyproof.store.database import Reader, Store
-from tallyproof.store.records import CheckpointRow, DocumentRow, FormRow
+from tallyproof.store.records import CheckpointRow, CountRow, DocumentRow, FormRow
 
 T = TypeVar("T")
 AsOf = int | str | None  # a tree size, an RFC 3339 time, or the newest checkpoint
@@ -153,14 +158,19 @@ class ReadModel:
     def contest(self, election: str | None, code: str, as_of: AsOf = None) -> Answer[ContestView]:
         def compute(reader: Reader, size: int) -> ContestView:
             structure = self._structure(reader, election, size)
-            return _contest_view(reader, structure, _contest(structure, code), size)
+            contest = _contest(structure, code)
+            tally = self._tallies.get(structure.election.id)
+            if tally is None or tally.structure is not structure:
+                return _contest_view(reader, structure, contest, size)
+            tally.advance(reader, size)  # a kept tally answers from figures it has
+            return tally.view(code, size)
 
         return self._ask(("contest", election, code), as_of, compute)
 
     def results(self, election: str | None, as_of: AsOf = None) -> Answer[list[ContestView]]:
         def compute(reader: Reader, size: int) -> list[ContestView]:
             structure = self._structure(reader, election, size)
-            return self._tally(reader, structure, size).views(structure)
+            return self._tally(reader, structure, size).views(size)
 
         return self._ask(("results", election), as_of, compute)
 
@@ -169,7 +179,7 @@ class ReadModel:
     ) -> Answer[Standings]:
         def compute(reader: Reader, size: int) -> Standings:
             structure = self._structure(reader, election, size)
-            views = self._tally(reader, structure, size).views(structure)
+            views = self._tally(reader, structure, size).views(size)
             return Standings(
                 seat_standings(structure, [v.official for v in views], after_joining=after_joining),
                 seat_standings(structure, [v.computed for v in views], after_joining=after_joining),
@@ -270,21 +280,27 @@ class ReadModel:
             entry = reader.entry_at(seq)
             assert entry is not None
             self._structures[key] = parse_structure(leaf_body(entry.leaf_data))
+            _settle()
         return self._structures[key]
 
     def _tally(self, reader: Reader, structure: ElectionStructure, size: int) -> _Tally:
-        """Every contest's running totals at `size`: the newest is kept and advanced; an
-        earlier size is replayed from the start of the log."""
-        eid = structure.election.id
-        kept = self._tallies.get(eid)
-        if kept is None or kept.size > size:
-            tally = _Tally(structure)
+        """Every contest's figures, kept and advanced: built once from the log, up to the
+        size first asked; later sizes advance it, earlier ones read the figures it kept."""
+        tally = self._tallies.get(structure.election.id)
+        if tally is None or tally.structure is not structure:
+            tally = self._tallies[structure.election.id] = _Tally(structure)
             tally.advance(reader, size)
-            if kept is None or size >= kept.size:
-                self._tallies[eid] = tally
-            return tally
-        kept.advance(reader, size)
-        return kept
+            _settle()
+        tally.advance(reader, size)
+        return tally
+
+
+def _settle() -> None:
+    """Move what the reader keeps for good (a structure's stations, a tally's figures) out of
+    the collector's sight: a full collection otherwise walks a national structure's million
+    objects, tens of milliseconds that land on whichever answer happens to trigger it."""
+    gc.collect()
+    gc.freeze()
 
 
 def _checkpoint_for(reader: Reader, as_of: AsOf) -> CheckpointRow:
@@ -331,6 +347,29 @@ def _declared(
     )
 
 
+def _render(
+    structure: ElectionStructure,
+    contest: Contest,
+    cons: Consolidation,
+    official: tuple[DeclarationRecord, str] | None,
+    ordered: tuple[ContestStatus, str],
+) -> ContestView:
+    """A contest's view from its figures, its official declaration and its ordered status."""
+    status, reason = ordered
+    basis = ResultBasis.STATIONS if cons.stations_reported else ResultBasis.NONE
+    computed = contest_result(contest, cons, basis, status, reason)
+    declared = None
+    if official is not None:
+        declared = _declared(structure, contest, *official)
+        if status in (ContestStatus.POSTPONED, ContestStatus.SUSPENDED, ContestStatus.FINAL):
+            declared = _with_status(declared, status, reason)
+    return ContestView(computed, declared)
+
+
+def _ordered(order: StatusOrder) -> tuple[ContestStatus, str]:
+    return ContestStatus(order.status), order.reason
+
+
 @dataclass
 class _ContestState:
     """What one contest's answers need, built entry by entry in log order."""
@@ -338,6 +377,7 @@ class _ContestState:
     contest: Contest
     total: RunningTotal
     heads: dict[str, dict[str, FormRecord]] = field(default_factory=dict)  # station -> chain
+    official: dict[str, FormRecord] = field(default_factory=dict)  # station -> counted form
     declarations: dict[str, tuple[DeclarationRecord, str]] = field(default_factory=dict)
     ordered: tuple[ContestStatus, str] = (ContestStatus.SCHEDULED, "")
 
@@ -345,7 +385,8 @@ class _ContestState:
         record = form_record(row)
         self.heads.setdefault(row.station, {})[row.chain] = record
         if row.official:
-            self.total.count(row.station, record)
+            self.official[row.station] = record
+            self.total.count(row.station, record.form)
         return record
 
     def add_declaration(self, doc: DocumentRow) -> DeclarationRecord:
@@ -356,27 +397,20 @@ class _ContestState:
     def order(self, order: StatusOrder) -> None:
         """A status order of this contest stands until the next one."""
         if order.scope == "contest" and order.target == self.contest.code:
-            self.ordered = (ContestStatus(order.status), order.reason)
+            self.ordered = _ordered(order)
 
     def view(self, structure: ElectionStructure) -> ContestView:
-        status, reason = self.ordered
-        cons = self.total.consolidation(structure)
-        basis = ResultBasis.STATIONS if cons.stations_reported else ResultBasis.NONE
-        computed = contest_result(self.contest, cons, basis, status, reason)
+        cons = self.total.consolidation()
         official = self.declarations.get("official")
-        declared = None
-        if official is not None:
-            declared = _declared(structure, self.contest, *official)
-            if status in (ContestStatus.POSTPONED, ContestStatus.SUSPENDED, ContestStatus.FINAL):
-                declared = _with_status(declared, status, reason)
-        return ContestView(computed, declared)
+        return _render(structure, self.contest, cons, official, self.ordered)
 
-    def declaration_findings(self, structure: ElectionStructure) -> list[Finding]:
+    def declaration_findings(self) -> list[Finding]:
         """The contest-wide findings: its declarations against the forms and each other."""
-        official = {s: h["official"] for s, h in self.heads.items() if "official" in h}
-        computed = self.total.consolidation(structure)
+        if not self.declarations:
+            return []
         records = [r for r, _ in self.declarations.values()]
-        return declaration_reconciliation(self.contest, computed, official, records)
+        computed = self.total.consolidation()
+        return declaration_reconciliation(self.contest, computed, self.official, records)
 
 
 def _with_status(declared: Declared, status: ContestStatus, reason: str) -> Declared:
@@ -384,57 +418,138 @@ def _with_status(declared: Declared, status: ContestStatus, reason: str) -> Decl
 
 
 class _Tally:
-    """Every contest of one election, advanced through the log; answers results and
-    standings at its size without reading the whole log again."""
+    """Every contest of one election, advanced through the log. It answers results and
+    standings at its size, re-rendering only the contests an entry changed since the last
+    answer, and at any earlier checkpoint from the figures it kept at each checkpoint: a
+    contest's votes, rejected, polled, stations and registered voters reported, packed in
+    roster order (an official form names every candidate on the roster and no other)."""
 
     def __init__(self, structure: ElectionStructure) -> None:
         self.structure = structure
         self.size = 0
-        self.contests = {c.code: _ContestState(c, RunningTotal(c)) for c in structure.contests}
+        self.totals = {c.code: RunningTotal(structure, c) for c in structure.contests}
+        self.declared: dict[str, list[tuple[int, DeclarationRecord, str]]] = defaultdict(list)
+        self.ordered: dict[str, list[tuple[int, tuple[ContestStatus, str]]]] = defaultdict(list)
+        self.changed: dict[str, int] = {}  # contest -> leaf index of the last entry changing it
+        self._views: dict[str, tuple[int, ContestView]] = {}
+        self._kept_at: dict[str, array[int]] = {c.code: array("q") for c in structure.contests}
+        self._kept: dict[str, array[int]] = {c.code: array("q") for c in structure.contests}
+        self._dirty: set[str] = set()
 
     def advance(self, reader: Reader, size: int) -> None:
+        """Apply the entries logged in [self.size, size), keeping figures at each checkpoint."""
         if size <= self.size:
             return
         eid = self.structure.election.id
-        events: list[tuple[int, Callable[[], None]]] = []
-        for row in reader.form_rows(eid, size, official=True, since=self.size):
-            events.append((row.seq, _bind(self._form, row)))
+        events: list[tuple[int, Callable[[Any], None], Any]] = [
+            (row.seq, self._form, row) for row in reader.official_counts_since(eid, self.size, size)
+        ]
         for kind, apply in (("declaration", self._declaration), ("status", self._order)):
-            for doc in reader.document_rows(kind, eid, size):
-                if doc.seq >= self.size:
-                    events.append((doc.seq, _bind(apply, doc)))
-        for _, apply_event in sorted(events, key=lambda e: e[0]):
-            apply_event()
+            events += [(d.seq, apply, d) for d in reader.document_rows(kind, eid, size, self.size)]
+        events.sort(key=itemgetter(0))
+        marks = reader.checkpoint_sizes(self.size, size)
+        if not marks or marks[-1] != size:
+            marks.append(size)
+        at = 0
+        for seq, apply, item in events:
+            while seq >= marks[at]:
+                self._keep(marks[at])
+                at += 1
+            apply(item)
+        for mark in marks[at:]:
+            self._keep(mark)
         self.size = size
 
-    def _form(self, row: FormRow) -> None:
-        state = self.contests.get(row.contest)
-        if state is not None:
-            state.total.count(row.station, form_record(row))
+    def _form(self, row: CountRow) -> None:
+        total = self.totals.get(row.contest)
+        if total is not None:
+            total.add(row.station, row.votes, row.rejected, row.polled)
+            self._touch(row.contest, row.seq)
 
     def _declaration(self, doc: DocumentRow) -> None:
         record = _declaration(doc)
-        state = self.contests.get(record.declaration.contest)
-        if state is not None:
-            state.declarations[record.declaration.chain] = (record, doc.received_at)
+        code = record.declaration.contest
+        if code in self.totals and record.declaration.chain == "official":
+            self.declared[code].append((doc.seq, record, doc.received_at))
+            self._touch(code, doc.seq)
 
     def _order(self, doc: DocumentRow) -> None:
         order = _status(doc)
-        if order.scope == "contest" and order.target in self.contests:
-            self.contests[order.target].order(order)
+        if order.scope == "contest" and order.target in self.totals:
+            self.ordered[order.target].append((doc.seq, _ordered(order)))
+            self._touch(order.target, doc.seq)
 
-    def views(self, structure: ElectionStructure) -> list[ContestView]:
-        return [self.contests[c.code].view(structure) for c in structure.contests]
+    def _touch(self, code: str, seq: int) -> None:
+        self.changed[code] = seq
+        self._dirty.add(code)
+
+    def _keep(self, size: int) -> None:
+        for code in self._dirty:
+            total = self.totals[code]
+            self._kept_at[code].append(size)
+            self._kept[code].extend(total.votes[c] for c in total.contest.candidate_ids)
+            self._kept[code].extend(
+                (total.rejected, total.polled, len(total.counted), total.registered)
+            )
+        self._dirty.clear()
+
+    def views(self, size: int) -> list[ContestView]:
+        return [self.view(c.code, size) for c in self.structure.contests]
+
+    def view(self, code: str, size: int) -> ContestView:
+        """A contest as of `size`: the current view (re-rendered only when an entry changed
+        the contest), or one rendered from the figures kept at an earlier checkpoint."""
+        if size >= self.size:
+            version = self.changed.get(code, -1)
+            cached = self._views.get(code)
+            if cached is None or cached[0] != version:
+                cached = (version, self._render(code, self.totals[code].consolidation(), size))
+                self._views[code] = cached
+            return cached[1]
+        return self._render(code, self._figures(code, size), size)
+
+    def _figures(self, code: str, size: int) -> Consolidation:
+        contest = self.totals[code].contest
+        kept_at = self._kept_at[code]
+        at = bisect_right(kept_at, size) - 1
+        n = len(contest.candidate_ids)
+        if at < 0:
+            figures = [0] * (n + 4)
+        else:
+            figures = self._kept[code][at * (n + 4) : (at + 1) * (n + 4)].tolist()
+        return Consolidation(
+            contest=code,
+            votes=dict(zip(contest.candidate_ids, figures[:n], strict=True)),
+            rejected=figures[n],
+            polled=figures[n + 1],
+            stations_reported=figures[n + 2],
+            stations_total=len(self.structure.stations_of(code)),
+            registered_reported=figures[n + 3],
+            registered_total=self.structure.registered_voters(code),
+        )
+
+    def _render(self, code: str, cons: Consolidation, size: int) -> ContestView:
+        official = _last_before(self.declared.get(code, ()), size)
+        ordered = _last_before(self.ordered.get(code, ()), size)
+        return _render(
+            self.structure,
+            self.totals[code].contest,
+            cons,
+            (official[1], official[2]) if official else None,
+            ordered[1] if ordered else (ContestStatus.SCHEDULED, ""),
+        )
 
 
-def _bind(apply: Callable[[Any], None], item: Any) -> Callable[[], None]:
-    return lambda: apply(item)
+def _last_before(entries: Sequence[tuple[Any, ...]], size: int) -> tuple[Any, ...] | None:
+    """The last of `entries` (in log order, each led by its leaf index) logged before `size`."""
+    at = bisect_left(entries, size, key=itemgetter(0))
+    return entries[at - 1] if at else None
 
 
 def _contest_view(
     reader: Reader, structure: ElectionStructure, contest: Contest, size: int
 ) -> ContestView:
-    state = _ContestState(contest, RunningTotal(contest))
+    state = _ContestState(contest, RunningTotal(structure, contest))
     eid = structure.election.id
     for row in reader.form_rows(eid, size, contest=contest.code, official=True):
         state.add_form(row)
@@ -447,15 +562,17 @@ def _contest_view(
 
 class _Timeline:
     """A contest replayed entry by entry: what each entry changed, and when each finding
-    opened and was resolved."""
+    opened and was resolved. An entry can change only its station's findings and the
+    contest's declaration findings, so only those are recomputed after it."""
 
     def __init__(self, structure: ElectionStructure, contest: Contest) -> None:
         self.structure = structure
-        self.state = _ContestState(contest, RunningTotal(contest))
+        self.state = _ContestState(contest, RunningTotal(structure, contest))
         self.open: dict[tuple[Any, ...], tuple[Finding, int, int]] = {}
         self.closed: list[FindingLife] = []
         self.changes: list[Change] = []
         self.station_findings: dict[str, list[Finding]] = {}
+        self.contest_findings: list[Finding] = []
 
     @classmethod
     def replay(
@@ -470,25 +587,35 @@ class _Timeline:
             (doc.seq, "declaration", doc)
             for doc in reader.document_rows("declaration", eid, size, contest=contest.code)
         ]
-        served = set(structure.stations_of(contest.code))
-        for doc in reader.document_rows("status", eid, size):
+        statuses = reader.document_rows("status", eid, size)
+        served = set(structure.stations_of(contest.code)) if statuses else set()
+        for doc in statuses:
             order = _status(doc)
             if (order.scope == "contest" and order.target == contest.code) or (
                 order.scope == "station" and order.target in served
             ):
                 entries.append((doc.seq, "status", (doc, order)))
-        for seq, kind, item in sorted(entries, key=lambda e: e[0]):
+        entries.sort(key=itemgetter(0))
+        for seq, kind, item in entries:
             timeline._apply(seq, kind, item)
         return timeline
 
     def _apply(self, seq: int, kind: str, item: Any) -> None:
-        touched: list[str] = []
+        opened: list[Finding] = []
+        resolved: list[Finding] = []
         if kind == "form":
             row: FormRow = item
             self.state.add_form(row)
-            touched = [row.station]
             received, entry_id = row.received_at, row.form_id
             summary = _form_summary(row)
+            heads = self.state.heads[row.station]
+            found = []
+            if len(heads) > 1:
+                found = reconcile_station(row.station, self.state.contest, heads)
+            before = self.station_findings.get(row.station, [])
+            if found or before:
+                self._update(seq, before, found, opened, resolved)
+                self.station_findings[row.station] = found
         elif kind == "declaration":
             doc: DocumentRow = item
             record = self.state.add_declaration(doc)
@@ -501,32 +628,36 @@ class _Timeline:
             summary = f"{order.scope} {order.target} ordered {order.status}" + (
                 f": {order.reason}" if order.reason else ""
             )
-        opened, resolved = self._findings_after(seq, touched)
+        found = self.state.declaration_findings()
+        if found or self.contest_findings:
+            self._update(seq, self.contest_findings, found, opened, resolved)
+            self.contest_findings = found
         self.changes.append(
             Change(seq, seq + 1, received, kind, entry_id, summary, tuple(opened), tuple(resolved))
         )
 
-    def _findings_after(
-        self, seq: int, touched: Sequence[str]
-    ) -> tuple[list[Finding], list[Finding]]:
-        for station in touched:
-            heads = self.state.heads.get(station, {})
-            found = reconcile_station(station, self.state.contest, heads) if len(heads) > 1 else []
-            self.station_findings[station] = found
-        now = [f for fs in self.station_findings.values() for f in fs]
-        now += self.state.declaration_findings(self.structure)
+    def _update(
+        self,
+        seq: int,
+        before: Sequence[Finding],
+        now: Sequence[Finding],
+        opened: list[Finding],
+        resolved: list[Finding],
+    ) -> None:
+        """Replace one group of findings (a station's, or the contest's) after entry `seq`."""
         current = {finding_key(f): f for f in now}
-        opened = [f for k, f in current.items() if k not in self.open]
-        resolved = [self.open[k][0] for k in self.open if k not in current]
-        for k in [k for k in self.open if k not in current]:
-            finding, opened_size, opened_by = self.open.pop(k)
-            self.closed.append(FindingLife(finding, opened_size, opened_by, seq + 1, seq))
-        for k, f in current.items():
-            if k in self.open:
-                self.open[k] = (f, self.open[k][1], self.open[k][2])  # the newest evidence
+        for finding in before:
+            key = finding_key(finding)
+            if key not in current and key in self.open:
+                gone, opened_size, opened_by = self.open.pop(key)
+                resolved.append(gone)
+                self.closed.append(FindingLife(gone, opened_size, opened_by, seq + 1, seq))
+        for key, finding in current.items():
+            if key in self.open:
+                self.open[key] = (finding, *self.open[key][1:])  # the newest evidence
             else:
-                self.open[k] = (f, seq + 1, seq)
-        return opened, resolved
+                self.open[key] = (finding, seq + 1, seq)
+                opened.append(finding)
 
     def lives(self) -> list[FindingLife]:
         return self.closed + [FindingLife(f, size, by) for f, size, by in self.open.values()]
@@ -544,9 +675,7 @@ def _claim_lives(
         StoredClaim(r.claim_id, r.report_id, r.outlet, r.published, parse_claim(json.loads(r.doc)))
         for r in rows
     ]
-    results: dict[str, ContestResult] = {
-        v.official.contest: v.official for v in tally.views(structure)
-    }
+    results: dict[str, ContestResult] = {v.official.contest: v.official for v in tally.views(size)}
     lives = []
     for finding in reconcile_claims(claims, results):
         said = [*finding.evidence.get("claims", []), finding.evidence.get("claim") or {}]

@@ -8,6 +8,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import (
     Connection,
     Engine,
@@ -24,7 +25,13 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 
 from tallyproof.store import schema
-from tallyproof.store.records import CheckpointRow, DocumentRow, FormRow
+from tallyproof.store.records import (
+    FORM_COLUMNS,
+    CheckpointRow,
+    CountRow,
+    DocumentRow,
+    FormRow,
+)
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 # WAL with a sync on every commit (an acknowledged commit survives power loss); checkpoints
@@ -289,7 +296,7 @@ class Reader:
         """Forms logged at positions [since, before), in log order."""
         f, t = schema.forms, schema.ledger_entries
         query = (
-            select(f, t.c.received_at)
+            select(*(f.c[name] for name in FORM_COLUMNS), t.c.received_at)
             .join(t, t.c.seq == f.c.seq)
             .where(f.c.election_id == election, f.c.seq < before, f.c.seq >= since)
             .order_by(f.c.seq)
@@ -300,15 +307,43 @@ class Reader:
             query = query.where(f.c.station == station)
         if official is not None:
             query = query.where(f.c.official.is_(official))
-        return [FormRow.of(r) for r in self.conn.execute(query)]
+        return [FormRow.of(r) for r in self.conn.execute(query).all()]
+
+    def official_counts_since(self, election: str, since: int, before: int) -> list[CountRow]:
+        """The counts of the official forms logged at positions [since, before), in log order."""
+        f = schema.forms
+        query = (
+            select(f.c.seq, f.c.station, f.c.contest, f.c.votes, f.c.rejected, f.c.polled)
+            .where(f.c.election_id == election, f.c.seq >= since, f.c.seq < before)
+            .where(f.c.official.is_(True))
+            .order_by(f.c.seq)
+        )
+        loads = orjson.loads
+        return [
+            CountRow(seq, station, contest, loads(votes), rejected, polled)
+            for seq, station, contest, votes, rejected, polled in self.conn.execute(query).all()
+        ]
+
+    def checkpoint_sizes(self, after: int, upto: int) -> list[int]:
+        """The sizes of the checkpoints in (after, upto], smallest first."""
+        t = schema.checkpoints
+        query = select(t.c.tree_size).where(t.c.tree_size > after, t.c.tree_size <= upto)
+        return list(self.conn.execute(query.order_by(t.c.tree_size)).scalars())
 
     def document_rows(
-        self, kind: str, election: str, before: int, *, contest: str | None = None
+        self,
+        kind: str,
+        election: str,
+        before: int,
+        since: int = 0,
+        *,
+        contest: str | None = None,
     ) -> list[DocumentRow]:
-        """Declarations, status orders or claim reports logged before `before`, with their
+        """Declarations, status orders or claim reports logged at [since, before), with their
         leaves; `contest` narrows declarations to one contest."""
         t = schema.ledger_entries
-        query = select(t).where(t.c.kind == kind, t.c.election_id == election, t.c.seq < before)
+        query = select(t).where(t.c.kind == kind, t.c.election_id == election)
+        query = query.where(t.c.seq >= since, t.c.seq < before)
         if contest is not None and kind == "declaration":
             d = schema.declarations
             query = query.join(d, d.c.seq == t.c.seq).where(d.c.contest == contest)

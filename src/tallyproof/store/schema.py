@@ -16,7 +16,7 @@ from sqlalchemy import (
     text,
 )
 
-REVISION = "0003"  # the Alembic head these tables describe (a test holds them equal)
+REVISION = "0004"  # the Alembic head these tables describe (a test holds them equal)
 metadata = MetaData()
 
 ledger_entries = Table(
@@ -79,7 +79,8 @@ forms = Table(
     Column("rejected", Integer, nullable=False),
     Column("polled", Integer, nullable=False),
     Column("issued", Integer),  # ballot papers issued, where the form states it (0002)
-    Index("ix_forms_contest", "election_id", "contest"),
+    Index("ix_forms_position", "election_id", "seq"),  # the forms since a size (0004)
+    Index("ix_forms_contest_position", "election_id", "contest", "seq"),  # (0004)
     Index(  # a form is superseded at most once
         "ux_forms_supersedes",
         "supersedes",
