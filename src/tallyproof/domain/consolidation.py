@@ -95,8 +95,12 @@ class RunningTotal:
 
     def _add(self, votes: Mapping[str, int], rejected: int, polled: int, sign: int) -> None:
         mine = self.votes
-        for candidate, n in votes.items():
-            mine[candidate] = mine.get(candidate, 0) + sign * n
+        if sign > 0:
+            for candidate, n in votes.items():
+                mine[candidate] = mine.get(candidate, 0) + n
+        else:
+            for candidate, n in votes.items():
+                mine[candidate] -= n
         self.rejected += sign * rejected
         self.polled += sign * polled
 
@@ -190,12 +194,12 @@ class ContestResult:
     @property
     def tied(self) -> bool:
         """The top two have the same votes, and some: a contest with no votes is not tied."""
-        return _ahead(self.candidates, self.votes)[1]
+        return ahead_of(self.candidates, self.votes)[1]
 
-    @property
+    @cached_property
     def leader(self) -> Standing | None:
         """The candidate ahead; None before any votes or when the top two are tied."""
-        ahead, tied = _ahead(self.candidates, self.votes)
+        ahead, tied = ahead_of(self.candidates, self.votes)
         return self._standing(ahead) if ahead is not None and not tied else None
 
     @property
@@ -222,11 +226,12 @@ class ContestResult:
         return self.polled / self.registered_reported
 
 
-def _ahead(
+def ahead_of(
     candidates: tuple[Candidate, ...], votes: Mapping[str, int]
 ) -> tuple[Candidate | None, bool]:
     """The first candidate in roster order with the most votes, if any has votes, and whether
-    another has as many: the ranking's head, without the sort."""
+    another has as many: the ranking's head without the sort, and all a seat depends on
+    besides the contest's status."""
     best, ahead, tied = 0, None, False
     for k in candidates:
         n = votes.get(k.id, 0)

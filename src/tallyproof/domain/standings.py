@@ -19,27 +19,46 @@ class StandingRow:
     leading: int
 
 
+Side = tuple[str, str, bool]  # assembly, side, independent
+
+
+def seat_side(
+    structure: ElectionStructure, result: ContestResult, *, after_joining: bool = False
+) -> tuple[Side, bool] | None:
+    """Where a contest counts in the standings, and whether as won (provisional or final) or
+    as led (still counting); None with no one ahead. With `after_joining`, an independent who
+    joined a party after the poll counts for it."""
+    standing = result.winner or result.leader
+    if standing is None:
+        return None
+    found = structure.candidate(standing.candidate)
+    if found is None:
+        return None
+    candidate = found[1]
+    if after_joining and candidate.joined:
+        return (result.assembly, candidate.joined, False), result.winner is not None
+    side = (result.assembly, candidate.affiliation, candidate.independent)
+    return side, result.winner is not None
+
+
 def seat_standings(
     structure: ElectionStructure, results: Iterable[ContestResult], *, after_joining: bool = False
 ) -> list[StandingRow]:
-    """Count winners (provisional or final) and leaders (still counting) per assembly.
-    With `after_joining`, independents who joined a party after the poll count for it."""
-    won: Counter[tuple[str, str, bool]] = Counter()
-    leading: Counter[tuple[str, str, bool]] = Counter()
+    """Count winners (provisional or final) and leaders (still counting) per assembly."""
+    won: Counter[Side] = Counter()
+    leading: Counter[Side] = Counter()
     for result in results:
-        standing = result.winner or result.leader
-        if standing is None:
-            continue
-        found = structure.candidate(standing.candidate)
-        if found is None:
-            continue
-        candidate = found[1]
-        if after_joining and candidate.joined:
-            key = (result.assembly, candidate.joined, False)
-        else:
-            key = (result.assembly, candidate.affiliation, candidate.independent)
-        (won if result.winner else leading)[key] += 1
-    keys = set(won) | set(leading)
+        seat = seat_side(structure, result, after_joining=after_joining)
+        if seat is not None:
+            (won if seat[1] else leading)[seat[0]] += 1
+    return standing_rows(structure, won, leading)
+
+
+def standing_rows(
+    structure: ElectionStructure, won: Counter[Side], leading: Counter[Side]
+) -> list[StandingRow]:
+    """The rows of a standings table from its counts, in the assemblies' order, largest first."""
+    keys = {k for k, n in won.items() if n} | {k for k, n in leading.items() if n}
     order = {a.code: i for i, a in enumerate(structure.assemblies)}
     return sorted(
         (

@@ -12,7 +12,7 @@ import gc
 import json
 from array import array
 from bisect import bisect_left, bisect_right
-from collections import OrderedDict, defaultdict
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -30,6 +30,7 @@ from tallyproof.domain.consolidation import (
     FormRecord,
     ResultBasis,
     RunningTotal,
+    ahead_of,
     contest_result,
     declared_consolidation,
 )
@@ -41,15 +42,21 @@ from tallyproof.domain.reconciliation import (
     declaration_reconciliation,
     reconcile_station,
 )
-from tallyproof.domain.standings import StandingRow, seat_standings
-from tallyproof.domain.status import ContestStatus, StatusOrder
+from tallyproof.domain.standings import (
+    Side,
+    StandingRow,
+    seat_side,
+    seat_standings,
+    standing_rows,
+)
+from tallyproof.domain.status import ContestStatus, StatusOrder, effective_contest_status
 from tallyproof.domain.structure import Contest, ElectionStructure, parse_structure
 from tallyproof.ledger.entries import leaf_body
 from tallyproof.service.queries import UnknownElection, form_record
 from tallyproof.service.settings import Settings
 from tallyproof.service.writer import NotInitialised
 from tallyproof.store.database import Reader, Store
-from tallyproof.store.records import CheckpointRow, CountRow, DocumentRow, FormRow
+from tallyproof.store.records import CheckpointRow, DocumentRow, FormRow
 
 T = TypeVar("T")
 AsOf = int | str | None  # a tree size, an RFC 3339 time, or the newest checkpoint
@@ -179,11 +186,7 @@ class ReadModel:
     ) -> Answer[Standings]:
         def compute(reader: Reader, size: int) -> Standings:
             structure = self._structure(reader, election, size)
-            views = self._tally(reader, structure, size).views(size)
-            return Standings(
-                seat_standings(structure, [v.official for v in views], after_joining=after_joining),
-                seat_standings(structure, [v.computed for v in views], after_joining=after_joining),
-            )
+            return self._tally(reader, structure, size).standings(size, after_joining)
 
         return self._ask(("standings", election, after_joining), as_of, compute)
 
@@ -231,7 +234,10 @@ class ReadModel:
     ) -> Answer[list[Change]]:
         def compute(reader: Reader, size: int) -> list[Change]:
             structure = self._structure(reader, election, size)
-            return _Timeline.replay(reader, structure, _contest(structure, contest), size).changes
+            replayed = _Timeline.replay(
+                reader, structure, _contest(structure, contest), size, keep_changes=True
+            )
+            return replayed.changes
 
         return self._ask(("history", election, contest), as_of, compute)
 
@@ -434,37 +440,46 @@ class _Tally:
         self._views: dict[str, tuple[int, ContestView]] = {}
         self._kept_at: dict[str, array[int]] = {c.code: array("q") for c in structure.contests}
         self._kept: dict[str, array[int]] = {c.code: array("q") for c in structure.contests}
-        self._dirty: set[str] = set()
+        self._dirty: set[str] = set()  # changed since the last checkpoint's figures were kept
+        self._seats = {joined: _Seats(structure, joined) for joined in (False, True)}
 
     def advance(self, reader: Reader, size: int) -> None:
-        """Apply the entries logged in [self.size, size), keeping figures at each checkpoint."""
+        """Apply the entries logged in [self.size, size), keeping figures at each checkpoint.
+        A commit brings a thousand forms and seldom any other entry, so the forms are applied
+        in one plain loop, and the rare declaration or order and each checkpoint where they
+        fall between them."""
         if size <= self.size:
             return
         eid = self.structure.election.id
-        events: list[tuple[int, Callable[[Any], None], Any]] = [
-            (row.seq, self._form, row) for row in reader.official_counts_since(eid, self.size, size)
+        forms = reader.official_counts_since(eid, self.size, size)
+        others: list[tuple[int, Callable[[Any], None], Any]] = [
+            (d.seq, apply, d)
+            for kind, apply in (("declaration", self._declaration), ("status", self._order))
+            for d in reader.document_rows(kind, eid, size, self.size)
         ]
-        for kind, apply in (("declaration", self._declaration), ("status", self._order)):
-            events += [(d.seq, apply, d) for d in reader.document_rows(kind, eid, size, self.size)]
-        events.sort(key=itemgetter(0))
-        marks = reader.checkpoint_sizes(self.size, size)
-        if not marks or marks[-1] != size:
-            marks.append(size)
-        at = 0
-        for seq, apply, item in events:
-            while seq >= marks[at]:
-                self._keep(marks[at])
+        marks: list[tuple[int, Callable[[Any], None], Any]] = [
+            (mark, self._keep, mark) for mark in reader.checkpoint_sizes(self.size, size)
+        ]
+        if not marks or marks[-1][0] != size:
+            marks.append((size, self._keep, size))
+        # a checkpoint at size n keeps what the entries before leaf n made; an entry at n follows
+        between = sorted([(n - 0.5, k, x) for n, k, x in marks] + others, key=itemgetter(0))
+        between.append((float("inf"), _no_entry, None))
+        totals, changed, dirty = self.totals, self.changed, self._dirty
+        at, (upto, apply, item) = 0, between[0]
+        for seq, station, contest, votes, rejected, polled in forms:
+            while upto < seq:
+                apply(item)
                 at += 1
+                upto, apply, item = between[at]
+            total = totals.get(contest)
+            if total is not None:
+                total.add(station, votes, rejected, polled)
+                changed[contest] = seq
+                dirty.add(contest)
+        for _, apply, item in between[at:-1]:
             apply(item)
-        for mark in marks[at:]:
-            self._keep(mark)
         self.size = size
-
-    def _form(self, row: CountRow) -> None:
-        total = self.totals.get(row.contest)
-        if total is not None:
-            total.add(row.station, row.votes, row.rejected, row.polled)
-            self._touch(row.contest, row.seq)
 
     def _declaration(self, doc: DocumentRow) -> None:
         record = _declaration(doc)
@@ -483,14 +498,44 @@ class _Tally:
         self.changed[code] = seq
         self._dirty.add(code)
 
+    def standings(self, size: int, after_joining: bool) -> Standings:
+        """At the tally's size, from seat counts moved only for the contests that changed;
+        at an earlier size, counted afresh from the views of that size."""
+        if size < self.size:
+            views = self.views(size)
+            return Standings(
+                seat_standings(
+                    self.structure, [v.official for v in views], after_joining=after_joining
+                ),
+                seat_standings(
+                    self.structure, [v.computed for v in views], after_joining=after_joining
+                ),
+            )
+        return self._seats[after_joining].standings(self._probe, lambda c: self.view(c, size))
+
+    def _probe(self, code: str) -> tuple[Any, ...]:
+        """What a contest's seats depend on at the tally's size, cheaper than its view: who is
+        ahead on the forms, the status the forms and orders give, the declarations and orders
+        logged. While it stands, the contest's seats stand."""
+        total = self.totals[code]
+        ahead, tied = ahead_of(total.contest.candidates, total.votes)
+        orders = self.ordered.get(code, ())
+        ordered = orders[-1][1][0] if orders else ContestStatus.SCHEDULED
+        stations = len(self.structure.stations_of(code))
+        status = effective_contest_status(ordered, len(total.counted), stations)
+        return ahead, tied, status, len(orders), len(self.declared.get(code, ()))
+
     def _keep(self, size: int) -> None:
         for code in self._dirty:
             total = self.totals[code]
+            if len(total.votes) != len(total.contest.candidate_ids):  # kept in roster order
+                raise ValueError(f"{code}: an official form names a candidate not on the roster")
             self._kept_at[code].append(size)
-            self._kept[code].extend(total.votes[c] for c in total.contest.candidate_ids)
-            self._kept[code].extend(
-                (total.rejected, total.polled, len(total.counted), total.registered)
-            )
+            kept = self._kept[code]
+            kept.extend(total.votes.values())
+            kept.extend((total.rejected, total.polled, len(total.counted), total.registered))
+        for seats in self._seats.values():
+            seats.stale |= self._dirty
         self._dirty.clear()
 
     def views(self, size: int) -> list[ContestView]:
@@ -540,6 +585,50 @@ class _Tally:
         )
 
 
+class _Seats:
+    """The standings' counts at a tally's size, kept: each contest's side (official and by the
+    forms alone) is moved from one count to another only when the contest changes."""
+
+    def __init__(self, structure: ElectionStructure, after_joining: bool) -> None:
+        self.structure = structure
+        self.after_joining = after_joining
+        self.stale: set[str] = {c.code for c in structure.contests}
+        self.sides: dict[str, tuple[Any, Any]] = {}
+        self.probes: dict[str, tuple[Any, ...]] = {}
+        self.official: tuple[Counter[Side], Counter[Side]] = (Counter(), Counter())
+        self.by_forms: tuple[Counter[Side], Counter[Side]] = (Counter(), Counter())
+
+    def standings(
+        self, probe: Callable[[str], tuple[Any, ...]], view_of: Callable[[str], ContestView]
+    ) -> Standings:
+        for code in self.stale:
+            probed = probe(code)
+            if self.probes.get(code) == probed:
+                continue  # still the same seats: no view to render
+            self.probes[code] = probed
+            view = view_of(code)
+            new = (self._side(view.official), self._side(view.computed))
+            old = self.sides.get(code, (None, None))
+            for counts, was, now in zip((self.official, self.by_forms), old, new, strict=True):
+                if was is not None:
+                    counts[0 if was[1] else 1][was[0]] -= 1
+                if now is not None:
+                    counts[0 if now[1] else 1][now[0]] += 1
+            self.sides[code] = new
+        self.stale.clear()
+        return Standings(
+            standing_rows(self.structure, *self.official),
+            standing_rows(self.structure, *self.by_forms),
+        )
+
+    def _side(self, result: ContestResult) -> tuple[Side, bool] | None:
+        return seat_side(self.structure, result, after_joining=self.after_joining)
+
+
+def _no_entry(_: Any) -> None:
+    """The sentinel after the last entry between a tally's forms."""
+
+
 def _last_before(entries: Sequence[tuple[Any, ...]], size: int) -> tuple[Any, ...] | None:
     """The last of `entries` (in log order, each led by its leaf index) logged before `size`."""
     at = bisect_left(entries, size, key=itemgetter(0))
@@ -565,8 +654,9 @@ class _Timeline:
     opened and was resolved. An entry can change only its station's findings and the
     contest's declaration findings, so only those are recomputed after it."""
 
-    def __init__(self, structure: ElectionStructure, contest: Contest) -> None:
+    def __init__(self, structure: ElectionStructure, contest: Contest, keep_changes: bool) -> None:
         self.structure = structure
+        self.keep_changes = keep_changes
         self.state = _ContestState(contest, RunningTotal(structure, contest))
         self.open: dict[tuple[Any, ...], tuple[Finding, int, int]] = {}
         self.closed: list[FindingLife] = []
@@ -576,9 +666,15 @@ class _Timeline:
 
     @classmethod
     def replay(
-        cls, reader: Reader, structure: ElectionStructure, contest: Contest, size: int
+        cls,
+        reader: Reader,
+        structure: ElectionStructure,
+        contest: Contest,
+        size: int,
+        *,
+        keep_changes: bool = False,
     ) -> _Timeline:
-        timeline = cls(structure, contest)
+        timeline = cls(structure, contest, keep_changes)
         eid = structure.election.id
         entries: list[tuple[int, str, Any]] = [
             (row.seq, "form", row) for row in reader.form_rows(eid, size, contest=contest.code)
@@ -606,8 +702,6 @@ class _Timeline:
         if kind == "form":
             row: FormRow = item
             self.state.add_form(row)
-            received, entry_id = row.received_at, row.form_id
-            summary = _form_summary(row)
             heads = self.state.heads[row.station]
             found = []
             if len(heads) > 1:
@@ -617,24 +711,23 @@ class _Timeline:
                 self._update(seq, before, found, opened, resolved)
                 self.station_findings[row.station] = found
         elif kind == "declaration":
-            doc: DocumentRow = item
-            record = self.state.add_declaration(doc)
-            received, entry_id = doc.received_at, doc.entry_id
-            summary = _declaration_summary(record)
+            item = (item, self.state.add_declaration(item))
         else:
-            doc, order = item
-            self.state.order(order)
-            received, entry_id = doc.received_at, doc.entry_id
-            summary = f"{order.scope} {order.target} ordered {order.status}" + (
-                f": {order.reason}" if order.reason else ""
-            )
+            self.state.order(item[1])
         found = self.state.declaration_findings()
         if found or self.contest_findings:
             self._update(seq, self.contest_findings, found, opened, resolved)
             self.contest_findings = found
-        self.changes.append(
-            Change(seq, seq + 1, received, kind, entry_id, summary, tuple(opened), tuple(resolved))
-        )
+        if self.keep_changes:  # findings alone need no summaries (a third of a replay)
+            if kind == "form":
+                received, entry_id = item.received_at, item.form_id
+            else:
+                received, entry_id = item[0].received_at, item[0].entry_id
+            summary = _summary(kind, item)
+            change = Change(
+                seq, seq + 1, received, kind, entry_id, summary, (*opened,), (*resolved,)
+            )
+            self.changes.append(change)
 
     def _update(
         self,
@@ -705,6 +798,17 @@ def _differences(a: FormRow, b: FormRow) -> tuple[str, ...]:
     fields = [c for c in sorted(set(a.votes) & set(b.votes)) if a.votes[c] != b.votes[c]]
     fields += [k for k in ("rejected", "polled") if getattr(a, k) != getattr(b, k)]
     return tuple(fields)
+
+
+def _summary(kind: str, item: Any) -> str:
+    """An entry's effect on a contest, in words, for its history."""
+    if kind == "form":
+        return _form_summary(item)
+    if kind == "declaration":
+        return _declaration_summary(item[1])
+    order: StatusOrder = item[1]
+    reason = f": {order.reason}" if order.reason else ""
+    return f"{order.scope} {order.target} ordered {order.status}{reason}"
 
 
 def _form_summary(row: FormRow) -> str:
