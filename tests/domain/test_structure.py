@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tallyproof.domain.problems import Rejected
-from tallyproof.domain.structure import ElectionKind, parse_structure
+from tallyproof.domain.structure import ElectionKind, logged_structure, parse_structure
+from tallyproof.sample.generator import build_sample
+from tallyproof.sample.synthetic import SyntheticSpec, synthetic_structure
 from tests.helpers import structure_doc
 
 
@@ -74,3 +76,26 @@ def test_kind_and_registered_voters_are_checked():
         ("schema.choice", "election.kind"),
         ("votes.negative", "stations[1].registered_voters"),
     }
+
+
+def logged_documents() -> list[dict]:
+    """Structures of every shape the repository makes: the test one, each sample election
+    (parties, backing, joining, phases, regions) and a synthetic national one in small."""
+    docs = [structure_doc(), structure_doc(admin_key="ed25519:" + "A" * 43 + "=")]
+    for step in build_sample().steps:
+        if step.action == "structure":
+            docs += [e["structure"] for e in step.envelopes]
+    docs.append(synthetic_structure(SyntheticSpec(stations=300), "ed25519:key"))
+    return docs
+
+
+@pytest.mark.parametrize("doc", logged_documents(), ids=lambda d: d["election"]["id"])
+def test_a_logged_structure_reads_back_as_it_was_parsed(doc):
+    """The read side trusts what the log accepted and skips the checks; what it builds must
+    be what parse_structure built, indexes included."""
+    parsed, logged = parse_structure(doc), logged_structure(doc)
+    assert logged == parsed
+    for contest in parsed.contests:
+        assert logged.stations_of(contest.code) == parsed.stations_of(contest.code)
+        assert logged.registered_voters(contest.code) == parsed.registered_voters(contest.code)
+    assert logged.document() == parsed.document()

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+import orjson
+
 from tallyproof.ledger.canonical import canonical
 from tallyproof.ledger.keys import Signer
 from tallyproof.ledger.merkle import leaf_hash
@@ -149,7 +151,7 @@ def leaf_body(data: bytes) -> Any:
     """Only the signed body of a leaf the log already holds, for readers that trust the store
     they opened (the audit, which trusts nothing, uses `parse_leaf`): no canonical re-encoding,
     which for a national structure costs a second."""
-    doc = json.loads(data)
+    doc = orjson.loads(data)
     if not isinstance(doc, dict) or "body" not in doc:
         raise EnvelopeError("ledger.leaf", "$", "a leaf holds body, kind, received_at, signature")
     return doc["body"]

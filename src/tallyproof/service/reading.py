@@ -50,7 +50,7 @@ from tallyproof.domain.standings import (
     standing_rows,
 )
 from tallyproof.domain.status import ContestStatus, StatusOrder, effective_contest_status
-from tallyproof.domain.structure import Contest, ElectionStructure, parse_structure
+from tallyproof.domain.structure import Contest, ElectionStructure, logged_structure
 from tallyproof.ledger.entries import leaf_body
 from tallyproof.service.queries import UnknownElection, form_record
 from tallyproof.service.settings import Settings
@@ -285,8 +285,8 @@ class ReadModel:
         if key not in self._structures:  # the leaf (megabytes, nationally) is read once
             entry = reader.entry_at(seq)
             assert entry is not None
-            self._structures[key] = parse_structure(leaf_body(entry.leaf_data))
-            _settle()
+            with _kept_for_good():
+                self._structures[key] = logged_structure(leaf_body(entry.leaf_data))
         return self._structures[key]
 
     def _tally(self, reader: Reader, structure: ElectionStructure, size: int) -> _Tally:
@@ -295,18 +295,26 @@ class ReadModel:
         tally = self._tallies.get(structure.election.id)
         if tally is None or tally.structure is not structure:
             tally = self._tallies[structure.election.id] = _Tally(structure)
-            tally.advance(reader, size)
-            _settle()
+            with _kept_for_good():
+                tally.advance(reader, size)
         tally.advance(reader, size)
         return tally
 
 
-def _settle() -> None:
-    """Move what the reader keeps for good (a structure's stations, a tally's figures) out of
-    the collector's sight: a full collection otherwise walks a national structure's million
-    objects, tens of milliseconds that land on whichever answer happens to trigger it."""
-    gc.collect()
-    gc.freeze()
+@contextmanager
+def _kept_for_good() -> Iterator[None]:
+    """Build what the reader keeps for good (a structure's stations, a tally's figures)
+    with the collector paused, then move it out of the collector's sight. Otherwise each
+    full collection walks a national structure's million objects: several during the build,
+    and later tens of milliseconds on whichever answer happens to trigger one."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if paused:
+            gc.enable()
 
 
 def _checkpoint_for(reader: Reader, as_of: AsOf) -> CheckpointRow:
