@@ -22,14 +22,23 @@ class FormRecord:
     form: ResultForm
 
 
+def superseded(supersedes: Iterable[str | None]) -> set[str]:
+    """The one rule of which form (or declaration) is current: nothing is changed in place, so
+    a document is current while no other names it in `supersedes`. An official form may
+    supersede only its station's current one (the chain rule, checked on admission), so
+    "the station's latest official form" and "the official form nothing supersedes" agree:
+    the read side's running totals count the former."""
+    return {s for s in supersedes if s}
+
+
 def latest_forms(records: Iterable[FormRecord]) -> dict[tuple[str, str, str], FormRecord]:
     """The current form of every (station, contest, chain): the one nothing supersedes."""
     records = list(records)
-    superseded = {r.form.supersedes for r in records if r.form.supersedes}
+    superseded_ids = superseded(r.form.supersedes for r in records)
     return {
         (r.form.station, r.form.contest, r.form.chain): r
         for r in sorted(records, key=lambda r: r.seq)
-        if r.form_id not in superseded
+        if r.form_id not in superseded_ids
     }
 
 

@@ -3,7 +3,6 @@ forms, every test of `tallyproof.forensics`, and the findings they amount to."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from typing import Any
 
@@ -33,7 +32,7 @@ def station_arrays(writer: LedgerWriter, election: str | None, contest: str) -> 
     index = {cid: k for k, cid in enumerate(found.candidate_ids)}
     votes = np.zeros((len(current), len(index)), dtype=np.int64)
     for i, row in enumerate(current):
-        for cid, n in json.loads(row.votes).items():
+        for cid, n in row.votes.items():
             votes[i, index[cid]] = n
     stations = [structure.station(r.station) for r in current]
     polled = np.array([r.polled for r in current], dtype=np.int64)

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from functools import cache
-from typing import Any
 
 from tallyproof.domain.claims import StoredClaim, parse_claim, reconcile_claims
 from tallyproof.domain.consolidation import (
-    Consolidation,
     ContestResult,
     FormRecord,
     ResultBasis,
+    RunningTotal,
     consolidate,
     contest_result,
     declared_consolidation,
     latest_forms,
+    superseded,
 )
 from tallyproof.domain.declarations import DeclaredResult, parse_declaration
 from tallyproof.domain.findings import Finding, by_severity
@@ -34,7 +33,7 @@ from tallyproof.ledger.entries import parse_leaf
 from tallyproof.service.state import LedgerState
 from tallyproof.service.writer import LedgerWriter
 from tallyproof.store.database import Reader
-from tallyproof.store.records import FormRow
+from tallyproof.store.records import ClaimRow, FormRow, OfficialCount
 
 
 class UnknownElection(LookupError):  # noqa: N818 - reported to the user as a plain lookup miss
@@ -76,21 +75,21 @@ def results_in(
     """`results` from one snapshot, with the ledger state caught up to that same snapshot."""
     eid = structure.election.id
     contests = _contests(structure, contest)
-    summed = _station_sums(reader, eid, contest)
+    totals = _running_totals(reader, structure, contest)
     declared = _official_declarations(reader, eid, contest)
     out = []
     for c in contests:
         ordered, reason = state.contest_status_of(eid, c.code)
-        stations = summed.get(c.code)
-        if stations:
-            cons, basis = _from_stations(structure, c, stations), ResultBasis.STATIONS
+        total = totals.get(c.code)
+        if total is not None:
+            cons, basis = total.consolidation(), ResultBasis.STATIONS
         elif c.code in declared:
             cons, basis = (
                 declared_consolidation(structure, c, declared[c.code]),
                 ResultBasis.DECLARED,
             )
         else:
-            cons, basis = _from_stations(structure, c, {}), ResultBasis.NONE
+            cons, basis = RunningTotal(structure, c).consolidation(), ResultBasis.NONE
         out.append(contest_result(c, cons, basis, ordered, reason))
     return out
 
@@ -115,45 +114,29 @@ def _contests(structure: ElectionStructure, code: str | None) -> Sequence[Contes
     return [contest]
 
 
-def current_official_counts(reader: Reader, election: str, contest: str | None = None) -> list[Any]:
-    """The counts of each station's current official form. Forms are never changed, so
-    "current" is "not superseded by another"."""
+def current_official_counts(
+    reader: Reader, election: str, contest: str | None = None
+) -> list[OfficialCount]:
+    """The counts of each station's current official form."""
     rows = reader.official_counts(election, contest)
-    superseded = {r.supersedes for r in rows if r.supersedes}
-    return [r for r in rows if r.form_id not in superseded]
+    gone = superseded(r.supersedes for r in rows)
+    return [r for r in rows if r.form_id not in gone]
 
 
-def _station_sums(reader: Reader, election: str, contest: str | None) -> dict[str, dict[str, Any]]:
-    """Per contest: the current official form's counts of each reporting station."""
-    sums: dict[str, dict[str, Any]] = {}
-    for r in current_official_counts(reader, election, contest):
-        total = sums.get(r.contest)
+def _running_totals(
+    reader: Reader, structure: ElectionStructure, contest: str | None
+) -> dict[str, RunningTotal]:
+    """Per contest with forms: the one consolidation, fed each station's current form."""
+    totals: dict[str, RunningTotal] = {}
+    for r in current_official_counts(reader, structure.election.id, contest):
+        total = totals.get(r.contest)
         if total is None:
-            total = sums[r.contest] = {"votes": {}, "rejected": 0, "polled": 0, "stations": []}
-        votes = total["votes"]
-        for candidate, n in json.loads(r.votes).items():
-            votes[candidate] = votes.get(candidate, 0) + n
-        total["rejected"] += r.rejected
-        total["polled"] += r.polled
-        total["stations"].append(r.station)
-    return sums
-
-
-def _from_stations(
-    structure: ElectionStructure, contest: Contest, summed: Mapping[str, Any]
-) -> Consolidation:
-    votes = summed.get("votes", {})
-    stations = summed.get("stations", [])
-    return Consolidation(
-        contest=contest.code,
-        votes={cid: votes.get(cid, 0) for cid in contest.candidate_ids},
-        rejected=summed.get("rejected", 0),
-        polled=summed.get("polled", 0),
-        stations_reported=len(stations),
-        stations_total=len(structure.stations_of(contest.code)),
-        registered_reported=sum(structure.station(s).registered_voters for s in stations),  # type: ignore[union-attr]
-        registered_total=structure.registered_voters(contest.code),
-    )
+            known = structure.contest(r.contest)
+            if known is None:
+                continue
+            total = totals[r.contest] = RunningTotal(structure, known)
+        total.add(r.station, r.votes, r.rejected, r.polled)
+    return totals
 
 
 def _declaration_heads(
@@ -161,10 +144,10 @@ def _declaration_heads(
 ) -> dict[str, list[DeclarationRecord]]:
     """The current declaration of every source, per contest, read from the ledger."""
     rows = reader.declarations(election, contest)
-    superseded = {r.supersedes for r in rows if r.supersedes}
+    gone = superseded(r.supersedes for r in rows)
     heads: dict[str, list[DeclarationRecord]] = defaultdict(list)
     for row in rows:
-        if row.declaration_id in superseded:
+        if row.declaration_id in gone:
             continue
         entry = reader.entry(row.seq)
         assert entry is not None
@@ -248,8 +231,8 @@ def stored_claims(writer: LedgerWriter, election: str | None = None) -> list[Sto
     return [_stored(row) for row in rows]
 
 
-def _stored(row: Any) -> StoredClaim:
-    claim = parse_claim(json.loads(row.doc))
+def _stored(row: ClaimRow) -> StoredClaim:
+    claim = parse_claim(row.doc)
     return StoredClaim(row.claim_id, row.report_id, row.outlet, row.published, claim)
 
 

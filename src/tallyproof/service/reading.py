@@ -9,7 +9,6 @@ received at or before that time had committed)."""
 from __future__ import annotations
 
 import gc
-import json
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter, OrderedDict, defaultdict
@@ -33,6 +32,7 @@ from tallyproof.domain.consolidation import (
     ahead_of,
     contest_result,
     declared_consolidation,
+    superseded,
 )
 from tallyproof.domain.declarations import parse_declaration
 from tallyproof.domain.fields import is_timestamp
@@ -773,7 +773,7 @@ def _claim_lives(
         return []
     seq_of = {r.claim_id: r.seq for r in rows}
     claims = [
-        StoredClaim(r.claim_id, r.report_id, r.outlet, r.published, parse_claim(json.loads(r.doc)))
+        StoredClaim(r.claim_id, r.report_id, r.outlet, r.published, parse_claim(r.doc))
         for r in rows
     ]
     results: dict[str, ContestResult] = {v.official.contest: v.official for v in tally.views(size)}
@@ -787,10 +787,10 @@ def _claim_lives(
 
 
 def _form_entries(rows: Sequence[FormRow]) -> list[FormEntry]:
-    superseded = {r.supersedes for r in rows if r.supersedes}
+    gone = superseded(r.supersedes for r in rows)
     official: dict[tuple[str, str], FormRow] = {}
     for r in rows:
-        if r.official and r.form_id not in superseded:
+        if r.official and r.form_id not in gone:
             official[(r.station, r.contest)] = r
     out = []
     for r in rows:
@@ -798,7 +798,7 @@ def _form_entries(rows: Sequence[FormRow]) -> list[FormEntry]:
         differs: tuple[str, ...] = ()
         if head is not None and head is not r:
             differs = _differences(head, r)
-        out.append(FormEntry(r, r.form_id not in superseded, differs))
+        out.append(FormEntry(r, r.form_id not in gone, differs))
     return out
 
 

@@ -28,9 +28,11 @@ from tallyproof.store import schema
 from tallyproof.store.records import (
     FORM_COLUMNS,
     CheckpointRow,
+    ClaimRow,
     CountRow,
     DocumentRow,
     FormRow,
+    OfficialCount,
 )
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
@@ -188,18 +190,21 @@ class Reader:
             query = query.where(t.c.contest == contest)
         return self.conn.execute(query).all()
 
-    def claims(self, election_id: str) -> Sequence[Row[Any]]:
+    def claims(self, election_id: str) -> list[ClaimRow]:
         """Every stored claim of an election with its report's date, in ledger order."""
         c, r = schema.claims, schema.claim_reports
         query = (
-            select(c, r.c.published)
+            select(c.c.claim_id, c.c.report_id, c.c.seq, c.c.outlet, r.c.published, c.c.doc)
             .join(r, r.c.report_id == c.c.report_id)
             .where(c.c.election_id == election_id)
             .order_by(c.c.seq, c.c.claim_id)
         )
-        return self.conn.execute(query).all()
+        return [
+            ClaimRow(claim_id, report_id, seq, outlet, published, orjson.loads(doc))
+            for claim_id, report_id, seq, outlet, published, doc in self.conn.execute(query).all()
+        ]
 
-    def official_counts(self, election_id: str, contest: str | None = None) -> Sequence[Row[Any]]:
+    def official_counts(self, election_id: str, contest: str | None = None) -> list[OfficialCount]:
         """The counts of every official form (superseded ones too: the caller drops them)."""
         t = schema.forms
         query = select(
@@ -214,7 +219,13 @@ class Reader:
         ).where(t.c.election_id == election_id, t.c.official.is_(True))
         if contest is not None:
             query = query.where(t.c.contest == contest)
-        return self.conn.execute(query).all()
+        loads = orjson.loads
+        return [
+            OfficialCount(form_id, station, code, supersedes, loads(votes), rej, polled, issued)
+            for form_id, station, code, supersedes, votes, rej, polled, issued in self.conn.execute(
+                query
+            ).all()
+        ]
 
     def status_orders(self, election_id: str) -> Sequence[Row[Any]]:
         t = schema.status_orders

@@ -47,6 +47,33 @@ class FormRow:
         )  # fmt: skip
 
 
+class OfficialCount(NamedTuple):
+    """An official form's counts with its id and the form it supersedes (forensics and the
+    writer's results drop the superseded ones)."""
+
+    form_id: str
+    station: str
+    contest: str
+    supersedes: str | None
+    votes: Mapping[str, int]
+    rejected: int
+    polled: int
+    issued: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRow:
+    """A news report's claim as the index keeps it: its ids, its report's outlet and date,
+    the entry that logged the report, and the claim's document."""
+
+    claim_id: str
+    report_id: str
+    seq: int
+    outlet: str
+    published: str
+    doc: Mapping[str, Any]
+
+
 class CountRow(NamedTuple):
     """An official form's counts and place, all a running tally needs (a tuple: a national
     night's 180,000 are read when a reader first tallies the log)."""
