@@ -3,7 +3,6 @@ the structure itself, key registrations and revocations, and status orders."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from functools import partial
 
@@ -20,7 +19,7 @@ from tallyproof.ledger.keys import KeyTextError, PublicKey
 from tallyproof.service.outcomes import Outcome
 from tallyproof.service.queries import UnknownElection, structure_of
 from tallyproof.service.writer import Appended, Batch, LedgerWriter
-from tallyproof.store import schema
+from tallyproof.store.records import ElectionIndex, KeyIndex, RevocationIndex, StatusIndex
 
 Apply = Callable[[Batch, Signed, str], list[Problem]]
 
@@ -179,7 +178,7 @@ def _apply_structure(batch: Batch, signed: Signed, entry_id: str) -> list[Proble
     appended = batch.append(signed, election, entry_id)
     batch.state.elections[election] = structure
     batch.state.admin_keys[election] = admin
-    batch.add_rows(schema.elections, [{"election_id": election, "seq": appended.seq}])
+    batch.add(ElectionIndex(election, appended.seq))
     return []
 
 
@@ -199,20 +198,17 @@ def _apply_registration(batch: Batch, signed: Signed, entry_id: str) -> list[Pro
     appended = batch.append(signed, election, entry_id)
     state.keys[key.key_id] = key
     state.grants[key.key_id] = grant_of(key.key_id, reg)
-    batch.add_rows(
-        schema.keys,
-        [
-            {
-                "key_id": key.key_id,
-                "election_id": election,
-                "name": reg.name,
-                "public_key": reg.public_key,
-                "source": reg.source.label,
-                "stations": json.dumps(list(reg.stations)) if reg.stations is not None else None,
-                "contests": json.dumps(list(reg.contests)) if reg.contests is not None else None,
-                "seq": appended.seq,
-            }
-        ],
+    batch.add(
+        KeyIndex(
+            key.key_id,
+            election,
+            reg.name,
+            reg.public_key,
+            reg.source.label,
+            tuple(reg.stations) if reg.stations is not None else None,
+            tuple(reg.contests) if reg.contests is not None else None,
+            appended.seq,
+        )
     )
     return []
 
@@ -231,10 +227,7 @@ def _apply_revocation(batch: Batch, signed: Signed, entry_id: str) -> list[Probl
         return [Problem("key.revoked", "key_id", f"key {revocation.key_id} is already revoked")]
     appended = batch.append(signed, election, entry_id)
     state.revoked.add(revocation.key_id)
-    batch.add_rows(
-        schema.key_revocations,
-        [{"key_id": revocation.key_id, "reason": revocation.reason, "seq": appended.seq}],
-    )
+    batch.add(RevocationIndex(revocation.key_id, revocation.reason, appended.seq))
     return []
 
 
@@ -248,17 +241,7 @@ def _apply_status(batch: Batch, signed: Signed, entry_id: str) -> list[Problem]:
     batch.state.set_status(
         election, order.scope, order.target, order.status, order.reason, appended.seq
     )
-    batch.add_rows(
-        schema.status_orders,
-        [
-            {
-                "seq": appended.seq,
-                "election_id": election,
-                "scope": order.scope,
-                "target": order.target,
-                "status": order.status,
-                "reason": order.reason,
-            }
-        ],
+    batch.add(
+        StatusIndex(appended.seq, election, order.scope, order.target, order.status, order.reason)
     )
     return []

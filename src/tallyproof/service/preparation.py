@@ -4,7 +4,6 @@ applies the rules and appends. Ed25519 checks are most of the CPU cost of ingest
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -41,7 +40,6 @@ class Prepared:
     key_id: str = ""
     doc: Document | None = None
     leaf: LeafTemplate | None = None  # the leaf's bytes but for the time it is logged
-    votes_json: str = ""  # a form's votes as stored in the index (compact JSON)
 
     def __reduce__(self) -> tuple[type, tuple[object, ...]]:
         """Pickled as a plain tuple: prepared forms cross back to the writer by the thousand."""
@@ -109,9 +107,7 @@ def prepare(kind: str, items: Sequence[tuple[int, object, bytes | None]]) -> lis
             )
             continue
         leaf = LeafTemplate.of(signed)
-        counted = getattr(doc, "votes", None)
-        votes = json.dumps(dict(counted), separators=(",", ":")) if counted is not None else ""
-        out.append(Prepared(index, entry_id, (), signed.key_id, doc, leaf, votes))
+        out.append(Prepared(index, entry_id, (), signed.key_id, doc, leaf))
     return out
 
 

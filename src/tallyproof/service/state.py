@@ -3,7 +3,6 @@ transaction, so every rule is checked against everything committed before it."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -16,7 +15,6 @@ from tallyproof.domain.validation import StoredForm
 from tallyproof.ledger.entries import parse_leaf
 from tallyproof.ledger.keys import PublicKey
 from tallyproof.ledger.merkle import MerkleTree
-from tallyproof.store import schema
 from tallyproof.store.database import Reader
 
 ChainKey = tuple[str, str, str, str]
@@ -82,7 +80,7 @@ class LedgerState:
             "status_orders": self._load_status,
         }
         for name, load in loaders.items():
-            rows = reader.since(schema.metadata.tables[name], self._seen.get(name, -1))
+            rows = reader.index_since(name, self._seen.get(name, -1))
             for row in rows:
                 load(row)
             if rows:
@@ -109,8 +107,8 @@ class LedgerState:
             row.key_id,
             row.election_id,
             parse_source(row.source),
-            frozenset(json.loads(row.stations)) if row.stations is not None else None,
-            frozenset(json.loads(row.contests)) if row.contests is not None else None,
+            frozenset(row.stations) if row.stations is not None else None,
+            frozenset(row.contests) if row.contests is not None else None,
         )
 
     def _load_form(self, row: Any) -> None:

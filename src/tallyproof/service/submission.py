@@ -6,11 +6,9 @@ rows in one transaction, and hands out receipts."""
 from __future__ import annotations
 
 import gc
-import json
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
-from typing import Any
 
 from tallyproof.domain.authority import check_signer
 from tallyproof.domain.claims import ClaimReport, check_claim_links
@@ -24,7 +22,12 @@ from tallyproof.service.outcomes import Outcome
 from tallyproof.service.preparation import Prepared
 from tallyproof.service.state import LedgerState
 from tallyproof.service.writer import Appended, Batch, LedgerWriter
-from tallyproof.store import schema
+from tallyproof.store.records import (
+    ClaimIndex,
+    DeclarationIndex,
+    FormIndex,
+    ReportIndex,
+)
 
 
 def submit_forms(writer: LedgerWriter, envelopes: Sequence[object]) -> list[Outcome]:
@@ -191,7 +194,7 @@ def _admit_form(batch: Batch, p: Prepared) -> list[Problem]:
         p.entry_id, appended.seq, form.election, form.station, form.contest, form.chain, False
     )
     state.add_form(form.election, stored, form.supersedes)
-    batch.add_rows(schema.forms, [_form_row(p.entry_id, appended.seq, form, p.votes_json)])
+    batch.add(_form_index(p.entry_id, appended.seq, form))
     return []
 
 
@@ -205,23 +208,23 @@ def _no_election(election: str) -> list[Problem]:
     return [Problem("form.unknown_election", "election", f"no election {election!r}")]
 
 
-def _form_row(form_id: str, seq: int, form: ResultForm, votes_json: str) -> dict[str, Any]:
-    return {
-        "form_id": form_id,
-        "seq": seq,
-        "election_id": form.election,
-        "station": form.station,
-        "contest": form.contest,
-        "source": form.source.label,
-        "chain": form.chain,
-        "official": form.source.official,
-        "supersedes": form.supersedes,
-        "reason": str(form.reason) if form.reason else None,
-        "votes": votes_json,
-        "rejected": form.rejected,
-        "polled": form.polled,
-        "issued": form.issued,
-    }
+def _form_index(form_id: str, seq: int, form: ResultForm) -> FormIndex:
+    return FormIndex(
+        form_id,
+        seq,
+        form.election,
+        form.station,
+        form.contest,
+        form.source.label,
+        form.chain,
+        form.source.official,
+        form.supersedes,
+        str(form.reason) if form.reason else None,
+        form.votes,
+        form.rejected,
+        form.polled,
+        form.issued,
+    )
 
 
 def _authorise_declaration(state: LedgerState, p: Prepared) -> list[Problem]:
@@ -248,19 +251,16 @@ def _admit_declaration(batch: Batch, p: Prepared) -> list[Problem]:
         p.entry_id, appended.seq, decl.election, "", decl.contest, decl.chain, False
     )
     state.add_declaration(decl.election, stored, decl.supersedes)
-    batch.add_rows(
-        schema.declarations,
-        [
-            {
-                "declaration_id": p.entry_id,
-                "seq": appended.seq,
-                "election_id": decl.election,
-                "contest": decl.contest,
-                "source": decl.source.label,
-                "chain": decl.chain,
-                "supersedes": decl.supersedes,
-            }
-        ],
+    batch.add(
+        DeclarationIndex(
+            p.entry_id,
+            appended.seq,
+            decl.election,
+            decl.contest,
+            decl.source.label,
+            decl.chain,
+            decl.supersedes,
+        )
     )
     return []
 
@@ -281,8 +281,8 @@ def _admit_claims(batch: Batch, p: Prepared) -> list[Problem]:
     if problems:
         return problems
     appended = _append(batch, EntryKind.CLAIM, report.election, p)
-    batch.add_rows(schema.claim_reports, [_report_row(p.entry_id, appended.seq, report)])
-    batch.add_rows(schema.claims, _claim_rows(p.entry_id, appended.seq, report))
+    batch.add(_report_index(p.entry_id, appended.seq, report))
+    batch.add(*_claim_indexes(p.entry_id, appended.seq, report))
     return []
 
 
@@ -291,36 +291,36 @@ _DECLARATION_RULES = (_authorise_declaration, _admit_declaration)
 _CLAIM_RULES = (_authorise_claims, _admit_claims)
 
 
-def _report_row(report_id: str, seq: int, report: ClaimReport) -> dict[str, Any]:
-    return {
-        "report_id": report_id,
-        "seq": seq,
-        "election_id": report.election,
-        "outlet": report.outlet,
-        "published": report.published,
-        "title": report.title or None,
-        "text_sha256": report.text_sha256,
-        "claims": len(report.claims),
-    }
+def _report_index(report_id: str, seq: int, report: ClaimReport) -> ReportIndex:
+    return ReportIndex(
+        report_id,
+        seq,
+        report.election,
+        report.outlet,
+        report.published,
+        report.title or None,
+        report.text_sha256,
+        len(report.claims),
+    )
 
 
-def _claim_rows(report_id: str, seq: int, report: ClaimReport) -> list[dict[str, Any]]:
+def _claim_indexes(report_id: str, seq: int, report: ClaimReport) -> list[ClaimIndex]:
     return [
-        {
-            "claim_id": f"{report_id}:{i}",
-            "report_id": report_id,
-            "seq": seq,
-            "election_id": report.election,
-            "outlet": report.outlet,
-            "said_by": c.attributed_to or report.outlet,
-            "kind": str(c.kind),
-            "contest": c.contest_code or None,
-            "candidate": c.candidate_id or None,
-            "party": c.party_code or c.party or None,
-            "value": c.value,
-            "status": str(c.status) if c.status else None,
-            "linked": c.linked,
-            "doc": json.dumps(c.document(), ensure_ascii=False, sort_keys=True),
-        }
+        ClaimIndex(
+            f"{report_id}:{i}",
+            report_id,
+            seq,
+            report.election,
+            report.outlet,
+            c.attributed_to or report.outlet,
+            str(c.kind),
+            c.contest_code or None,
+            c.candidate_id or None,
+            c.party_code or c.party or None,
+            c.value,
+            str(c.status) if c.status else None,
+            c.linked,
+            c.document(),
+        )
         for i, c in enumerate(report.claims)
     ]

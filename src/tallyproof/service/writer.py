@@ -3,13 +3,11 @@ and the one write path that appends entries, index rows and checkpoints in one c
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-
-from sqlalchemy import Table
 
 from tallyproof.ledger.entries import LeafTemplate, Signed
 from tallyproof.ledger.keys import PublicKey, Signer
@@ -19,9 +17,9 @@ from tallyproof.ledger.receipts import Receipt
 from tallyproof.service.preparation import Workers
 from tallyproof.service.settings import Settings
 from tallyproof.service.state import LedgerState, StoreInconsistent
-from tallyproof.store import schema
 from tallyproof.store.database import Reader, Store, Writer
 from tallyproof.store.kept import KeptCheckpoints
+from tallyproof.store.records import CheckpointRow, IndexRecord, LedgerIndex
 
 
 class NotInitialised(RuntimeError):  # noqa: N818 - a state, reported to the user as such
@@ -52,8 +50,8 @@ class Batch:
     state: LedgerState
     received_at: str
     checkpoint: tuple[int, str] | None = None  # signed in this transaction: (size, note)
-    ledger_rows: list[dict[str, Any]] = field(default_factory=list)
-    rows: dict[str, list[Mapping[str, Any]]] = field(default_factory=dict)
+    ledger_rows: list[tuple[Any, ...]] = field(default_factory=list)  # LedgerIndex but its size
+    rows: dict[type, list[IndexRecord]] = field(default_factory=dict)
     appended: list[Appended] = field(default_factory=list)
 
     def append(self, signed: Signed, election_id: str, entry_id: str) -> Appended:
@@ -72,32 +70,23 @@ class Batch:
         self.state.entries[(kind, entry_id)] = seq
         self.state.last_received_at = self.received_at
         self.ledger_rows.append(
-            {
-                "seq": seq,
-                "election_id": election_id,
-                "kind": kind,
-                "entry_id": entry_id,
-                "key_id": key_id,
-                "leaf_data": data,
-                "leaf_hash": leaf,
-                "received_at": self.received_at,
-            }
+            (seq, election_id, kind, entry_id, key_id, data, leaf, self.received_at)
         )
         done = Appended(seq, kind, entry_id, self.received_at)
         self.appended.append(done)
         return done
 
-    def add_rows(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-        self.rows.setdefault(table.name, []).extend(rows)
+    def add(self, *records: IndexRecord) -> None:
+        """Index rows to write with the batch's leaves."""
+        for record in records:
+            self.rows.setdefault(type(record), []).append(record)
 
     def flush(self) -> int:
         """Write everything; every entry of the batch records the tree size it committed at."""
         size = self.state.size
-        for row in self.ledger_rows:
-            row["tree_size"] = size
-        self.writer.insert(schema.ledger_entries, self.ledger_rows)
-        for name, rows in self.rows.items():
-            self.writer.insert(schema.metadata.tables[name], rows)
+        self.writer.add_entries([LedgerIndex(*row, size) for row in self.ledger_rows])
+        for records in self.rows.values():
+            self.writer.add_index(records)
         return size
 
 
@@ -252,9 +241,7 @@ class LedgerWriter:
 
     def _insert_checkpoint(self, writer: Writer, size: int) -> str:
         note = self.checkpoint_note(size)
-        writer.insert(
-            schema.checkpoints, [{"tree_size": size, "note": note, "published_at": self.clock()}]
-        )
+        writer.add_checkpoint(CheckpointRow(size, note, self.clock()))
         return note
 
     def publish_checkpoint(self) -> str:

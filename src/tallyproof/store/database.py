@@ -27,12 +27,23 @@ from sqlalchemy.engine import make_url
 from tallyproof.store import schema
 from tallyproof.store.records import (
     FORM_COLUMNS,
+    JSON_FIELDS,
     CheckpointRow,
+    ClaimIndex,
     ClaimRow,
     CountRow,
+    DeclarationIndex,
     DocumentRow,
+    ElectionIndex,
+    FormIndex,
     FormRow,
+    IndexRecord,
+    KeyIndex,
+    LedgerIndex,
     OfficialCount,
+    ReportIndex,
+    RevocationIndex,
+    StatusIndex,
 )
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
@@ -127,6 +138,37 @@ def _engine(url: str, dialect: str) -> Engine:
     return engine
 
 
+INDEX_TABLES: dict[type, Table] = {  # where each record the writer adds is kept
+    ElectionIndex: schema.elections,
+    KeyIndex: schema.keys,
+    RevocationIndex: schema.key_revocations,
+    FormIndex: schema.forms,
+    DeclarationIndex: schema.declarations,
+    StatusIndex: schema.status_orders,
+    ReportIndex: schema.claim_reports,
+    ClaimIndex: schema.claims,
+}
+_BY_NAME = {table.name: kind for kind, table in INDEX_TABLES.items()}
+
+
+def _row(record: Any, names: Sequence[str]) -> dict[str, Any]:
+    row = {name: getattr(record, name) for name in names}
+    for name in JSON_FIELDS.intersection(names):
+        value = row[name]
+        if value is not None:
+            row[name] = orjson.dumps(list(value) if isinstance(value, tuple) else value).decode()
+    return row
+
+
+def _record(kind: type, row: Any) -> Any:
+    values = dict(row._mapping)
+    for name in JSON_FIELDS.intersection(values):
+        if values[name] is not None:
+            value = orjson.loads(values[name])
+            values[name] = tuple(value) if isinstance(value, list) else value
+    return kind(**values)
+
+
 class Reader:
     """Read queries over committed rows. No election logic: rows in, rows out."""
 
@@ -136,6 +178,12 @@ class Reader:
     def ledger_size(self) -> int:
         size = self.conn.execute(select(func.max(schema.ledger_entries.c.seq))).scalar()
         return 0 if size is None else size + 1
+
+    def index_since(self, name: str, seq: int) -> list[Any]:
+        """The records of one index (`keys`, `forms`, ...) added after leaf `seq`, in log
+        order: what a writer catching up on another's commits reads."""
+        kind = _BY_NAME[name]
+        return [_record(kind, row) for row in self.since(INDEX_TABLES[kind], seq)]
 
     def since(self, table: Table, seq: int) -> Sequence[Row[Any]]:
         """Rows of an index table appended after ledger position `seq`, in ledger order."""
@@ -373,6 +421,22 @@ def _document(row: Any) -> DocumentRow:
 
 class Writer(Reader):
     """Appends rows inside the writer's transaction."""
+
+    def add_entries(self, entries: Sequence[LedgerIndex]) -> None:
+        names = [c.name for c in schema.ledger_entries.columns]
+        self.insert(schema.ledger_entries, [{n: getattr(e, n) for n in names} for e in entries])
+
+    def add_index(self, records: Sequence[IndexRecord]) -> None:
+        """Index rows of one kind (a batch's forms, say), encoded as their table keeps them."""
+        if not records:
+            return
+        table = INDEX_TABLES[type(records[0])]
+        names = [c.name for c in table.columns]
+        self.insert(table, [_row(r, names) for r in records])
+
+    def add_checkpoint(self, checkpoint: CheckpointRow) -> None:
+        row = {"tree_size": checkpoint.tree_size, "note": checkpoint.note}
+        self.insert(schema.checkpoints, [row | {"published_at": checkpoint.published_at}])
 
     def insert(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
         """A plain driver-level executemany: at 180,000 forms a night the per-row parameter

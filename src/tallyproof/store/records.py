@@ -104,3 +104,134 @@ class CheckpointRow:
     tree_size: int
     note: str
     published_at: str
+
+
+# --- what the writer adds: one record per index row, named as the store keeps them ---------
+# Each field is a column of the table the record goes to (`database.INDEX_TABLES`); the store
+# encodes the fields listed in `JSON_FIELDS` (and decodes them when it hands records back).
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerIndex:
+    """A logged leaf: its place, what it is, its bytes and hash, and the size it committed at."""
+
+    seq: int
+    election_id: str
+    kind: str
+    entry_id: str
+    key_id: str
+    leaf_data: bytes
+    leaf_hash: bytes
+    received_at: str
+    tree_size: int
+
+
+@dataclass(frozen=True, slots=True)
+class ElectionIndex:
+    election_id: str
+    seq: int  # the structure's leaf
+
+
+@dataclass(frozen=True, slots=True)
+class KeyIndex:
+    """A registered key and its scope: None is every station (or contest)."""
+
+    key_id: str
+    election_id: str
+    name: str
+    public_key: str
+    source: str
+    stations: tuple[str, ...] | None
+    contests: tuple[str, ...] | None
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class RevocationIndex:
+    key_id: str
+    reason: str
+    seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class FormIndex:
+    """An accepted form's counts and chain, as the writer adds it."""
+
+    form_id: str
+    seq: int
+    election_id: str
+    station: str
+    contest: str
+    source: str
+    chain: str
+    official: bool
+    supersedes: str | None
+    reason: str | None
+    votes: Mapping[str, int]
+    rejected: int
+    polled: int
+    issued: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeclarationIndex:
+    declaration_id: str
+    seq: int
+    election_id: str
+    contest: str
+    source: str
+    chain: str
+    supersedes: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StatusIndex:
+    seq: int
+    election_id: str
+    scope: str
+    target: str
+    status: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReportIndex:
+    report_id: str
+    seq: int
+    election_id: str
+    outlet: str
+    published: str
+    title: str | None
+    text_sha256: str
+    claims: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimIndex:
+    claim_id: str
+    report_id: str
+    seq: int
+    election_id: str
+    outlet: str
+    said_by: str
+    kind: str
+    contest: str | None
+    candidate: str | None
+    party: str | None
+    value: int | None
+    status: str | None
+    linked: bool
+    doc: Mapping[str, Any]
+
+
+IndexRecord = (
+    ElectionIndex
+    | KeyIndex
+    | RevocationIndex
+    | FormIndex
+    | DeclarationIndex
+    | StatusIndex
+    | ReportIndex
+    | ClaimIndex
+)
+JSON_FIELDS = {"stations", "contests", "votes", "doc"}  # kept as JSON text
