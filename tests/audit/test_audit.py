@@ -197,3 +197,16 @@ def test_the_audit_shares_no_code_with_ingest():
                     path.name,
                     node.module,
                 )
+
+
+def test_keys_json_says_what_the_log_registered(bundle):
+    """A clean bundle's keys.json passes; widening a key's scope in it (the reader-friendly
+    file) is named, though no leaf changed."""
+    assert audit_bundle(bundle, workers=1).ok
+    keys = json.loads((bundle / "keys.json").read_text())
+    scoped = next(k for k in keys["keys"] if k["stations"] is not None)
+    assert set(scoped) >= {"key_id", "election", "source", "registered_at", "revoked"}
+    scoped["stations"] = None  # now says the key may sign for every station
+    (bundle / "keys.json").write_text(json.dumps(keys))
+    reseal(bundle)
+    assert ("audit.keys", f"keys.json {scoped['key_id']}") in issues(bundle)

@@ -88,6 +88,7 @@ def audit_bundle(
     path = directory / "checkpoints.jsonl"
     _guarded(report, path.name, _check_checkpoints, path, tree, log_key, manifest, report)
     _guarded(report, "results.json", _check_results, directory / "results.json", replay, report)
+    _guarded(report, "keys.json", _check_keys, directory / "keys.json", replay, report)
     _check_receipts(receipts, tree, log_key, report)
     _check_listed(manifest, replay, report)
     report.issues = report.issues + replay.issues
@@ -395,6 +396,38 @@ def _check_receipts(
             report.issues.append(
                 Issue("audit.receipt", where, f"entry {receipt.leaf_index} is another entry")
             )
+
+
+def _check_keys(path: Path, replay: Replay, report: AuditReport) -> None:
+    """keys.json says of each key what its registration and revocation in the log say."""
+    published = {k["key_id"]: k for k in load_json(path.read_bytes())["keys"]}
+    for kid in sorted(set(published) | set(replay.keys)):
+        where = f"keys.json {kid}"
+        key, theirs = replay.keys.get(kid), published.get(kid)
+        if key is None or theirs is None:
+            said = "the log registers no such key" if key is None else "the key is missing"
+            report.issues.append(Issue("audit.keys", where, said))
+            continue
+        ours = {
+            "public_key": base64.b64encode(key.public).decode(),
+            "election": key.election,
+            "source": key.source,
+            "stations": sorted(key.stations) if key.stations is not None else None,
+            "contests": sorted(key.contests) if key.contests is not None else None,
+            "revoked": kid in replay.revoked,
+        }
+        stated = {name: theirs.get(name) for name in ours} | {
+            "stations": sorted(theirs["stations"]) if theirs.get("stations") is not None else None,
+            "contests": sorted(theirs["contests"]) if theirs.get("contests") is not None else None,
+            "revoked": theirs.get("revoked") is not None,
+        }
+        for name, value in ours.items():
+            if stated[name] != value:
+                report.issues.append(
+                    Issue(
+                        "audit.keys", where, f"{name}: published {stated[name]!r}, logged {value!r}"
+                    )
+                )
 
 
 def _check_results(path: Path, replay: Replay, report: AuditReport) -> None:

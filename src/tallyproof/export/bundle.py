@@ -22,6 +22,7 @@ from tallyproof.ledger.merkle import MerkleTree, leaf_hash
 from tallyproof.service import queries
 from tallyproof.service.state import StoreInconsistent
 from tallyproof.service.writer import LedgerWriter
+from tallyproof.store.records import KeyIndex, RevocationIndex
 
 FORMAT = "tallyproof-bundle/1"
 
@@ -41,6 +42,22 @@ def result_record(r: ContestResult) -> dict[str, Any]:
     }
 
 
+def key_record(key: KeyIndex, revoked: RevocationIndex | None) -> dict[str, Any]:
+    """A registered key as keys.json publishes it (docs/formats.md): its id (the one every
+    receipt and audit names), whose it is, what it may sign, and its revocation, if any."""
+    return {
+        "key_id": key.key_id,
+        "election": key.election_id,
+        "name": key.name,
+        "public_key": key.public_key,
+        "source": key.source,
+        "stations": list(key.stations) if key.stations is not None else None,
+        "contests": list(key.contests) if key.contests is not None else None,
+        "registered_at": key.seq,
+        "revoked": {"reason": revoked.reason, "at": revoked.seq} if revoked else None,
+    }
+
+
 def export_bundle(writer: LedgerWriter, directory: Path) -> dict[str, Any]:
     """Write the bundle of the log as one database snapshot holds it: its entries, every
     checkpoint up to its size (every commit signs one, so the newest is of exactly that
@@ -54,6 +71,7 @@ def export_bundle(writer: LedgerWriter, directory: Path) -> dict[str, Any]:
         entries = reader.entries()
         checkpoints = reader.checkpoints()
         keys = reader.keys()
+        revoked = {r.key_id: r for r in reader.revocations()}
         elections = sorted(state.elections)
         results = {
             eid: [result_record(r) for r in queries.results_in(reader, state, state.elections[eid])]
@@ -76,7 +94,7 @@ def export_bundle(writer: LedgerWriter, directory: Path) -> dict[str, Any]:
         {
             "log": writer.log_key.vkey,
             "admins": {eid: state.admin_keys[eid].b64 for eid in elections},
-            "keys": [dict(k._mapping) for k in keys],
+            "keys": [key_record(k, revoked.get(k.key_id)) for k in keys],
         },
     )
     files = ["ledger.jsonl", "checkpoints.jsonl", "results.json", "keys.json"]

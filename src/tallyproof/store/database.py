@@ -281,8 +281,14 @@ class Reader:
             select(t).where(t.c.election_id == election_id).order_by(t.c.seq)
         ).all()
 
-    def keys(self) -> Sequence[Row[Any]]:
-        return self.conn.execute(select(schema.keys).order_by(schema.keys.c.seq)).all()
+    def keys(self) -> list[KeyIndex]:
+        """Every registered key with its scope, in the order registered."""
+        query = select(schema.keys).order_by(schema.keys.c.seq)
+        return [_record(KeyIndex, row) for row in self.conn.execute(query).all()]
+
+    def revocations(self) -> list[RevocationIndex]:
+        query = select(schema.key_revocations).order_by(schema.key_revocations.c.seq)
+        return [_record(RevocationIndex, row) for row in self.conn.execute(query).all()]
 
     def checkpoints(self) -> Sequence[Row[Any]]:
         t = schema.checkpoints
