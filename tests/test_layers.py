@@ -59,3 +59,26 @@ def test_pure_layers_do_no_io():
     for part in ("domain", "forensics", "claims"):
         for path in (PACKAGE / part).rglob("*.py"):
             assert not {m.split(".")[0] for m in modules(path)} & io, path
+
+
+def schema_imports(path: Path) -> bool:
+    """Whether a file imports the store's table definitions, by either spelling."""
+    if "tallyproof.store.schema" in modules(path):
+        return True
+    return any(
+        isinstance(node, ast.ImportFrom)
+        and node.module == "tallyproof.store"
+        and any(alias.name == "schema" for alias in node.names)
+        for node in ast.walk(ast.parse(path.read_text("utf-8")))
+    )
+
+
+def test_only_the_store_knows_its_tables():
+    """Above the store, rows are records (store/records.py): no module imports the table
+    definitions, so a column's name or its JSON encoding can change in one place."""
+    wrong = [
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if path.relative_to(PACKAGE).parts[0] != "store" and schema_imports(path)
+    ]
+    assert wrong == []

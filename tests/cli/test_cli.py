@@ -323,3 +323,31 @@ def test_claims_extract_and_ingest(home, tmp_path):
     assert "names no outlet" in missing.stderr
     listed = cli(home, "findings", "--json")
     assert "claim.outlets_disagree" in listed.stdout
+
+
+def test_import_demo_and_bundle_answer_in_json(tmp_path):
+    """The commands that had only tables answer with one JSON document under --json."""
+    from tests.importers.test_stations import write_data
+
+    home = tmp_path / "home"
+    cli(home, "init")
+    mapping = write_data(tmp_path / "data")
+    done = cli(
+        home, "import-stations", str(mapping), "--data", str(tmp_path / "data"), "--json", check=1
+    )
+    summary = json.loads(done.stdout)
+    refused = {r["code"]: r for r in summary["refused"]}
+    assert refused["ballots.exceeds_registered"]["first_row"] == 7
+    assert summary["accepted"] >= 1 and summary["unreadable"] >= 1
+
+    demo_home = tmp_path / "demo"
+    night = json.loads(cli(demo_home, "demo", "--json").stdout)
+    pk = night["elections"]["pk-ge-2024"]
+    assert night["tree_size"] > 0 and night["checkpoint"].startswith("tallyproof")
+    assert {r["contest"] for r in pk["results"]} >= {"NA-122", "PS-129"}
+    assert any(f["code"].startswith("consolidation.") for f in pk["findings"])
+
+    bundle = tmp_path / "bundle"
+    manifest = json.loads(cli(demo_home, "export-bundle", str(bundle), "--json").stdout)
+    assert manifest["directory"] == str(bundle) and manifest["tree_size"] == night["tree_size"]
+    assert set(manifest["files"]) >= {"ledger.jsonl", "keys.json", "results.json"}

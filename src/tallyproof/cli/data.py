@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -23,10 +25,12 @@ from tallyproof.cli.common import (
     raw,
 )
 from tallyproof.cli.submitting import submit_in_batches
+from tallyproof.export.bundle import result_record
 from tallyproof.importers.plan import run_plan
-from tallyproof.importers.stations import Mapping, MappingError, build_plan
+from tallyproof.importers.stations import Mapping, MappingError, ReadReport, Row, build_plan
 from tallyproof.sample.generator import build_sample
 from tallyproof.service import queries
+from tallyproof.service.outcomes import Outcome
 from tallyproof.service.settings import Settings
 from tallyproof.service.writer import LedgerWriter
 
@@ -43,6 +47,7 @@ def import_stations(
     ],
     data: Annotated[Path, typer.Option(help="Directory holding the mapping's data file.")],
     batch_size: Annotated[int, typer.Option(min=100, max=20000)] = 2000,
+    as_json: JsonOpt = False,
 ) -> None:
     """Import a station-level election from CSV (or a zipped CSV) through the ordinary ingest
     path: structure, an importer's key, one signed form per station. Exits 1 if the rules
@@ -63,9 +68,35 @@ def import_stations(
             raise fail(str(error), ExitCode.REFUSED) from None
         plan.write_keys(ctx.obj.home / "keys")
         outcomes = submit_in_batches(service, list(envelopes), batch_size, None)
-    out.print(render.import_table(mapping, read, rows, outcomes))
+    if as_json:
+        out.print_json(data=import_summary(mapping, read, rows, outcomes))
+    else:
+        out.print(render.import_table(mapping, read, rows, outcomes))
     if any(not o.accepted for o in outcomes):
         raise typer.Exit(ExitCode.REFUSED)
+
+
+def import_summary(
+    mapping: Mapping, read: ReadReport, rows: Sequence[Row], outcomes: Sequence[Outcome]
+) -> dict[str, Any]:
+    """`import-stations --json`: the totals read beside the data set's, and the refusals."""
+    refused: dict[str, dict[str, Any]] = {}
+    for o in outcomes:
+        for p in o.problems if not o.accepted else ():
+            entry = refused.setdefault(p.code, {"code": p.code, "count": 0, "first_row": None})
+            entry["count"] += 1
+            entry["first_row"] = entry["first_row"] or rows[o.index].number
+    return {
+        "election": mapping.election["id"],
+        "totals": [
+            {"measure": key, "read": value, "data_set": mapping.totals.get(key)}
+            for key, value in sorted(read.totals.items())
+        ],
+        "skipped": dict(read.skipped),
+        "unreadable": len(read.unreadable),
+        "accepted": sum(1 for o in outcomes if o.accepted),
+        "refused": list(refused.values()),
+    }
 
 
 @app.command()
@@ -103,13 +134,32 @@ def forensics(
         out.print(f"report: {page}")
 
 
+def demo_summary(service: LedgerWriter, elections: Sequence[str]) -> dict[str, Any]:
+    """`demo --json`: each sample election's results, seats and findings, and the log."""
+    return {
+        "home": str(service.settings.home),
+        "tree_size": service.state.size,
+        "checkpoint": service.publish_checkpoint(),
+        "elections": {
+            eid: {
+                "results": [result_record(r) for r in queries.results(service, eid)],
+                "standings": [asdict(r) for r in queries.standings(service, eid)],
+                "findings": [f.as_dict() for f in queries.findings(service, eid)],
+            }
+            for eid in elections
+        },
+    }
+
+
 @app.command()
 def demo(
     ctx: typer.Context,
     fresh: Annotated[bool, typer.Option(help="Start from an empty home.")] = True,
+    as_json: JsonOpt = False,
 ) -> None:
     """Load the sample elections (2024 general, 2021-22 KP local government) and print
-    their results, seats and findings."""
+    their results, seats and findings (with --json: one document of them, and the log's
+    size and checkpoint)."""
     settings: Settings = ctx.obj
     if fresh and settings.home.exists() and settings.database_url.startswith("sqlite"):
         shutil.rmtree(settings.home)
@@ -126,6 +176,9 @@ def demo(
             task = progress.add_task("loading the sample", total=len(sample.steps))
             run_plan(service, sample, lambda _s, _o: progress.advance(task))
         sample.write_keys(settings.home / "keys")
+        if as_json:
+            out.print_json(data=demo_summary(service, sample.elections))
+            return
         for eid in sample.elections:
             structure = queries.structure_of(service, eid)
             out.print(render.results_table(structure, queries.results(service, eid)))

@@ -70,12 +70,18 @@ def log_key(ctx: typer.Context) -> None:
 
 @app.command("export-bundle")
 def export_bundle_command(
-    ctx: typer.Context, directory: Annotated[Path, typer.Argument(help="Where to write it.")]
+    ctx: typer.Context,
+    directory: Annotated[Path, typer.Argument(help="Where to write it.")],
+    as_json: JsonOpt = False,
 ) -> None:
-    """Write the public bundle: ledger, checkpoints, keys, structure and published results."""
+    """Write the public bundle: ledger, checkpoints, keys, structure and published results
+    (with --json: the manifest and where it was written)."""
     with open_writer(ctx) as service:
         manifest = export_bundle(service, directory)
-    out.print(f"bundle {directory}: {manifest['tree_size']} entries, root {manifest['root']}")
+    if as_json:
+        out.print_json(data={"directory": str(directory), **manifest})
+    else:
+        out.print(f"bundle {directory}: {manifest['tree_size']} entries, root {manifest['root']}")
 
 
 @app.command()
