@@ -175,7 +175,8 @@ def test_swapped_and_renumbered_entries_are_still_caught_by_the_checkpoints(bund
 def test_a_published_number_that_was_changed_is_named(bundle):
     results = json.loads((bundle / "results.json").read_text())
     record = next(r for r in results["elections"]["pk-ge-2024"] if r["contest"] == "PS-129")
-    record["votes"]["PS-129/saif-bari"] = 11000
+    assert record["computed"]["votes"]["PS-129/saif-bari"] > 30000  # the forms' sum
+    record["computed"]["votes"]["PS-129/saif-bari"] = 11000  # the seeds' 31,000 to 11,000
     (bundle / "results.json").write_text(json.dumps(results))
     reseal(bundle)
     assert ("audit.results", "results pk-ge-2024 PS-129") in issues(bundle)
@@ -210,3 +211,17 @@ def test_keys_json_says_what_the_log_registered(bundle):
     (bundle / "keys.json").write_text(json.dumps(keys))
     reseal(bundle)
     assert ("audit.keys", f"keys.json {scoped['key_id']}") in issues(bundle)
+
+
+def test_the_bundle_publishes_the_declared_result_beside_the_forms(bundle):
+    """PS-129: Form 47 declares one winner, the polling-station forms give another. The
+    bundle publishes both, and hiding the difference is named."""
+    results = json.loads((bundle / "results.json").read_text())
+    record = next(r for r in results["elections"]["pk-ge-2024"] if r["contest"] == "PS-129")
+    assert record["basis"] == "declared" and record["declared"]["source"] == "returning_officer"
+    assert record["computed"]["basis"] == "stations"
+    assert record["winner"] != record["computed"]["winner"] and record["winner_differs"]
+    record["winner_differs"] = False
+    (bundle / "results.json").write_text(json.dumps(results))
+    reseal(bundle)
+    assert ("audit.results", "results pk-ge-2024 PS-129") in issues(bundle)

@@ -331,10 +331,12 @@ class Replay:
     def tally(self) -> dict[str, dict[str, dict[str, Any]]]:
         """Every contest's result, re-derived: election -> contest -> record."""
         forms: dict[tuple[str, str], list[Doc]] = defaultdict(list)
-        declared: dict[tuple[str, str], list[Doc]] = defaultdict(list)
+        declared: dict[tuple[str, str], tuple[str, Doc]] = {}
         for (eid, station, code, chain), doc_id in self.heads.items():
-            if chain == "official":
-                (forms if station else declared)[(eid, code)].append(self.docs[doc_id])
+            if chain == "official" and station:
+                forms[(eid, code)].append(self.docs[doc_id])
+            elif chain == "official":
+                declared[(eid, code)] = (doc_id, self.docs[doc_id])
         out: dict[str, dict[str, dict[str, Any]]] = {}
         for eid, election in self.elections.items():
             served: dict[str, int] = defaultdict(int)
@@ -343,7 +345,7 @@ class Replay:
                     served[code] += 1
             out[eid] = {
                 code: self._contest_record(
-                    eid, code, roster, forms[(eid, code)], declared[(eid, code)], served[code]
+                    eid, code, roster, forms[(eid, code)], declared.get((eid, code)), served[code]
                 )
                 for code, roster in election.contests.items()
             }
@@ -355,37 +357,65 @@ class Replay:
         code: str,
         roster: list[str],
         forms: list[Doc],
-        declared: list[Doc],
+        declared: tuple[str, Doc] | None,
         total: int,
     ) -> dict[str, Any]:
-        if forms:
-            basis, source = "stations", forms
-        elif declared:
-            basis, source = "declared", declared
-        else:
-            basis, source = "none", []
-        votes = {c: sum(d.votes.get(c, 0) for d in source) for c in roster}
-        reported = len(forms)
+        """The official result (the returning officer's declaration once declared, else the
+        forms' sum), the forms' sum beside it, and the declaration it rests on."""
         ordered = self.contest_status.get((eid, code), "scheduled")
-        status = _status(ordered, basis, reported, total)
-        ranked = sorted(roster, key=lambda c: (-votes[c], roster.index(c)))
-        top = ranked[0] if ranked else None
-        clear = (
-            top is not None
-            and votes[top] > 0
-            and (len(ranked) < 2 or votes[top] > votes[ranked[1]])
+        basis = "stations" if forms else "none"
+        status = _status(ordered, basis, len(forms), total)
+        computed = _record(code, roster, basis, status, forms, len(forms), total)
+        if declared is None:
+            return computed | {"computed": computed, "declared": None, "winner_differs": False}
+        doc_id, doc = declared
+        status = ordered if ordered in ("postponed", "suspended", "final") else "provisional"
+        official = _record(code, roster, "declared", status, [doc], 0, total)
+        differs = bool(forms) and _leader(roster, official["votes"]) != _leader(
+            roster, computed["votes"]
         )
-        return {
-            "contest": code,
-            "status": status,
-            "basis": basis,
-            "votes": votes,
-            "rejected": sum(d.rejected for d in source),
-            "polled": sum(d.polled for d in source),
-            "stations_reported": reported,
-            "stations_total": total,
-            "winner": top if clear and status in ("provisional", "final") else None,
+        return official | {
+            "computed": computed,
+            "declared": {
+                "declaration": doc_id,
+                "leaf_index": doc.seq,
+                "source": "returning_officer",
+            },
+            "winner_differs": differs,
         }
+
+
+def _record(
+    code: str,
+    roster: list[str],
+    basis: str,
+    status: str,
+    source: list[Doc],
+    reported: int,
+    total: int,
+) -> dict[str, Any]:
+    votes = {c: sum(d.votes.get(c, 0) for d in source) for c in roster}
+    leader = _leader(roster, votes)
+    return {
+        "contest": code,
+        "status": status,
+        "basis": basis,
+        "votes": votes,
+        "rejected": sum(d.rejected for d in source),
+        "polled": sum(d.polled for d in source),
+        "stations_reported": reported,
+        "stations_total": total,
+        "winner": leader if status in ("provisional", "final") else None,
+    }
+
+
+def _leader(roster: list[str], votes: dict[str, int]) -> str | None:
+    """The candidate ahead: some votes, and more than anyone else."""
+    ranked = sorted(roster, key=lambda c: (-votes[c], roster.index(c)))
+    top = ranked[0] if ranked else None
+    if top is None or votes[top] == 0 or (len(ranked) > 1 and votes[top] == votes[ranked[1]]):
+        return None
+    return top
 
 
 def _status(ordered: str, basis: str, reported: int, total: int) -> str:

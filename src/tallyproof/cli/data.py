@@ -25,12 +25,13 @@ from tallyproof.cli.common import (
     raw,
 )
 from tallyproof.cli.submitting import submit_in_batches
-from tallyproof.export.bundle import result_record
+from tallyproof.export.bundle import view_record
 from tallyproof.importers.plan import run_plan
 from tallyproof.importers.stations import Mapping, MappingError, ReadReport, Row, build_plan
 from tallyproof.sample.generator import build_sample
 from tallyproof.service import queries
 from tallyproof.service.outcomes import Outcome
+from tallyproof.service.reading import ReadModel
 from tallyproof.service.settings import Settings
 from tallyproof.service.writer import LedgerWriter
 
@@ -135,14 +136,16 @@ def forensics(
 
 
 def demo_summary(service: LedgerWriter, elections: Sequence[str]) -> dict[str, Any]:
-    """`demo --json`: each sample election's results, seats and findings, and the log."""
+    """`demo --json`: each sample election's results (as the bundle publishes them), seats
+    and findings, and the log."""
+    views = ReadModel(service.store)  # the writer's store, so not closed here
     return {
         "home": str(service.settings.home),
         "tree_size": service.state.size,
         "checkpoint": service.publish_checkpoint(),
         "elections": {
             eid: {
-                "results": [result_record(r) for r in queries.results(service, eid)],
+                "results": [view_record(v) for v in views.results(eid).value],
                 "standings": [asdict(r) for r in queries.standings(service, eid)],
                 "findings": [f.as_dict() for f in queries.findings(service, eid)],
             }

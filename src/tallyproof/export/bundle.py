@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tallyproof.domain.consolidation import ContestResult
+from tallyproof.domain.consolidation import ContestResult, ContestView
 from tallyproof.ledger.merkle import MerkleTree, leaf_hash
-from tallyproof.service import queries
+from tallyproof.service.reading import ReadModel
 from tallyproof.service.state import StoreInconsistent
 from tallyproof.service.writer import LedgerWriter
 from tallyproof.store.records import KeyIndex, RevocationIndex
@@ -39,6 +39,21 @@ def result_record(r: ContestResult) -> dict[str, Any]:
         "stations_reported": r.stations_reported,
         "stations_total": r.stations_total,
         "winner": r.winner.candidate if r.winner else None,
+    }
+
+
+def view_record(v: ContestView) -> dict[str, Any]:
+    """A contest as the bundle publishes it: the official result (the returning officer's
+    declared one once declared, else the forms' sum), the forms' sum beside it, and the
+    declaration the official result rests on."""
+    declared = None
+    if v.declared is not None:
+        d = v.declared
+        declared = {"declaration": d.declaration_id, "leaf_index": d.seq, "source": d.source}
+    return result_record(v.official) | {
+        "computed": result_record(v.computed),
+        "declared": declared,
+        "winner_differs": v.winner_differs,
     }
 
 
@@ -73,12 +88,10 @@ def export_bundle(writer: LedgerWriter, directory: Path) -> dict[str, Any]:
         keys = reader.keys()
         revoked = {r.key_id: r for r in reader.revocations()}
         elections = sorted(state.elections)
-        results = {
-            eid: [result_record(r) for r in queries.results_in(reader, state, state.elections[eid])]
-            for eid in elections
-        }
+        size = len(entries)
     _check_leaves(entries, state.tree)
-    size = len(entries)
+    views = ReadModel(writer.store)  # the store's, so not closed here
+    results = {eid: [view_record(v) for v in views.results(eid, size).value] for eid in elections}
     with (directory / "ledger.jsonl").open("wb") as handle:
         for row in entries:
             handle.write(b'{"index":%d,"leaf":%s}\n' % (row.seq, row.leaf_data))
