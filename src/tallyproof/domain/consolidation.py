@@ -104,12 +104,16 @@ class RunningTotal:
 
     def _add(self, votes: Mapping[str, int], rejected: int, polled: int, sign: int) -> None:
         mine = self.votes
-        if sign > 0:
-            for candidate, n in votes.items():
-                mine[candidate] = mine.get(candidate, 0) + n
+        if votes.keys() <= mine.keys():  # the roster's candidates: every official form
+            if sign > 0:
+                for candidate, n in votes.items():
+                    mine[candidate] += n
+            else:
+                for candidate, n in votes.items():
+                    mine[candidate] -= n
         else:
             for candidate, n in votes.items():
-                mine[candidate] -= n
+                mine[candidate] = mine.get(candidate, 0) + sign * n
         self.rejected += sign * rejected
         self.polled += sign * polled
 
