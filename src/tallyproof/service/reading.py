@@ -648,7 +648,7 @@ def _contest_view(
 ) -> ContestView:
     state = _ContestState(contest, RunningTotal(structure, contest))
     eid = structure.election.id
-    for row in reader.form_rows(eid, size, contest=contest.code, official=True):
+    for row in reader.form_rows(eid, size, contest=contest.code, official=True, timed=False):
         state.add_form(row)
     for doc in reader.document_rows("declaration", eid, size, contest=contest.code):
         state.add_declaration(doc)
@@ -684,9 +684,8 @@ class _Timeline:
     ) -> _Timeline:
         timeline = cls(structure, contest, keep_changes)
         eid = structure.election.id
-        entries: list[tuple[int, str, Any]] = [
-            (row.seq, "form", row) for row in reader.form_rows(eid, size, contest=contest.code)
-        ]
+        forms = reader.form_rows(eid, size, contest=contest.code, timed=keep_changes)
+        entries: list[tuple[int, str, Any]] = [(row.seq, "form", row) for row in forms]
         entries += [
             (doc.seq, "declaration", doc)
             for doc in reader.document_rows("declaration", eid, size, contest=contest.code)
