@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tallyproof.domain.consolidation import consolidate, latest_forms
+from tallyproof.domain.standings import seat_standings
 from tallyproof.ledger.note import Checkpoint
 from tallyproof.service import queries
 from tallyproof.service.queries import UnknownElection
@@ -206,9 +207,13 @@ def test_the_running_tally_equals_a_recount_at_every_size(tmp_path_factory, step
     model = ReadModel.open(e.ctx.settings)
     by_rows = ReadModel.open(e.ctx.settings)  # never tallies: each contest from its own rows
     for size, votes in zip(sizes, expected, strict=True):  # forwards: advanced
-        view = model.results(ELECTION, size).value[0]
-        assert votes_of(view) == votes
-        assert view == by_rows.contest(ELECTION, "NA-1", size).value
+        views = model.results(ELECTION, size).value
+        assert votes_of(views[0]) == votes
+        assert views[0] == by_rows.contest(ELECTION, "NA-1", size).value
+        structure = e.ctx.state.elections[ELECTION]
+        kept = model.standings(ELECTION, size).value  # seat counts moved as contests change
+        assert kept.rows == seat_standings(structure, [v.official for v in views])
+        assert kept.by_forms == seat_standings(structure, [v.computed for v in views])
     for size, votes in reversed(list(zip(sizes, expected, strict=True))):  # backwards: kept
         assert votes_of(model.results(ELECTION, size).value[0]) == votes
         assert (

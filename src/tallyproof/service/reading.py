@@ -293,11 +293,12 @@ class ReadModel:
         """Every contest's figures, kept and advanced: built once from the log, up to the
         size first asked; later sizes advance it, earlier ones read the figures it kept."""
         tally = self._tallies.get(structure.election.id)
-        if tally is None or tally.structure is not structure:
-            tally = self._tallies[structure.election.id] = _Tally(structure)
-            with _kept_for_good():
-                tally.advance(reader, size)
-        tally.advance(reader, size)
+        if tally is not None and tally.structure is structure:
+            tally.advance(reader, size)
+            return tally
+        tally = self._tallies[structure.election.id] = _Tally(structure)
+        with _kept_for_good():
+            tally.advance(reader, size)
         return tally
 
 

@@ -152,12 +152,12 @@ INDEX_TABLES: dict[type, Table] = {  # where each record the writer adds is kept
 _BY_NAME = {table.name: kind for kind, table in INDEX_TABLES.items()}
 
 
-def _row(record: Any, names: Sequence[str]) -> dict[str, Any]:
+def _row(record: Any, names: Sequence[str], encoded: Sequence[str]) -> dict[str, Any]:
+    """A record as its table's row: the `encoded` fields as JSON text."""
     row = {name: getattr(record, name) for name in names}
-    for name in JSON_FIELDS.intersection(names):
-        value = row[name]
-        if value is not None:
-            row[name] = orjson.dumps(list(value) if isinstance(value, tuple) else value).decode()
+    for name in encoded:
+        if row[name] is not None:
+            row[name] = orjson.dumps(row[name]).decode()  # a tuple becomes a JSON list
     return row
 
 
@@ -435,20 +435,21 @@ class Writer(Reader):
     """Appends rows inside the writer's transaction."""
 
     def add_entries(self, entries: Sequence[LedgerIndex]) -> None:
-        names = [c.name for c in schema.ledger_entries.columns]
-        self.insert(schema.ledger_entries, [{n: getattr(e, n) for n in names} for e in entries])
+        self._add(schema.ledger_entries, entries)
 
     def add_index(self, records: Sequence[IndexRecord]) -> None:
         """Index rows of one kind (a batch's forms, say), encoded as their table keeps them."""
-        if not records:
-            return
-        table = INDEX_TABLES[type(records[0])]
-        names = [c.name for c in table.columns]
-        self.insert(table, [_row(r, names) for r in records])
+        if records:
+            self._add(INDEX_TABLES[type(records[0])], records)
 
     def add_checkpoint(self, checkpoint: CheckpointRow) -> None:
-        row = {"tree_size": checkpoint.tree_size, "note": checkpoint.note}
-        self.insert(schema.checkpoints, [row | {"published_at": checkpoint.published_at}])
+        self._add(schema.checkpoints, [checkpoint])
+
+    def _add(self, table: Table, records: Sequence[Any]) -> None:
+        """Records whose fields are the table's columns."""
+        names = [c.name for c in table.columns]
+        encoded = sorted(JSON_FIELDS.intersection(names))
+        self.insert(table, [_row(r, names, encoded) for r in records])
 
     def insert(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
         """A plain driver-level executemany: at 180,000 forms a night the per-row parameter

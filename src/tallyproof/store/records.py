@@ -4,15 +4,10 @@ store knows a table, a column's name or that votes are kept as JSON text."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any, NamedTuple
 
 import orjson
-
-FORM_COLUMNS = (  # the forms table's columns in FormRow's order (received_at is the entry's)
-    "form_id", "seq", "election_id", "station", "contest", "source", "chain", "official",
-    "supersedes", "reason", "votes", "rejected", "polled", "issued",
-)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,8 +32,8 @@ class FormRow:
 
     @classmethod
     def of(cls, row: Sequence[Any]) -> FormRow:
-        """From a row of `FORM_COLUMNS`, by position: a contest's few hundred forms are read
-        on every uncached answer, and reading columns by name doubled the cost."""
+        """From a row of `FORM_COLUMNS` and the entry's time, by position: a contest's few
+        hundred forms are read on every uncached answer, and by name they cost twice that."""
         (form_id, seq, election, station, contest, source, chain, official, supersedes,
          reason, votes, rejected, polled, issued, received_at) = row  # fmt: skip
         return cls(
@@ -223,6 +218,8 @@ class ClaimIndex:
     linked: bool
     doc: Mapping[str, Any]
 
+
+FORM_COLUMNS = tuple(f.name for f in fields(FormIndex))  # FormRow's order, but received_at
 
 IndexRecord = (
     ElectionIndex
