@@ -25,7 +25,7 @@ from tallyproof.cli.common import (
     raw,
 )
 from tallyproof.cli.submitting import submit_in_batches
-from tallyproof.export.bundle import view_record
+from tallyproof.formats.answers import view_record
 from tallyproof.importers.plan import run_plan
 from tallyproof.importers.stations import Mapping, MappingError, ReadReport, Row, build_plan
 from tallyproof.sample.generator import build_sample

@@ -7,20 +7,24 @@ import csv
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict
 from typing import Annotated, Any
 
 import typer
 
 from tallyproof import console as render
 from tallyproof.cli.common import ElectionOpt, JsonOpt, app, known_errors, out
-from tallyproof.domain.consolidation import ContestResult, ContestView
+from tallyproof.domain.consolidation import ContestView
 from tallyproof.domain.findings import Severity
-from tallyproof.export.bundle import result_record
+from tallyproof.formats.answers import (
+    answer_record,
+    change_dict,
+    form_dict,
+    life_dict,
+    standings_record,
+    view_dict,
+)
 from tallyproof.service.reading import (
-    Answer,
     AsOf,
-    Change,
     FindingLife,
     FormEntry,
     ReadModel,
@@ -56,11 +60,6 @@ def _as_of(text: str | None) -> AsOf:
         raise typer.BadParameter(str(error), param_hint="--as-of") from None
 
 
-def _envelope(answer: Answer[Any], key: str, value: Any) -> dict[str, Any]:
-    """Every JSON answer names the tree size it is true at and the checkpoint of that size."""
-    return {"tree_size": answer.tree_size, "checkpoint": answer.checkpoint, key: value}
-
-
 def _write_csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(header)
@@ -88,49 +87,13 @@ def results(
             answer = model.results(structure.election.id, at)
             views = answer.value
     if as_json:
-        out.print_json(data=_envelope(answer, "results", [_view_dict(v) for v in views]))
+        out.print_json(data=answer_record(answer, "results", [view_dict(v) for v in views]))
     elif as_csv:
         _write_csv(*_views_csv(views))
     elif contest:
         out.print(render.contest_view_table(views[0], answer.tree_size))
     else:
         out.print(render.views_table(structure, views, answer.tree_size))
-
-
-def _result_dict(r: ContestResult) -> dict[str, Any]:
-    """The published record of the bundle, with what a reader also wants to see."""
-    return result_record(r) | {
-        "name": r.name,
-        "assembly": r.assembly,
-        "status_reason": r.status_reason,
-        "leader": r.leader.candidate if r.leader else None,
-        "margin": r.margin,
-        "turnout": r.turnout,
-        "ranking": [
-            {"candidate": s.candidate, "name": s.name, "side": s.affiliation, "votes": s.votes}
-            for s in r.ranking
-        ],
-    }
-
-
-def _view_dict(v: ContestView) -> dict[str, Any]:
-    """The official result's record, with both halves and their difference."""
-    declared = None
-    if v.declared is not None:
-        d = v.declared
-        declared = _result_dict(d.result) | {
-            "declaration": d.declaration_id,
-            "leaf_index": d.seq,
-            "source": d.source,
-            "time": d.time,
-            "received_at": d.received_at,
-        }
-    return _result_dict(v.official) | {
-        "declared": declared,
-        "computed": _result_dict(v.computed),
-        "differences": v.differences,
-        "winner_differs": v.winner_differs,
-    }
 
 
 def _views_csv(views: Sequence[ContestView]) -> tuple[list[str], list[list[Any]]]:
@@ -177,10 +140,7 @@ def standings(
         structure = model.structure(election, at).value
         answer = model.standings(structure.election.id, at, after_joining=after_joining)
     if as_json:
-        value = {
-            "standings": [asdict(r) for r in answer.value.rows],
-            "by_forms": [asdict(r) for r in answer.value.by_forms],
-        }
+        value = standings_record(answer.value)
         out.print_json(
             data={"tree_size": answer.tree_size, "checkpoint": answer.checkpoint} | value
         )
@@ -217,23 +177,13 @@ def findings(
         answer = model.findings(structure.election.id, contest, at)
     lives = [x for x in answer.value if x.finding.severity.rank <= floor and (show_all or x.open)]
     if as_json:
-        out.print_json(data=_envelope(answer, "findings", [_life_dict(x) for x in lives]))
+        out.print_json(data=answer_record(answer, "findings", [life_dict(x) for x in lives]))
     elif as_csv:
         header = ["id", "code", "severity", "contest", "station", "candidate", "opened_size"]
         header += ["opened_by", "resolved_size", "resolved_by", "message"]
         _write_csv(header, [_life_row(x) for x in lives])
     else:
         out.print(render.lives_table(lives))
-
-
-def _life_dict(life: FindingLife) -> dict[str, Any]:
-    return life.finding.as_dict() | {
-        "open": life.open,
-        "opened_size": life.opened_size,
-        "opened_by": life.opened_by,
-        "resolved_size": life.resolved_size,
-        "resolved_by": life.resolved_by,
-    }
 
 
 def _life_row(life: FindingLife) -> list[Any]:
@@ -272,7 +222,7 @@ def forms(
         structure = model.structure(election, at).value
         answer = model.forms(structure.election.id, station=station, contest=contest, as_of=at)
     if as_json:
-        out.print_json(data=_envelope(answer, "forms", [_form_dict(e) for e in answer.value]))
+        out.print_json(data=answer_record(answer, "forms", [form_dict(e) for e in answer.value]))
     elif as_csv:
         header = ["station", "contest", "source", "leaf_index", "form_id", "current"]
         header += ["supersedes", "reason", "rejected", "polled", "votes", "differs"]
@@ -280,27 +230,6 @@ def forms(
     else:
         title = f"forms of {station or contest} at tree size {answer.tree_size:,}"
         out.print(render.forms_table(answer.value, title))
-
-
-def _form_dict(e: FormEntry) -> dict[str, Any]:
-    r = e.record
-    return {
-        "form_id": r.form_id,
-        "leaf_index": r.seq,
-        "station": r.station,
-        "contest": r.contest,
-        "source": r.source,
-        "official": r.official,
-        "current": e.current,
-        "supersedes": r.supersedes,
-        "reason": r.reason,
-        "votes": dict(r.votes),
-        "rejected": r.rejected,
-        "polled": r.polled,
-        "issued": r.issued,
-        "received_at": r.received_at,
-        "differs_from_official": list(e.differs_from_official),
-    }
 
 
 def _form_row(e: FormEntry) -> list[Any]:
@@ -337,20 +266,9 @@ def history(
         structure = model.structure(election, at).value
         answer = model.history(structure.election.id, contest, at)
     if as_json:
-        out.print_json(data=_envelope(answer, "history", [_change_dict(c) for c in answer.value]))
+        out.print_json(
+            data=answer_record(answer, "history", [change_dict(c) for c in answer.value])
+        )
     else:
         title = f"{contest}: history to tree size {answer.tree_size:,}"
         out.print(render.history_table(answer.value, title))
-
-
-def _change_dict(c: Change) -> dict[str, Any]:
-    return {
-        "leaf_index": c.seq,
-        "tree_size": c.tree_size,
-        "received_at": c.received_at,
-        "kind": c.kind,
-        "entry_id": c.entry_id,
-        "summary": c.summary,
-        "opened": [f.as_dict() for f in c.opened],
-        "resolved": [f.as_dict() for f in c.resolved],
-    }

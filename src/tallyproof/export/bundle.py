@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from tallyproof.domain.consolidation import ContestResult, ContestView
+from tallyproof.formats.answers import view_record
 from tallyproof.ledger.merkle import MerkleTree, leaf_hash
 from tallyproof.service.reading import ReadModel
 from tallyproof.service.state import StoreInconsistent
@@ -25,36 +25,6 @@ from tallyproof.service.writer import LedgerWriter
 from tallyproof.store.records import KeyIndex, RevocationIndex
 
 FORMAT = "tallyproof-bundle/1"
-
-
-def result_record(r: ContestResult) -> dict[str, Any]:
-    """A contest's published numbers, as the bundle (and `results --json`) carries them."""
-    return {
-        "contest": r.contest,
-        "status": r.status.value,
-        "basis": r.basis.value,
-        "votes": {s.candidate: s.votes for s in r.ranking},
-        "rejected": r.rejected,
-        "polled": r.polled,
-        "stations_reported": r.stations_reported,
-        "stations_total": r.stations_total,
-        "winner": r.winner.candidate if r.winner else None,
-    }
-
-
-def view_record(v: ContestView) -> dict[str, Any]:
-    """A contest as the bundle publishes it: the official result (the returning officer's
-    declared one once declared, else the forms' sum), the forms' sum beside it, and the
-    declaration the official result rests on."""
-    declared = None
-    if v.declared is not None:
-        d = v.declared
-        declared = {"declaration": d.declaration_id, "leaf_index": d.seq, "source": d.source}
-    return result_record(v.official) | {
-        "computed": result_record(v.computed),
-        "declared": declared,
-        "winner_differs": v.winner_differs,
-    }
 
 
 def key_record(key: KeyIndex, revoked: RevocationIndex | None) -> dict[str, Any]:

@@ -200,7 +200,7 @@ class ReadModel:
             contests = [_contest(structure, contest)] if contest else structure.contests
             lives: list[FindingLife] = []
             for c in contests:
-                lives += _Timeline.replay(reader, structure, c, size).lives()
+                lives += Timeline.replay(reader, structure, c, size).lives()
             if contest is None:
                 lives += _claim_lives(reader, structure, size, self._tally(reader, structure, size))
             order = {id(f): i for i, f in enumerate(by_severity([x.finding for x in lives]))}
@@ -234,7 +234,7 @@ class ReadModel:
     ) -> Answer[list[Change]]:
         def compute(reader: Reader, size: int) -> list[Change]:
             structure = self._structure(reader, election, size)
-            replayed = _Timeline.replay(
+            replayed = Timeline.replay(
                 reader, structure, _contest(structure, contest), size, keep_changes=True
             )
             return replayed.changes
@@ -344,7 +344,7 @@ def _declaration(doc: DocumentRow) -> DeclarationRecord:
     return DeclarationRecord(doc.entry_id, doc.seq, parse_declaration(body))
 
 
-def _status(doc: DocumentRow) -> StatusOrder:
+def status_order(doc: DocumentRow) -> StatusOrder:
     b = leaf_body(doc.leaf_data)
     return StatusOrder(
         b["election"], b["scope"], b["target"], b["status"], b.get("reason", ""), b["time"]
@@ -498,7 +498,7 @@ class _Tally:
             self._touch(code, doc.seq)
 
     def _order(self, doc: DocumentRow) -> None:
-        order = _status(doc)
+        order = status_order(doc)
         if order.scope == "contest" and order.target in self.totals:
             self.ordered[order.target].append((doc.seq, _ordered(order)))
             self._touch(order.target, doc.seq)
@@ -654,11 +654,11 @@ def _contest_view(
     for doc in reader.document_rows("declaration", eid, size, contest=contest.code):
         state.add_declaration(doc)
     for doc in reader.document_rows("status", eid, size):
-        state.order(_status(doc))
+        state.order(status_order(doc))
     return state.view(structure)
 
 
-class _Timeline:
+class Timeline:
     """A contest replayed entry by entry: what each entry changed, and when each finding
     opened and was resolved. An entry can change only its station's findings and the
     contest's declaration findings, so only those are recomputed after it."""
@@ -682,7 +682,7 @@ class _Timeline:
         size: int,
         *,
         keep_changes: bool = False,
-    ) -> _Timeline:
+    ) -> Timeline:
         timeline = cls(structure, contest, keep_changes)
         eid = structure.election.id
         forms = reader.form_rows(eid, size, contest=contest.code, timed=keep_changes)
@@ -694,17 +694,19 @@ class _Timeline:
         statuses = reader.document_rows("status", eid, size)
         served = set(structure.stations_of(contest.code)) if statuses else set()
         for doc in statuses:
-            order = _status(doc)
+            order = status_order(doc)
             if (order.scope == "contest" and order.target == contest.code) or (
                 order.scope == "station" and order.target in served
             ):
                 entries.append((doc.seq, "status", (doc, order)))
         entries.sort(key=itemgetter(0))
         for seq, kind, item in entries:
-            timeline._apply(seq, kind, item)
+            timeline.apply(seq, kind, item)
         return timeline
 
-    def _apply(self, seq: int, kind: str, item: Any) -> None:
+    def apply(self, seq: int, kind: str, item: Any) -> tuple[list[Finding], list[Finding]]:
+        """One entry of the contest: a form row, a declaration's document row, or a status
+        order as (document row, order). Returns the findings it opened and resolved."""
         opened: list[Finding] = []
         resolved: list[Finding] = []
         if kind == "form":
@@ -736,6 +738,7 @@ class _Timeline:
                 seq, seq + 1, received, kind, entry_id, summary, (*opened,), (*resolved,)
             )
             self.changes.append(change)
+        return opened, resolved
 
     def _update(
         self,
@@ -842,6 +845,7 @@ __all__ = [
     "FormEntry",
     "ReadModel",
     "Standings",
+    "Timeline",
     "parse_as_of",
 ]
 

@@ -395,6 +395,13 @@ class Reader:
             for seq, station, contest, votes, rejected, polled in self.conn.execute(query).all()
         ]
 
+    def checkpoints_between(self, after: int, upto: int) -> list[CheckpointRow]:
+        """The checkpoints of sizes in (after, upto], smallest first."""
+        t = schema.checkpoints
+        query = select(t).where(t.c.tree_size > after, t.c.tree_size <= upto)
+        rows = self.conn.execute(query.order_by(t.c.tree_size)).all()
+        return [CheckpointRow(r.tree_size, r.note, r.published_at) for r in rows]
+
     def checkpoint_sizes(self, after: int, upto: int) -> list[int]:
         """The sizes of the checkpoints in (after, upto], smallest first."""
         t = schema.checkpoints

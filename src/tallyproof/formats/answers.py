@@ -1,0 +1,156 @@
+"""The JSON shapes of the read side's answers (docs/formats.md): one place, so the CLI's
+`--json`, the HTTP API, the static files and the bundle say the same thing the same way."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from tallyproof.domain.consolidation import ContestResult, ContestView
+from tallyproof.service.reading import Answer, Change, FindingLife, FormEntry, Standings
+
+
+def answer_record(answer: Answer[Any], key: str, value: Any) -> dict[str, Any]:
+    """Every answer names the tree size it is true at and the checkpoint of that size."""
+    return {"tree_size": answer.tree_size, "checkpoint": answer.checkpoint, key: value}
+
+
+def result_record(r: ContestResult) -> dict[str, Any]:
+    """A contest's published numbers, as the bundle (and `results --json`) carries them."""
+    return {
+        "contest": r.contest,
+        "status": r.status.value,
+        "basis": r.basis.value,
+        "votes": {s.candidate: s.votes for s in r.ranking},
+        "rejected": r.rejected,
+        "polled": r.polled,
+        "stations_reported": r.stations_reported,
+        "stations_total": r.stations_total,
+        "winner": r.winner.candidate if r.winner else None,
+    }
+
+
+def view_record(v: ContestView) -> dict[str, Any]:
+    """A contest as the bundle publishes it: the official result (the returning officer's
+    declared one once declared, else the forms' sum), the forms' sum beside it, and the
+    declaration the official result rests on."""
+    declared = None
+    if v.declared is not None:
+        d = v.declared
+        declared = {"declaration": d.declaration_id, "leaf_index": d.seq, "source": d.source}
+    return result_record(v.official) | {
+        "computed": result_record(v.computed),
+        "declared": declared,
+        "winner_differs": v.winner_differs,
+    }
+
+
+def result_dict(r: ContestResult) -> dict[str, Any]:
+    """The published record of a result, with what a reader also wants to see."""
+    return result_record(r) | {
+        "name": r.name,
+        "assembly": r.assembly,
+        "status_reason": r.status_reason,
+        "leader": r.leader.candidate if r.leader else None,
+        "margin": r.margin,
+        "turnout": r.turnout,
+        "ranking": [
+            {"candidate": s.candidate, "name": s.name, "side": s.affiliation, "votes": s.votes}
+            for s in r.ranking
+        ],
+    }
+
+
+def view_dict(v: ContestView) -> dict[str, Any]:
+    """The official result's record, with both halves and their difference."""
+    declared = None
+    if v.declared is not None:
+        d = v.declared
+        declared = result_dict(d.result) | {
+            "declaration": d.declaration_id,
+            "leaf_index": d.seq,
+            "source": d.source,
+            "time": d.time,
+            "received_at": d.received_at,
+        }
+    return result_dict(v.official) | {
+        "declared": declared,
+        "computed": result_dict(v.computed),
+        "differences": v.differences,
+        "winner_differs": v.winner_differs,
+    }
+
+
+def contest_summary(v: ContestView) -> dict[str, Any]:
+    """A contest's line in a list: status, stations reported x/y, leader, and whether the
+    declared result and the forms' sum name different winners."""
+    r, c = v.official, v.computed
+    top = r.winner or r.leader
+    return {
+        "contest": r.contest,
+        "name": r.name,
+        "assembly": r.assembly,
+        "status": r.status.value,
+        "status_reason": r.status_reason,
+        "basis": r.basis.value,
+        "stations_reported": c.stations_reported,
+        "stations_total": c.stations_total,
+        "declared": v.declared is not None,
+        "winner_differs": v.winner_differs,
+        "leader": top.candidate if top else None,
+        "leader_name": top.name if top else None,
+        "leader_side": top.affiliation if top else None,
+        "margin": r.margin if top else None,
+    }
+
+
+def standings_record(s: Standings, assembly: str | None = None) -> dict[str, Any]:
+    """Seats per assembly (declared winners where declared, else the forms' winners) and
+    beside them what the forms alone give; `assembly` keeps one assembly's rows."""
+    keep = [r for r in s.rows if assembly is None or r.assembly == assembly]
+    by_forms = [r for r in s.by_forms if assembly is None or r.assembly == assembly]
+    return {"standings": [asdict(r) for r in keep], "by_forms": [asdict(r) for r in by_forms]}
+
+
+def life_dict(life: FindingLife) -> dict[str, Any]:
+    return life.finding.as_dict() | {
+        "open": life.open,
+        "opened_size": life.opened_size,
+        "opened_by": life.opened_by,
+        "resolved_size": life.resolved_size,
+        "resolved_by": life.resolved_by,
+    }
+
+
+def form_dict(e: FormEntry) -> dict[str, Any]:
+    r = e.record
+    return {
+        "form_id": r.form_id,
+        "leaf_index": r.seq,
+        "station": r.station,
+        "contest": r.contest,
+        "source": r.source,
+        "official": r.official,
+        "current": e.current,
+        "supersedes": r.supersedes,
+        "reason": r.reason,
+        "votes": dict(r.votes),
+        "rejected": r.rejected,
+        "polled": r.polled,
+        "issued": r.issued,
+        "received_at": r.received_at,
+        "differs_from_official": list(e.differs_from_official),
+    }
+
+
+def change_dict(c: Change) -> dict[str, Any]:
+    return {
+        "leaf_index": c.seq,
+        "tree_size": c.tree_size,
+        "received_at": c.received_at,
+        "kind": c.kind,
+        "entry_id": c.entry_id,
+        "summary": c.summary,
+        "opened": [f.as_dict() for f in c.opened],
+        "resolved": [f.as_dict() for f in c.resolved],
+    }
