@@ -13,6 +13,7 @@ LAYER = {
     "ledger": 2,
     "store": 3,
     "service": 4,
+    "api": 5,
     "audit": 5,
     "cli": 5,
     "errors": 5,

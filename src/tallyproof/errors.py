@@ -1,12 +1,19 @@
 """The one table of errors: each exception a command or a request can end in, with its rule
-code, the CLI's exit code and the HTTP status. The CLI maps errors through it today, the HTTP
-API next; no call site chooses an exit code for an error by hand."""
+code, the CLI's exit code and the HTTP status. The CLI and the HTTP API both map errors
+through it; no call site chooses an exit code or a status for an error by hand."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
 
+from tallyproof.api.limits import (
+    BodyTooLarge,
+    RateLimited,
+    RequestRefused,
+    TooManyDocuments,
+    UnsupportedMedia,
+)
 from tallyproof.domain.problems import Rejected
 from tallyproof.formats.structure import FileFormatError
 from tallyproof.importers.stations import MappingError
@@ -15,6 +22,8 @@ from tallyproof.ledger.intake import InputError
 from tallyproof.ledger.keys import KeyTextError
 from tallyproof.ledger.receipts import ReceiptError
 from tallyproof.service.claims import FilingError
+from tallyproof.service.intake import IntakeClosed
+from tallyproof.service.log import NotInLog, QueryError
 from tallyproof.service.queries import UnknownElection
 from tallyproof.service.state import StoreInconsistent
 from tallyproof.service.writer import NotInitialised
@@ -41,6 +50,9 @@ class ErrorRule:
 TABLE: tuple[tuple[type[BaseException], ErrorRule], ...] = (
     (StoreInconsistent, ErrorRule("ledger.inconsistent", ExitCode.AUDIT_FAILED, 500)),
     (NotInitialised, ErrorRule("home.not_initialised", ExitCode.NOT_READY, 503)),
+    (IntakeClosed, ErrorRule("service.closing", ExitCode.NOT_READY, 503)),
+    (NotInLog, ErrorRule("ledger.no_entry", ExitCode.NOT_READY, 404)),
+    (QueryError, ErrorRule("query.invalid", ExitCode.USAGE, 400)),
     (UnknownElection, ErrorRule("form.unknown_election", ExitCode.NOT_READY, 404)),
     (FilingError, ErrorRule("claims.not_filed", ExitCode.NOT_READY, 422)),
     (FileFormatError, ErrorRule("input.unreadable", ExitCode.NOT_READY, 400)),
@@ -49,6 +61,11 @@ TABLE: tuple[tuple[type[BaseException], ErrorRule], ...] = (
     (EnvelopeError, ErrorRule("schema.envelope", ExitCode.NOT_READY, 400)),
     (ReceiptError, ErrorRule("receipt.invalid", ExitCode.REFUSED, 422)),
     (InputError, ErrorRule("input.invalid", ExitCode.REFUSED, 400)),
+    (BodyTooLarge, ErrorRule("request.too_large", ExitCode.REFUSED, 413)),
+    (TooManyDocuments, ErrorRule("request.batch_too_large", ExitCode.REFUSED, 413)),
+    (UnsupportedMedia, ErrorRule("request.media_type", ExitCode.REFUSED, 415)),
+    (RateLimited, ErrorRule("request.rate_limited", ExitCode.REFUSED, 429)),
+    (RequestRefused, ErrorRule("request.invalid", ExitCode.REFUSED, 400)),
     (Rejected, ErrorRule("input.rejected", ExitCode.REFUSED, 422)),
     (OSError, ErrorRule("input.unreadable", ExitCode.NOT_READY, 400)),
 )

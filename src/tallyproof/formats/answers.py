@@ -7,6 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from tallyproof.domain.consolidation import ContestResult, ContestView
+from tallyproof.domain.structure import ElectionStructure, PollingStation
 from tallyproof.service.reading import Answer, Change, FindingLife, FormEntry, Standings
 
 
@@ -153,4 +154,33 @@ def change_dict(c: Change) -> dict[str, Any]:
         "summary": c.summary,
         "opened": [f.as_dict() for f in c.opened],
         "resolved": [f.as_dict() for f in c.resolved],
+    }
+
+
+def election_record(s: ElectionStructure) -> dict[str, Any]:
+    """An election as a list names it: what it is and how large."""
+    e = s.election
+    return {
+        "id": e.id,
+        "name": e.name,
+        "kind": str(e.kind),
+        "date": e.date,
+        "phase": e.phase,
+        "assemblies": [
+            {"code": a.code, "name": a.name, "level": str(a.level)} for a in s.assemblies
+        ],
+        "parties": [{"code": p.code, "name": p.name} for p in s.parties],
+        "contests": len(s.contests),
+        "stations": len(s.stations),
+        "registered_voters": sum(st.registered_voters for st in s.stations),
+    }
+
+
+def station_record(st: PollingStation) -> dict[str, Any]:
+    return {
+        "id": st.id,
+        "name": st.name,
+        "contests": list(st.contests),
+        "registered_voters": st.registered_voters,
+        "region": st.region,
     }

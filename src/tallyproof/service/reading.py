@@ -241,6 +241,20 @@ class ReadModel:
 
         return self._ask(("history", election, contest), as_of, compute)
 
+    def resolve(self, as_of: AsOf = None) -> tuple[int, bool]:
+        """The checkpointed size an answer at `as_of` is true at, and whether that answer is
+        settled: the log has grown past `as_of`, so no entry logged later can change it (an
+        entry's time is never before the one logged before it)."""
+        with self.store.read() as reader:
+            size = _checkpoint_for(reader, as_of).tree_size
+            newest = reader.checkpoint_at_or_before(None)
+            assert newest is not None
+            if as_of is None:
+                return size, False
+            if isinstance(as_of, int):
+                return size, as_of <= newest.tree_size
+            return size, size < newest.tree_size
+
     # --- snapshots, sizes and the cache ------------------------------------------------
 
     @contextmanager

@@ -1,0 +1,135 @@
+"""The FastAPI application: its routes, the one place errors become problem details, and
+what each worker process opens when it starts (the writer, the read model, the feed)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+
+from tallyproof import __version__
+from tallyproof.api import events, log, reads, writes
+from tallyproof.api.events import Broadcaster
+from tallyproof.api.limits import RateLimited
+from tallyproof.api.problems import from_error, problem_response
+from tallyproof.api.runtime import Runtime
+from tallyproof.api.settings import ServeSettings
+from tallyproof.errors import KNOWN
+from tallyproof.service.feed import Feed
+
+logger = logging.getLogger("tallyproof.api")
+DESCRIPTION = """\
+Election results from polling-station forms, checked, consolidated, published and provable.
+
+Every write is a document signed by a registered key (docs/formats.md, "Signed envelope");
+its answer is a receipt. Every read takes `as_of` (a tree size or an RFC 3339 time) and
+answers with the tree size it is true at and the signed checkpoint of that size. Errors are
+RFC 9457 problem details naming the rule's code and the field (docs/rules.md)."""
+
+
+def create_app(settings: ServeSettings) -> FastAPI:
+    app = FastAPI(
+        title="tallyproof",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=_lifespan(settings),
+    )
+    for module in (writes, reads, log, events):
+        app.include_router(module.router)
+    app.add_api_route("/v1/health", health, methods=["GET"], tags=["service"])
+    for known in KNOWN:
+        app.add_exception_handler(known, _known)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, _http)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _internal)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The factory uvicorn's worker processes call: settings come from the environment."""
+    return create_app(ServeSettings.from_env())
+
+
+def _lifespan(settings: ServeSettings) -> Any:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt = Runtime(settings)
+        broadcaster = Broadcaster(Feed(rt.store), rt)
+        app.state.runtime, app.state.broadcaster = rt, broadcaster
+        tail = asyncio.create_task(broadcaster.run(), name="tallyproof-feed")
+        try:
+            yield
+        finally:
+            tail.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await tail
+            rt.close()
+
+    return lifespan
+
+
+async def health(request: Request) -> dict[str, Any]:
+    """Whether this worker is up, how far its feed has read, and what its intake did."""
+    rt: Runtime = request.app.state.runtime
+    broadcaster: Broadcaster = request.app.state.broadcaster
+    stats = rt.intake.stats
+    return {
+        "status": "ok",
+        "feed_size": broadcaster.published,
+        "readers": len(broadcaster.readers),
+        "intake": {
+            "transactions": stats.transactions,
+            "documents": stats.documents,
+            "requests": stats.requests,
+            "largest": stats.largest,
+        },
+    }
+
+
+async def _known(request: Request, error: Exception) -> Response:
+    response = from_error(error, request)
+    if isinstance(error, RateLimited):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+async def _invalid(request: Request, error: RequestValidationError) -> Response:
+    """A query or path parameter FastAPI could not read, named as the field it is."""
+    first = error.errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ())[1:]) or "$"
+    return problem_response(
+        400,
+        "query.invalid",
+        f"{where}: {first.get('msg', 'invalid')}",
+        field=where,
+        instance=request.url.path,
+    )
+
+
+async def _http(request: Request, error: HTTPException) -> Response:
+    code = {404: "request.not_found", 405: "request.method"}.get(error.status_code, "request")
+    return problem_response(
+        error.status_code,
+        code,
+        str(error.detail),
+        instance=request.url.path,
+        headers=dict(error.headers or {}),
+    )
+
+
+async def _internal(request: Request, error: Exception) -> Response:
+    logger.exception("unexpected error on %s", request.url.path)
+    return problem_response(
+        500,
+        "service.internal",
+        f"{type(error).__name__}: the request did not complete",
+        instance=request.url.path,
+    )

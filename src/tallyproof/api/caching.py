@@ -1,0 +1,75 @@
+"""Answers as HTTP responses: every answer names its tree size; one at a size the log has
+grown past can never change, so it is sent immutable with a strong ETag; a current answer
+carries its ETag too, and a client holding it is told 304 Not Modified."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from tallyproof.api.runtime import Rendered, Runtime
+from tallyproof.service.log import QueryError
+from tallyproof.service.reading import AsOf, parse_as_of
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+CURRENT = "no-cache"  # may be stored, but asked again (If-None-Match) before each use
+SIZE_HEADER = "Tallyproof-Tree-Size"
+
+
+def as_of_param(text: str | None) -> AsOf:
+    try:
+        return parse_as_of(text)
+    except ValueError as error:
+        raise QueryError("query.as_of", "as_of", str(error)) from None
+
+
+async def answer(
+    request: Request,
+    rt: Runtime,
+    as_of: str | None,
+    compute: Callable[[int], tuple[int, Any]],
+) -> Response:
+    """Resolve `as_of` to a checkpointed size, reuse the rendered answer of this question
+    at that size or compute it (`compute(size)` returns the size it answered at and the
+    document), and send it with its caching headers."""
+    at = as_of_param(as_of)
+    key = (request.url.path, _query_without_as_of(request))
+
+    def run() -> tuple[Rendered, bool]:
+        size, settled = rt.model.resolve(at)
+        found = rt.rendered(key, size)
+        if found is None:
+            answered, doc = compute(size)
+            found = rt.render(key, doc, answered)
+        return found, settled
+
+    rendered, settled = await rt.read(run)
+    return respond(request, rendered, settled)
+
+
+def respond(request: Request, rendered: Rendered, settled: bool) -> Response:
+    headers = {
+        "ETag": rendered.etag,
+        "Cache-Control": IMMUTABLE if settled else CURRENT,
+        SIZE_HEADER: str(rendered.tree_size),
+    }
+    if _matches(request.headers.get("if-none-match"), rendered.etag):
+        return Response(status_code=304, headers=headers)
+    return Response(rendered.body, media_type="application/json", headers=headers)
+
+
+def _matches(header: str | None, etag: str) -> bool:
+    """If-None-Match uses the weak comparison (RFC 9110 13.1.2): W/ prefixes are ignored."""
+    if not header:
+        return False
+    if header.strip() == "*":
+        return True
+    return any(tag.strip().removeprefix("W/") == etag for tag in header.split(","))
+
+
+def _query_without_as_of(request: Request) -> tuple[tuple[str, str], ...]:
+    """The question's parameters, in a fixed order; `as_of` only picks the size."""
+    return tuple(sorted((k, v) for k, v in request.query_params.multi_items() if k != "as_of"))

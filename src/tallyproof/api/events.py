@@ -1,0 +1,181 @@
+"""The live feed over Server-Sent Events. Every worker tails the ledger table (service/feed.py)
+and hands each new run of events, encoded once, to the readers connected to it; a reader who
+reconnects with `Last-Event-ID: n` is first given the events after leaf n, read back from the
+store, then the live ones — none missed, none twice, whichever worker it reaches."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated
+
+import anyio
+import orjson
+from fastapi import APIRouter, Header, Query, Request
+from sse_starlette import EventSourceResponse
+
+from tallyproof.api.runtime import Runtime
+from tallyproof.service.feed import PAGE, Feed, LeafEvent
+from tallyproof.service.log import QueryError
+
+router = APIRouter(prefix="/v1", tags=["events"])
+
+
+def encode(events: Sequence[LeafEvent], election: str | None = None) -> bytes:
+    """Events as SSE text: the leaf index is the id, the entry's kind the event name."""
+    parts = []
+    for e in events:
+        if election is None or e.election == election:
+            data = orjson.dumps(e.as_dict())
+            parts.append(b"id: %d\nevent: %s\ndata: %s\n\n" % (e.seq, e.kind.encode(), data))
+    return b"".join(parts)
+
+
+@dataclass
+class Chunk:
+    """A run of consecutive events, encoded once per election filter asked for."""
+
+    events: list[LeafEvent]
+    _encoded: dict[str | None, bytes] = field(default_factory=dict)
+
+    @property
+    def last(self) -> int:
+        return self.events[-1].seq
+
+    def encoded(self, election: str | None) -> bytes:
+        found = self._encoded.get(election)
+        if found is None:
+            found = self._encoded[election] = encode(self.events, election)
+        return found
+
+
+class Reader:
+    """One connected reader: its queue of chunks, and its election filter."""
+
+    def __init__(self, election: str | None, size: int) -> None:
+        self.election = election
+        self.queue: asyncio.Queue[Chunk | None] = asyncio.Queue(size)
+
+    def offer(self, chunk: Chunk) -> bool:
+        """False when the reader has fallen too far behind: it is dropped, and on
+        reconnecting it catches up from the store by its Last-Event-ID."""
+        try:
+            self.queue.put_nowait(chunk)
+        except asyncio.QueueFull:
+            return False
+        return True
+
+
+class Broadcaster:
+    """Tails the feed and fans each new chunk out to this process's readers."""
+
+    def __init__(self, feed: Feed, rt: Runtime) -> None:
+        self.feed = feed
+        self.rt = rt
+        self.published = 0  # every event before this leaf index has been handed out
+        self.readers: set[Reader] = set()
+        self._tailing = anyio.CapacityLimiter(1)
+
+    async def run(self) -> None:
+        """Wake on this process's commits, or every `feed_poll_seconds` for others'."""
+        poll = self.rt.settings.feed_poll_seconds
+        committed = self.rt.committed
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(committed.wait(), poll)
+            committed.clear()
+            while True:
+                events = await anyio.to_thread.run_sync(self.feed.advance, limiter=self._tailing)
+                if events:
+                    self.publish(events)
+                if len(events) < PAGE:
+                    break
+
+    def publish(self, events: list[LeafEvent]) -> None:
+        chunk = Chunk(events)
+        self.published = chunk.last + 1
+        dropped = [r for r in self.readers if not r.offer(chunk)]
+        for reader in dropped:
+            self.readers.discard(reader)
+            with contextlib.suppress(asyncio.QueueFull):
+                reader.queue.put_nowait(None)
+
+    def subscribe(self, election: str | None) -> tuple[Reader, int]:
+        """A new reader, and the leaf index its queue starts at: every event before it was
+        handed out before the reader joined."""
+        reader = Reader(election, self.rt.limits.sse_queue)
+        self.readers.add(reader)
+        return reader, self.published
+
+    async def backlog(self, start: int, end: int) -> AsyncIterator[list[LeafEvent]]:
+        pages = self.feed.backlog(start, end)
+        while True:
+            page = await anyio.to_thread.run_sync(next, pages, None, limiter=self._tailing)
+            if page is None:
+                return
+            yield page
+
+
+def _last_event_id(header: str | None, after: int | None) -> int | None:
+    if header is not None:
+        text = header.strip()
+        if not (text.isascii() and text.lstrip("-").isdigit()):
+            raise QueryError("query.last_event_id", "Last-Event-ID", "must be a leaf index")
+        return int(text)
+    return after
+
+
+@router.get(
+    "/events",
+    summary="Every accepted entry as it is committed (Server-Sent Events; id = leaf index)",
+    response_class=EventSourceResponse,
+)
+async def events(
+    request: Request,
+    last_event_id: Annotated[str | None, Header(max_length=32)] = None,
+    after: Annotated[
+        int | None,
+        Query(ge=-1, description="Start after this leaf index (-1: from the first entry)"),
+    ] = None,
+    election: Annotated[str | None, Query(max_length=64)] = None,
+) -> EventSourceResponse:
+    """Without `Last-Event-ID` or `after`, only what is committed from now on. Each event is
+    named by its entry's kind (form, declaration, status, claim, structure, key_registration,
+    key_revocation); its data names the findings the entry opened and resolved, and the
+    checkpoint its commit signed when it was the commit's last entry."""
+    rt: Runtime = request.app.state.runtime
+    broadcaster: Broadcaster = request.app.state.broadcaster
+    last = _last_event_id(last_event_id, after)
+    reader, joined = broadcaster.subscribe(election)
+    return EventSourceResponse(
+        _stream(broadcaster, reader, last, joined),
+        ping=rt.settings.ping_seconds,
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _stream(
+    broadcaster: Broadcaster, reader: Reader, last: int | None, joined: int
+) -> AsyncIterator[bytes]:
+    sent = joined - 1 if last is None else last
+    try:
+        if sent + 1 < joined:
+            async for page in broadcaster.backlog(sent + 1, joined):
+                if page:
+                    yield encode(page, reader.election)
+                    sent = page[-1].seq
+        while True:
+            chunk = await reader.queue.get()
+            if chunk is None:
+                return
+            if chunk.last <= sent:
+                continue
+            if chunk.events[0].seq > sent:
+                yield chunk.encoded(reader.election)
+            else:
+                yield encode([e for e in chunk.events if e.seq > sent], reader.election)
+            sent = chunk.last
+    finally:
+        broadcaster.readers.discard(reader)

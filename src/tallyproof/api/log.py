@@ -1,0 +1,173 @@
+"""Routes about the log itself: its key, signed checkpoints, inclusion and consistency
+proofs, and the entries' bytes — what anyone needs to check a published number rather than
+trust it. Answers at a signed size never change and are sent immutable."""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Path, Query, Request
+from starlette.responses import Response
+
+from tallyproof.api.caching import respond
+from tallyproof.api.runtime import Runtime
+from tallyproof.service.log import (
+    MAX_ENTRIES,
+    Consistency,
+    EntryBytes,
+    Inclusion,
+    NotInLog,
+    QueryError,
+)
+from tallyproof.store.records import CheckpointRow
+
+router = APIRouter(prefix="/v1", tags=["log"])
+Size = Annotated[int, Path(ge=0, description="A tree size at which a checkpoint was signed")]
+
+
+def _rt(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+@router.get("/log-key", summary="The log's verifier key (C2SP signed-note vkey)")
+async def log_key(request: Request) -> Response:
+    rt = _rt(request)
+    key = rt.writer.log_key
+    doc = {"origin": rt.writer.origin, "vkey": key.vkey, "key_id": key.key_id}
+    return Response(orjson.dumps(doc), media_type="application/json")
+
+
+@router.get("/checkpoints/latest", summary="The newest signed checkpoint")
+async def latest_checkpoint(request: Request) -> Response:
+    rt = _rt(request)
+    row = await rt.read(rt.log.checkpoint)
+    return _send(request, rt, ("checkpoint",), _checkpoint(row), row.tree_size, settled=False)
+
+
+@router.get("/checkpoints/{size}", summary="The checkpoint signed at exactly this size")
+async def checkpoint_at(request: Request, size: Size) -> Response:
+    rt = _rt(request)
+    row = await rt.read(lambda: rt.log.checkpoint(size))
+    return _send(request, rt, ("checkpoint",), _checkpoint(row), size, settled=True)
+
+
+@router.get(
+    "/proofs/inclusion",
+    summary="That an entry is in the tree a checkpoint signed (RFC 9162 inclusion proof)",
+)
+async def inclusion(
+    request: Request,
+    leaf_index: Annotated[int | None, Query(ge=0)] = None,
+    kind: Annotated[str | None, Query(max_length=32)] = None,
+    entry_id: Annotated[str | None, Query(max_length=64, alias="id")] = None,
+    tree_size: Annotated[int | None, Query(ge=0)] = None,
+) -> Response:
+    """Name the entry by `leaf_index`, or by `kind` and `id` (as a receipt does); the tree
+    by `tree_size` (a signed size), else the newest checkpoint."""
+    rt = _rt(request)
+    if (leaf_index is None) == (kind is None or entry_id is None):
+        raise QueryError("query.entry", "leaf_index", "give leaf_index, or kind and id")
+
+    def run() -> Inclusion:
+        if leaf_index is not None:
+            return rt.log.inclusion(leaf_index, tree_size)
+        assert kind is not None and entry_id is not None
+        return rt.log.inclusion_of(kind, entry_id, tree_size)
+
+    proof = await rt.read(run)
+    doc = _inclusion(proof)
+    key = ("inclusion", proof.leaf_index)
+    return _send(request, rt, key, doc, proof.tree_size, settled=tree_size is not None)
+
+
+@router.get(
+    "/proofs/consistency",
+    summary="That the tree signed at `second` extends the one signed at `first` (RFC 9162)",
+)
+async def consistency(
+    request: Request,
+    first: Annotated[int, Query(ge=0)],
+    second: Annotated[int | None, Query(ge=0)] = None,
+) -> Response:
+    rt = _rt(request)
+    proof = await rt.read(lambda: rt.log.consistency(first, second))
+    key = ("consistency", first)
+    return _send(
+        request, rt, key, _consistency(proof), proof.second.tree_size, settled=second is not None
+    )
+
+
+@router.get("/ledger/entries", summary="The log's entries [start, end), as logged")
+async def entries(
+    request: Request,
+    start: Annotated[int, Query(ge=0)] = 0,
+    end: Annotated[int | None, Query(ge=0)] = None,
+) -> Response:
+    """At most 1,000 at a time; `next` names where the following page starts."""
+    rt = _rt(request)
+    rows = await rt.read(lambda: rt.log.entries(start, end))
+    doc: dict[str, Any] = {"start": start, "entries": [_entry(r) for r in rows]}
+    doc["next"] = rows[-1].leaf_index + 1 if len(rows) == MAX_ENTRIES else None
+    settled = bool(rows) and end is not None and rows[-1].leaf_index + 1 == end
+    last = rows[-1].tree_size if rows else 0
+    return _send(request, rt, ("entries", start, end), doc, last, settled=settled)
+
+
+@router.get("/ledger/entries/{leaf_index}", summary="One entry of the log, as logged")
+async def entry(request: Request, leaf_index: Annotated[int, Path(ge=0)]) -> Response:
+    rt = _rt(request)
+    rows = await rt.read(lambda: rt.log.entries(leaf_index, leaf_index + 1))
+    if not rows:
+        raise NotInLog("ledger.no_entry", f"no entry at leaf index {leaf_index}")
+    row = rows[0]
+    return _send(request, rt, ("entry", leaf_index), _entry(row), row.tree_size, settled=True)
+
+
+def _send(
+    request: Request, rt: Runtime, key: tuple[Any, ...], doc: Any, size: int, *, settled: bool
+) -> Response:
+    return respond(request, rt.render((request.url.path, *key), doc, size), settled)
+
+
+def _checkpoint(row: CheckpointRow) -> dict[str, Any]:
+    return {"tree_size": row.tree_size, "checkpoint": row.note, "published_at": row.published_at}
+
+
+def _inclusion(p: Inclusion) -> dict[str, Any]:
+    return {
+        "leaf_index": p.leaf_index,
+        "kind": p.kind,
+        "entry_id": p.entry_id,
+        "leaf_hash": _b64(p.leaf_hash),
+        "tree_size": p.tree_size,
+        "inclusion_proof": [_b64(h) for h in p.proof],
+        "checkpoint": p.checkpoint,
+    }
+
+
+def _consistency(p: Consistency) -> dict[str, Any]:
+    return {
+        "first": _checkpoint(p.first),
+        "second": _checkpoint(p.second),
+        "consistency_proof": [_b64(h) for h in p.proof],
+    }
+
+
+def _entry(r: EntryBytes) -> dict[str, Any]:
+    """The leaf's bytes (base64, exactly as hashed) and what they are."""
+    return {
+        "leaf_index": r.leaf_index,
+        "kind": r.kind,
+        "entry_id": r.entry_id,
+        "election": r.election,
+        "received_at": r.received_at,
+        "tree_size": r.tree_size,
+        "leaf": _b64(r.leaf_data),
+    }

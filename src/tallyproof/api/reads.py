@@ -1,0 +1,250 @@
+"""Read routes: elections, contests, stations, standings, findings and history, each as of
+a tree size (`as_of`: a size or an RFC 3339 time) and answered with the size it is true at
+and the checkpoint of that size. Each route asks the read model and shapes the answer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from tallyproof.api.caching import answer
+from tallyproof.api.runtime import Runtime
+from tallyproof.domain.findings import Severity
+from tallyproof.formats.answers import (
+    answer_record,
+    change_dict,
+    contest_summary,
+    election_record,
+    form_dict,
+    life_dict,
+    standings_record,
+    station_record,
+    view_dict,
+)
+from tallyproof.service.log import QueryError
+from tallyproof.service.queries import UnknownElection
+from tallyproof.service.reading import FindingLife
+
+router = APIRouter(prefix="/v1", tags=["results"])
+AsOf = Annotated[
+    str | None,
+    Query(
+        description="A tree size, or an RFC 3339 time: the answer as the log stood then. "
+        "Without it, the newest checkpoint.",
+        max_length=64,
+    ),
+]
+Election = Annotated[str, "the election's id, e.g. pk-ge-2024"]
+MAX_PAGE = 5000
+
+
+def _rt(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+@router.get("/elections", summary="Every election in the log")
+async def elections(request: Request, as_of: AsOf = None) -> Response:
+    rt = _rt(request)
+
+    def compute(size: int) -> tuple[int, Any]:
+        a = rt.model.elections(size)
+        return a.tree_size, answer_record(a, "elections", [election_record(s) for s in a.value])
+
+    return await answer(request, rt, as_of, compute)
+
+
+@router.get("/elections/{election}", summary="One election: its assemblies, parties, size")
+async def election(request: Request, election: str, as_of: AsOf = None) -> Response:
+    rt = _rt(request)
+
+    def compute(size: int) -> tuple[int, Any]:
+        a = rt.model.structure(election, size)
+        return a.tree_size, answer_record(a, "election", election_record(a.value))
+
+    return await answer(request, rt, as_of, compute)
+
+
+@router.get(
+    "/elections/{election}/structure",
+    summary="The election's structure as its admin signed it (docs/formats.md)",
+)
+async def structure(request: Request, election: str, as_of: AsOf = None) -> Response:
+    rt = _rt(request)
+
+    def compute(size: int) -> tuple[int, Any]:
+        a = rt.model.structure(election, size)
+        return a.tree_size, answer_record(a, "structure", a.value.document())
+
+    return await answer(request, rt, as_of, compute)
+
+
+@router.get(
+    "/elections/{election}/contests",
+    summary="Every contest: status, stations reported x/y, declared v computed",
+)
+async def contests(
+    request: Request,
+    election: str,
+    as_of: AsOf = None,
+    assembly: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
+    rt = _rt(request)
+
+    def compute(size: int) -> tuple[int, Any]:
+        a = rt.model.results(election, size)
+        views = [v for v in a.value if assembly is None or v.computed.assembly == assembly]
+        return a.tree_size, answer_record(a, "contests", [contest_summary(v) for v in views])
+
+    return await answer(request, rt, as_of, compute)
+
+
+@router.get(
+    "/elections/{election}/contests/{code}",
+    summary="One contest: declared beside computed, and every station's forms from every source",
+)
+async def contest(request: Request, election: str, code: str, as_of: AsOf = None) -> Response:
+    rt = _rt(request)
+
+    def compute(size: int) -> tuple[int, Any]:
+        a = rt.model.contest(election, code, size)
+        forms = rt.model.forms(election, contest=code, as_of=a.tree_size).value
+        structure = rt.model.structure(election, a.tree_size).value
+        reported = {e.record.station for e in forms if e.record.official and e.current}
+        stations = [
+            station_record(st) | {"reported": st.id in reported}
+            for st in (structure.station(s) for s in structure.stations_of(code))
+            if st is not None
+        ]
+        doc = view_dict(a.value) | {"stations": stations, "forms": [form_dict(e) for e in forms]}
+        return a.tree_size, answer_record(a, "contest", doc)
+
+    return await answer(request, rt, as_of, compute)
+
+
+@router.get(
+    "/elections/{election}/contests/{code}/history",
+    summary="Every change to the contest, with the entry that made it and when",
+)
+async def history(request: Request, election: str, code: str, as_of: AsOf = None) -> Response:
+    rt = _rt(request)
+
+    def compute(size: int) -> tuple[int, Any]:
+        a = rt.model.history(election, code, size)
+        return a.tree_size, answer_record(a, "history", [change_dict(c) for c in a.value])
+
+    return await answer(request, rt, as_of, compute)
+
+
+@router.get("/elections/{election}/stations", summary="Polling stations, page by page")
+async def stations(
+    request: Request,
+    election: str,
+    as_of: AsOf = None,
+    contest: Annotated[str | None, Query(max_length=64)] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1000,
+) -> Response:
+    rt = _rt(request)
+
+    def compute(size: int) -> tuple[int, Any]:
+        a = rt.model.structure(election, size)
+        s = a.value
+        if contest is not None and s.contest(contest) is None:
+            raise UnknownElection("form.unknown_contest", f"no contest {contest!r} in {election}")
+        chosen = s.stations if contest is None else [s.station(i) for i in s.stations_of(contest)]
+        page = [station_record(st) for st in chosen[offset : offset + limit] if st is not None]
+        doc = answer_record(a, "stations", page) | {"total": len(chosen), "offset": offset}
+        return a.tree_size, doc
+
+    return await answer(request, rt, as_of, compute)
+
+
+@router.get(
+    "/elections/{election}/stations/{station}",
+    summary="A station and every form of it, from every source, superseded ones too",
+)
+async def station(request: Request, election: str, station: str, as_of: AsOf = None) -> Response:
+    rt = _rt(request)
+
+    def compute(size: int) -> tuple[int, Any]:
+        a = rt.model.forms(election, station=station, as_of=size)
+        found = rt.model.structure(election, a.tree_size).value.station(station)
+        assert found is not None  # the forms question refuses an unknown station
+        doc = station_record(found) | {"forms": [form_dict(e) for e in a.value]}
+        return a.tree_size, answer_record(a, "station", doc)
+
+    return await answer(request, rt, as_of, compute)
+
+
+@router.get(
+    "/elections/{election}/standings",
+    summary="Seats per assembly: declared winners, else the forms' leaders; beside them the "
+    "forms alone",
+)
+async def standings(
+    request: Request,
+    election: str,
+    as_of: AsOf = None,
+    assembly: Annotated[str | None, Query(max_length=64)] = None,
+    after_joining: bool = False,
+) -> Response:
+    rt = _rt(request)
+
+    def compute(size: int) -> tuple[int, Any]:
+        a = rt.model.standings(election, size, after_joining=after_joining)
+        if (
+            assembly is not None
+            and rt.model.structure(election, size).value.assembly(assembly) is None
+        ):
+            raise UnknownElection("form.unknown_assembly", f"no assembly {assembly!r}")
+        doc = {"tree_size": a.tree_size, "checkpoint": a.checkpoint}
+        return a.tree_size, doc | standings_record(a.value, assembly)
+
+    return await answer(request, rt, as_of, compute)
+
+
+STATES = ("open", "resolved", "all")
+
+
+@router.get(
+    "/elections/{election}/findings",
+    summary="Findings with their life (opened and resolved at a size, by an entry)",
+)
+async def findings(
+    request: Request,
+    election: str,
+    as_of: AsOf = None,
+    contest: Annotated[str | None, Query(max_length=64)] = None,
+    code: Annotated[str | None, Query(max_length=64)] = None,
+    severity: Annotated[
+        str, Query(description="The least severe to include: critical, high, medium, low, info")
+    ] = "info",
+    state: Annotated[str, Query(description="open, resolved or all")] = "open",
+) -> Response:
+    rt = _rt(request)
+    floor = _severity(severity)
+    if state not in STATES:
+        raise QueryError("query.choice", "state", f"must be one of {', '.join(STATES)}")
+
+    def keep(life: FindingLife) -> bool:
+        f = life.finding
+        wanted = state == "all" or (state == "open") == life.open
+        return wanted and f.severity.rank <= floor and (code is None or f.code == code)
+
+    def compute(size: int) -> tuple[int, Any]:
+        a = rt.model.findings(election, contest, size)
+        return a.tree_size, answer_record(a, "findings", [life_dict(x) for x in a.value if keep(x)])
+
+    return await answer(request, rt, as_of, compute)
+
+
+def _severity(text: str) -> int:
+    try:
+        return Severity(text).rank
+    except ValueError:
+        raise QueryError(
+            "query.choice", "severity", f"must be one of {', '.join(Severity)}"
+        ) from None

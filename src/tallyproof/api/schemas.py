@@ -1,0 +1,183 @@
+"""The request bodies' JSON Schemas, for the OpenAPI description (and for the clients and
+fuzzers generated from it). They describe the documents; the rules that refuse them, with
+a code and a field, are the domain's (docs/rules.md), so the routes read bodies themselves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_ID = {"type": "string", "minLength": 1, "maxLength": 128}
+_TIME = {"type": "string", "format": "date-time", "description": "RFC 3339, with its zone"}
+_COUNT = {"type": "integer", "minimum": 0, "maximum": 9007199254740991}
+_VOTES = {"type": "object", "additionalProperties": _COUNT, "maxProperties": 500}
+_SOURCE = {
+    "type": "string",
+    "description": "presiding_officer, returning_officer, agent:<party>, observer:<org> or "
+    "media:<outlet>",
+}
+SIGNATURE = {
+    "type": "object",
+    "required": ["key", "value"],
+    "additionalProperties": False,
+    "properties": {
+        "key": {"type": "string", "description": "the key id: 16 hex digits"},
+        "value": {"type": "string", "description": "base64 Ed25519 signature (64 bytes)"},
+    },
+}
+DOCUMENTS: dict[str, dict[str, Any]] = {
+    "form": {
+        "type": "object",
+        "description": "A result form (Form 45): one count of one contest at one station",
+        "required": ["election", "station", "contest", "source", "votes", "rejected", "polled"],
+        "properties": {
+            "election": _ID,
+            "station": _ID,
+            "contest": _ID,
+            "source": _SOURCE,
+            "votes": _VOTES,
+            "rejected": _COUNT,
+            "polled": _COUNT,
+            "valid": _COUNT,
+            "issued": _COUNT,
+            "time": _TIME,
+            "remarks": {"type": "string"},
+            "supersedes": {"type": "string", "description": "the id of the form it replaces"},
+            "reason": {"type": "string", "enum": ["correction", "re_poll"]},
+        },
+    },
+    "declaration": {
+        "type": "object",
+        "description": "A declared consolidation (Form 47)",
+        "required": ["election", "contest", "source", "votes", "time"],
+        "properties": {
+            "election": _ID,
+            "contest": _ID,
+            "source": _SOURCE,
+            "votes": _VOTES,
+            "rejected": _COUNT,
+            "polled": _COUNT,
+            "valid": _COUNT,
+            "registered": _COUNT,
+            "stations": {"type": "object", "additionalProperties": _VOTES},
+            "time": _TIME,
+            "remarks": {"type": "string"},
+            "supersedes": {"type": "string"},
+            "reason": {"type": "string", "enum": ["correction", "re_poll"]},
+        },
+    },
+    "claim": {
+        "type": "object",
+        "description": "A news report's claims, signed for media:<outlet> (docs/claims.md)",
+        "required": ["election", "source", "published", "text_sha256", "claims"],
+        "properties": {
+            "election": _ID,
+            "source": _SOURCE,
+            "published": {"type": "string"},
+            "text_sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+            "title": {"type": "string"},
+            "url": {"type": "string"},
+            "claims": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+    "structure": {
+        "type": "object",
+        "description": "An election's structure (docs/formats.md), naming its admin key",
+        "required": ["election", "contests", "stations", "admin_key"],
+        "properties": {
+            "election": {"type": "object"},
+            "parties": {"type": "array", "items": {"type": "object"}},
+            "assemblies": {"type": "array", "items": {"type": "object"}},
+            "contests": {"type": "array", "items": {"type": "object"}},
+            "stations": {"type": "array", "items": {"type": "object"}},
+            "admin_key": {"type": "string", "description": "base64 Ed25519 public key"},
+        },
+    },
+    "key_registration": {
+        "type": "object",
+        "required": ["election", "key", "source", "time"],
+        "properties": {
+            "election": _ID,
+            "key": {
+                "type": "object",
+                "required": ["name", "public_key"],
+                "properties": {"name": _ID, "public_key": {"type": "string"}},
+            },
+            "source": _SOURCE,
+            "stations": {"type": "array", "items": _ID},
+            "contests": {"type": "array", "items": _ID},
+            "time": _TIME,
+        },
+    },
+    "key_revocation": {
+        "type": "object",
+        "required": ["election", "key_id", "reason", "time"],
+        "properties": {
+            "election": _ID,
+            "key_id": {"type": "string"},
+            "reason": {"type": "string"},
+            "time": _TIME,
+        },
+    },
+    "status": {
+        "type": "object",
+        "required": ["election", "scope", "target", "status", "time"],
+        "properties": {
+            "election": _ID,
+            "scope": {"type": "string", "enum": ["contest", "station"]},
+            "target": _ID,
+            "status": {"type": "string"},
+            "reason": {"type": "string"},
+            "time": _TIME,
+        },
+    },
+}
+
+
+def envelope(kind: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": [kind, "signature"],
+        "additionalProperties": False,
+        "properties": {kind: DOCUMENTS[kind], "signature": SIGNATURE},
+    }
+
+
+def batch(kind: str, plural: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": [plural],
+        "additionalProperties": False,
+        "properties": {plural: {"type": "array", "minItems": 1, "items": envelope(kind)}},
+    }
+
+
+def _body(*schemas: dict[str, Any]) -> dict[str, Any]:
+    schema = schemas[0] if len(schemas) == 1 else {"oneOf": list(schemas)}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def submission(kind: str, plural: str) -> dict[str, Any]:
+    """One signed envelope, or a batch of them."""
+    return _body(envelope(kind), batch(kind, plural))
+
+
+def admin(kind: str, plural: str | None = None) -> dict[str, Any]:
+    return _body(envelope(kind), batch(kind, plural)) if plural else _body(envelope(kind))
+
+
+REPORT_TEXT = {
+    "type": "object",
+    "required": ["text"],
+    "additionalProperties": False,
+    "properties": {
+        "text": {"type": "string", "description": "the report's text, at most 32 KB"},
+        "outlet": {"type": "string"},
+        "published": {"type": "string", "description": "YYYY-MM-DD"},
+        "election": {"type": "string"},
+    },
+}
+
+
+def claims() -> dict[str, Any]:
+    """A report's text to read, or signed claim reports to file."""
+    return _body(REPORT_TEXT, envelope("claim"), batch("claim", "claims"))

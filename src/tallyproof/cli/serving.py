@@ -1,0 +1,75 @@
+"""Serving: the HTTP API and live feed (`serve`), under uvicorn, one or many workers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tallyproof.api.settings import ENV, Limits, ServeSettings
+from tallyproof.cli.common import app, err, known_errors
+from tallyproof.service.writer import LedgerWriter
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+    per_key_per_minute: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Documents one key may submit a minute, per worker (0: no limit)."
+        ),
+    ] = Limits.per_key_per_minute,
+    batch_documents: Annotated[
+        int, typer.Option(min=1, max=100_000, help="Documents in one POST.")
+    ] = Limits.batch_documents,
+    body_bytes: Annotated[
+        int, typer.Option(min=1024, help="Bytes in one request body.")
+    ] = Limits.body_bytes,
+    publish: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also write the static read side here as checkpoints come (docs/static.md)."
+        ),
+    ] = None,
+    publish_seconds: Annotated[
+        float, typer.Option(min=0.5, help="At most one static publication this often.")
+    ] = 5.0,
+) -> None:
+    """Serve the HTTP API (/v1, OpenAPI at /docs) and the live feed (/v1/events) on the
+    home's store. With PostgreSQL, run as many workers (here or on other machines) as the
+    night needs: they share one log."""
+    import uvicorn  # loaded only to serve
+
+    with known_errors():
+        LedgerWriter.open(ctx.obj).close()  # an uninitialised home is refused here, plainly
+    limits = Limits(
+        body_bytes=body_bytes,
+        batch_documents=batch_documents,
+        per_key_per_minute=per_key_per_minute,
+    )
+    settings = ServeSettings(
+        ctx.obj,
+        host=host,
+        port=port,
+        workers=workers,
+        limits=limits,
+        publish_dir=publish,
+        publish_seconds=publish_seconds,
+    )
+    os.environ[ENV] = settings.to_env()
+    err.print(f"serving http://{host}:{port}/ (API under /v1, its description at /docs)")
+    uvicorn.run(
+        "tallyproof.api.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
