@@ -16,6 +16,7 @@ from tallyproof.errors import classify
 MEDIA_TYPE = "application/problem+json"
 TITLES = {
     400: "Bad request",
+    403: "Not a signer this document may have",
     404: "Not found",
     405: "Method not allowed",
     409: "Conflict",

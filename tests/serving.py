@@ -1,0 +1,81 @@
+"""A real tallyproof server on loopback for tests: `tallyproof serve` in its own process,
+started on a free port, waited for, and stopped (or killed) by the test."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    """`tallyproof --home HOME serve` on 127.0.0.1; `args` are extra serve options."""
+
+    home: Path
+    database_url: str | None = None
+    args: tuple[str, ...] = ()
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 60.0) -> Server:
+        env = {**os.environ, "TALLYPROOF_HOME": str(self.home)}
+        env.pop("TALLYPROOF_DATABASE_URL", None)
+        if self.database_url:
+            env["TALLYPROOF_DATABASE_URL"] = self.database_url
+        command = [sys.executable, "-m", "tallyproof", "serve", "--port", str(self.port)]
+        self.process = subprocess.Popen(
+            [*command, *self.args],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        self._wait(timeout)
+        return self
+
+    def _wait(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.process.stderr.read().decode()}")
+            try:
+                if httpx.get(f"{self.url}/v1/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise TimeoutError(f"no server on {self.url} after {timeout} s")
+
+    def stop(self, kill: bool = False) -> None:
+        """SIGTERM (a graceful shutdown) or SIGKILL (a crash), to the whole process group."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGKILL if kill else signal.SIGTERM)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(30)
+
+    def client(self, **kw: object) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30, **kw)  # type: ignore[arg-type]
