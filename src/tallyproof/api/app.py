@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -83,6 +84,7 @@ async def health(request: Request) -> dict[str, Any]:
     stats = rt.intake.stats
     return {
         "status": "ok",
+        "worker": os.getpid(),
         "feed_size": broadcaster.published,
         "readers": len(broadcaster.readers),
         "intake": {
