@@ -7,7 +7,7 @@ HOME_DIR ?= var/demo
 PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-hostile lint bench bench-read bench-forensics eval-claims clean
+.PHONY: help demo test test-hostile test-api-fuzz lint bench bench-read bench-http bench-forensics eval-claims clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -28,6 +28,9 @@ test: $(STAMP) ## Run the whole test suite (PostgreSQL tests need TALLYPROOF_TES
 
 test-hostile: $(STAMP) ## Hostile-input suite on fresh inputs, ten times as many (about 15 minutes)
 	TALLYPROOF_HOSTILE_WANDER=1 TALLYPROOF_HOSTILE_SCALE=10 $(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q -s tests/integrity/test_hostile.py
+
+test-api-fuzz: $(STAMP) ## Schemathesis against the served API, 500 examples an operation, both modes (about 20 minutes)
+	TALLYPROOF_FUZZ_EXAMPLES=500 $(BIN)/python -m pytest -q -p no:cacheprovider tests/api/test_schema.py
 
 lint: $(STAMP) ## ruff check and format check only
 	$(BIN)/ruff check src tests bench

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Header, Query, Request
 from sse_starlette import EventSourceResponse
 
 from tallyproof.api.runtime import Runtime
+from tallyproof.ledger.intake import MAX_SAFE_INTEGER
 from tallyproof.service.feed import PAGE, Feed, LeafEvent
 from tallyproof.service.log import QueryError
 
@@ -137,7 +138,11 @@ async def events(
     last_event_id: Annotated[str | None, Header(max_length=32)] = None,
     after: Annotated[
         int | None,
-        Query(ge=-1, description="Start after this leaf index (-1: from the first entry)"),
+        Query(
+            ge=-1,
+            le=MAX_SAFE_INTEGER,
+            description="Start after this leaf index (-1: from the start)",
+        ),
     ] = None,
     election: Annotated[str | None, Query(max_length=64)] = None,
 ) -> EventSourceResponse:

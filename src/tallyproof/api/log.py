@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from tallyproof.api.caching import respond
 from tallyproof.api.runtime import Runtime
+from tallyproof.ledger.intake import MAX_SAFE_INTEGER
 from tallyproof.service.log import (
     MAX_ENTRIES,
     Consistency,
@@ -24,7 +25,10 @@ from tallyproof.service.log import (
 from tallyproof.store.records import CheckpointRow
 
 router = APIRouter(prefix="/v1", tags=["log"])
-Size = Annotated[int, Path(ge=0, description="A tree size at which a checkpoint was signed")]
+Size = Annotated[
+    int, Path(ge=0, le=MAX_SAFE_INTEGER, description="A tree size at which a checkpoint was signed")
+]
+Index = Annotated[int, Query(ge=0, le=MAX_SAFE_INTEGER)]
 
 
 def _rt(request: Request) -> Runtime:
@@ -64,10 +68,10 @@ async def checkpoint_at(request: Request, size: Size) -> Response:
 )
 async def inclusion(
     request: Request,
-    leaf_index: Annotated[int | None, Query(ge=0)] = None,
+    leaf_index: Index | None = None,
     kind: Annotated[str | None, Query(max_length=32)] = None,
     entry_id: Annotated[str | None, Query(max_length=64, alias="id")] = None,
-    tree_size: Annotated[int | None, Query(ge=0)] = None,
+    tree_size: Index | None = None,
 ) -> Response:
     """Name the entry by `leaf_index`, or by `kind` and `id` (as a receipt does); the tree
     by `tree_size` (a signed size), else the newest checkpoint."""
@@ -93,8 +97,8 @@ async def inclusion(
 )
 async def consistency(
     request: Request,
-    first: Annotated[int, Query(ge=0)],
-    second: Annotated[int | None, Query(ge=0)] = None,
+    first: Index,
+    second: Index | None = None,
 ) -> Response:
     rt = _rt(request)
     proof = await rt.read(lambda: rt.log.consistency(first, second))
@@ -107,8 +111,8 @@ async def consistency(
 @router.get("/ledger/entries", summary="The log's entries [start, end), as logged")
 async def entries(
     request: Request,
-    start: Annotated[int, Query(ge=0)] = 0,
-    end: Annotated[int | None, Query(ge=0)] = None,
+    start: Index = 0,
+    end: Index | None = None,
 ) -> Response:
     """At most 1,000 at a time; `next` names where the following page starts."""
     rt = _rt(request)
@@ -121,7 +125,9 @@ async def entries(
 
 
 @router.get("/ledger/entries/{leaf_index}", summary="One entry of the log, as logged")
-async def entry(request: Request, leaf_index: Annotated[int, Path(ge=0)]) -> Response:
+async def entry(
+    request: Request, leaf_index: Annotated[int, Path(ge=0, le=MAX_SAFE_INTEGER)]
+) -> Response:
     rt = _rt(request)
     rows = await rt.read(lambda: rt.log.entries(leaf_index, leaf_index + 1))
     if not rows:

@@ -24,7 +24,7 @@ TITLES = {
     415: "Unsupported media type",
     422: "Refused by a rule",
     429: "Too many documents",
-    500: "The store is inconsistent",
+    500: "Server error",
     503: "Not ready",
 }
 

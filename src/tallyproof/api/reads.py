@@ -23,6 +23,7 @@ from tallyproof.formats.answers import (
     station_record,
     view_dict,
 )
+from tallyproof.ledger.intake import MAX_SAFE_INTEGER
 from tallyproof.service.log import QueryError
 from tallyproof.service.queries import UnknownElection
 from tallyproof.service.reading import FindingLife
@@ -144,7 +145,7 @@ async def stations(
     election: str,
     as_of: AsOf = None,
     contest: Annotated[str | None, Query(max_length=64)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_SAFE_INTEGER)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1000,
 ) -> Response:
     rt = _rt(request)
