@@ -61,8 +61,12 @@ class LedgerState:
         return self.tree.size
 
     def catch_up(self, reader: Reader) -> None:
-        """Load what other writers (or earlier runs) committed since we last looked."""
-        for row in reader.entries(self.tree.size, with_data=False):
+        """Load what other writers (or earlier runs) committed since we last looked. Index
+        rows are written with their entries, so with no new entry there is nothing else."""
+        rows = reader.entries(self.tree.size, with_data=False)
+        if not rows:
+            return
+        for row in rows:
             if row.seq != self.tree.size:
                 raise StoreInconsistent(
                     "ledger.gap", f"the store has entry {row.seq} but no entry {self.tree.size}"

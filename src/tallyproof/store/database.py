@@ -72,6 +72,7 @@ class Store:
         self.url = url
         self.dialect = make_url(url).get_backend_name()
         self.engine = _engine(url, self.dialect)
+        self._inserts: dict[tuple[str, tuple[str, ...]], _Insert] = {}
 
     def migrate(self) -> None:
         """Bring the schema to the newest Alembic revision."""
@@ -102,7 +103,7 @@ class Store:
         with conn, conn.begin():
             if self.dialect == "postgresql":
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_WRITER_LOCK})")
-            yield Writer(conn)
+            yield Writer(conn, self._inserts)
 
     @contextmanager
     def read(self) -> Iterator[Reader]:
@@ -441,6 +442,12 @@ def _document(row: Any) -> DocumentRow:
 class Writer(Reader):
     """Appends rows inside the writer's transaction."""
 
+    def __init__(
+        self, conn: Connection, inserts: dict[tuple[str, tuple[str, ...]], _Insert]
+    ) -> None:
+        super().__init__(conn)
+        self._inserts = inserts  # compiled once per table and columns, for the store's life
+
     def add_entries(self, entries: Sequence[LedgerIndex]) -> None:
         self._add(schema.ledger_entries, entries)
 
@@ -460,17 +467,30 @@ class Writer(Reader):
 
     def insert(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
         """A plain driver-level executemany: at 180,000 forms a night the per-row parameter
-        processing of a Core insert costs more than the insert itself."""
+        processing of a Core insert costs more than the insert itself, and a small group
+        commit would spend more compiling its statements than running them."""
         if not rows:
             return
-        columns = list(rows[0])
-        compiled = (
-            table.insert()
-            .values({c: bindparam(c) for c in columns})
-            .compile(dialect=self.conn.dialect)
-        )
-        if compiled.positiontup is not None:
-            values = itemgetter(*compiled.positiontup)
-            self.conn.exec_driver_sql(str(compiled), [values(r) for r in rows])
+        columns = tuple(rows[0])
+        statement = self._inserts.get((table.name, columns))
+        if statement is None:
+            statement = self._inserts[(table.name, columns)] = _compile_insert(
+                table, columns, self.conn
+            )
+        sql, positions = statement
+        if positions is not None:
+            values = itemgetter(*positions)
+            self.conn.exec_driver_sql(sql, [values(r) for r in rows])
         else:
-            self.conn.exec_driver_sql(str(compiled), [dict(r) for r in rows])
+            self.conn.exec_driver_sql(sql, [dict(r) for r in rows])
+
+
+_Insert = tuple[str, tuple[str, ...] | None]  # the SQL, and its parameters' order if positional
+
+
+def _compile_insert(table: Table, columns: Sequence[str], conn: Connection) -> _Insert:
+    compiled = (
+        table.insert().values({c: bindparam(c) for c in columns}).compile(dialect=conn.dialect)
+    )
+    positions = compiled.positiontup
+    return str(compiled), tuple(positions) if positions is not None else None
