@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
+from tallyproof.api.committer import CommitFailed
 from tallyproof.api.limits import (
     BodyTooLarge,
     RateLimited,
@@ -51,6 +52,7 @@ TABLE: tuple[tuple[type[BaseException], ErrorRule], ...] = (
     (StoreInconsistent, ErrorRule("ledger.inconsistent", ExitCode.AUDIT_FAILED, 500)),
     (NotInitialised, ErrorRule("home.not_initialised", ExitCode.NOT_READY, 503)),
     (IntakeClosed, ErrorRule("service.closing", ExitCode.NOT_READY, 503)),
+    (CommitFailed, ErrorRule("service.commit_failed", ExitCode.NOT_READY, 503)),
     (NotInLog, ErrorRule("ledger.no_entry", ExitCode.NOT_READY, 404)),
     (QueryError, ErrorRule("query.invalid", ExitCode.USAGE, 400)),
     (UnknownElection, ErrorRule("form.unknown_election", ExitCode.NOT_READY, 404)),

@@ -43,8 +43,8 @@ def _b64(data: bytes) -> str:
 @router.get("/log-key", summary="The log's verifier key (C2SP signed-note vkey)")
 async def log_key(request: Request) -> Response:
     rt = _rt(request)
-    key = rt.writer.log_key
-    doc = {"origin": rt.writer.origin, "vkey": key.vkey, "key_id": key.key_id}
+    key = rt.log_key
+    doc = {"origin": rt.origin, "vkey": key.vkey, "key_id": key.key_id}
     return Response(orjson.dumps(doc), media_type="application/json")
 
 

@@ -1,11 +1,13 @@
-"""What one worker process of the HTTP service holds: the writer behind the group commit, the
-read model and the log's proofs (used from one reading thread, as neither is thread-safe),
-the feed's tail of the ledger, the key rates, and a cache of rendered answers."""
+"""What one worker process of the HTTP service holds: its link to the committer (the group
+commit), the keys it verifies signatures with, the read model and the log's proofs (used
+from one reading thread, as neither is thread-safe), the key rates, and a cache of rendered
+answers."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import multiprocessing
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -15,18 +17,22 @@ from typing import Any, TypeVar
 import anyio
 import orjson
 
+from tallyproof.api.committer import Address, CommitterClient, start_committer, stop_committer
 from tallyproof.api.limits import KeyRates
 from tallyproof.api.settings import ServeSettings
 from tallyproof.ledger.entries import EntryKind
-from tallyproof.service.intake import Intake
+from tallyproof.ledger.keys import PublicKey
+from tallyproof.service.intake import PREPARED
 from tallyproof.service.log import LogView
 from tallyproof.service.outcomes import Outcome
+from tallyproof.service.preparation import prepare
 from tallyproof.service.reading import ReadModel
-from tallyproof.service.writer import LedgerWriter
+from tallyproof.service.signers import KeyBook
 from tallyproof.store.database import Store
 
 T = TypeVar("T")
 _RENDERED = 2048  # rendered answers kept: (question, size) -> bytes and ETag
+_INLINE = 16  # documents prepared on the event loop; more go to a thread
 # a refused document whose signature was never verified is not charged to the key it names
 _UNVERIFIED = ("schema.", "input.", "signature.missing", "signature.encoding", "signature.invalid")
 _UNVERIFIED += ("signature.unknown_key",)
@@ -45,11 +51,18 @@ class Runtime:
     def __init__(self, settings: ServeSettings) -> None:
         self.settings = settings
         self.limits = settings.limits
-        self.writer = LedgerWriter.open(settings.store)
-        self.committed = asyncio.Event()  # set after each of this process's commits
+        self.committed = asyncio.Event()  # set after each commit the committer tells of
         self._loop = asyncio.get_running_loop()
-        self.intake = Intake(self.writer, on_commit=self._on_commit)
+        self._own_committer: tuple[multiprocessing.Process, Address] | None = None
+        address = Address(settings.committer_path, settings.committer_key)
+        if not address.path:  # run without `serve`: this worker brings its own
+            address = Address.fresh()
+            self._own_committer = (start_committer(settings.store, address), address)
+        self.committer = CommitterClient(address, self._on_commit)
+        self.log_key = PublicKey.from_vkey(self.committer.vkey)
+        self.origin = self.committer.origin
         self.store = Store(settings.store.database_url)
+        self.keys = KeyBook(self.store)
         self.model = ReadModel(self.store)
         self.log = LogView(self.store)
         self.rates = KeyRates(self.limits.per_key_per_minute)
@@ -58,18 +71,25 @@ class Runtime:
         self._rendered_lock = threading.Lock()
 
     def close(self) -> None:
-        self.intake.close()
-        self.writer.close()
+        self.committer.close()
+        if self._own_committer is not None:
+            stop_committer(*self._own_committer)
         self.store.close()
 
     # --- writes -------------------------------------------------------------------------
 
     async def submit(self, kind: EntryKind, envelopes: Sequence[object]) -> list[Outcome]:
-        """Queue for the group commit, charging each signer's allowance; answer once the
-        documents' transaction has committed."""
+        """Charge each signer's allowance; read, verify and encode the documents here (on
+        this worker's core); hand them to the committer; answer once they are durable."""
         counts = key_counts(envelopes)
         self.rates.charge(counts)
-        outcomes = await asyncio.wrap_future(self.intake.submit(kind, envelopes))
+        items: Sequence[Any] = envelopes
+        if kind in PREPARED:
+            if len(envelopes) <= _INLINE:
+                items = self._prepare(kind, envelopes)
+            else:
+                items = await anyio.to_thread.run_sync(self._prepare, kind, envelopes)
+        outcomes = await asyncio.wrap_future(self.committer.submit(kind, items))
         for outcome, envelope in zip(outcomes, envelopes, strict=True):
             if outcome.problems and outcome.problems[0].code.startswith(_UNVERIFIED):
                 key = _key_of(envelope)
@@ -77,8 +97,13 @@ class Runtime:
                     self.rates.refund(key, 1)
         return outcomes
 
+    def _prepare(self, kind: EntryKind, envelopes: Sequence[object]) -> list[Any]:
+        keys = self.keys.public_keys(_key_of(e) for e in envelopes)
+        items = [(i, e, keys.get(_key_of(e) or "")) for i, e in enumerate(envelopes)]
+        return prepare(str(kind), items)
+
     def _on_commit(self, _size: int) -> None:
-        """From the committer thread: wake the feed, which reads the commit from the store."""
+        """From the receiving thread: wake the feed, which reads the commit from the store."""
         self._loop.call_soon_threadsafe(self.committed.set)
 
     # --- reads --------------------------------------------------------------------------

@@ -41,6 +41,8 @@ class ServeSettings:
     ping_seconds: float = 15.0  # a comment on an idle feed, so proxies keep it open
     publish_dir: Path | None = None
     publish_seconds: float = 5.0
+    committer_path: str = ""  # the committer's socket: set by `serve` for its workers
+    committer_key: str = ""
 
     def to_env(self) -> str:
         """As JSON, for the workers uvicorn starts in fresh processes."""

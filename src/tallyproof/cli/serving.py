@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from tallyproof.api.committer import Address, start_committer, stop_committer
 from tallyproof.api.settings import ENV, Limits, ServeSettings
 from tallyproof.cli.common import app, err, known_errors
 from tallyproof.service.writer import LedgerWriter
@@ -42,8 +43,9 @@ def serve(
     ] = 5.0,
 ) -> None:
     """Serve the HTTP API (/v1, OpenAPI at /docs) and the live feed (/v1/events) on the
-    home's store. With PostgreSQL, run as many workers (here or on other machines) as the
-    night needs: they share one log."""
+    home's store: WORKERS processes read and verify requests, one committer process logs
+    them in group commits. With PostgreSQL, run as many of these (on as many machines) as
+    the night needs: they share one log."""
     import uvicorn  # loaded only to serve
 
     with known_errors():
@@ -53,8 +55,11 @@ def serve(
         batch_documents=batch_documents,
         per_key_per_minute=per_key_per_minute,
     )
+    address = Address.fresh()
     settings = ServeSettings(
         ctx.obj,
+        committer_path=address.path,
+        committer_key=address.authkey,
         host=host,
         port=port,
         workers=workers,
@@ -64,12 +69,16 @@ def serve(
     )
     os.environ[ENV] = settings.to_env()
     err.print(f"serving http://{host}:{port}/ (API under /v1, its description at /docs)")
-    uvicorn.run(
-        "tallyproof.api.app:app_from_env",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-        access_log=False,
-    )
+    committer = start_committer(ctx.obj, address)
+    try:
+        uvicorn.run(
+            "tallyproof.api.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level="warning",
+            access_log=False,
+        )
+    finally:
+        stop_committer(committer, address)

@@ -9,28 +9,44 @@ import queue
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import groupby
+from typing import Any
 
 from tallyproof.ledger.entries import EntryKind
 from tallyproof.service import admin, submission
 from tallyproof.service.outcomes import Outcome
 from tallyproof.service.writer import LedgerWriter
 
-Commit = Callable[[LedgerWriter, Sequence[object]], list[Outcome]]
-# each kind's use case: one transaction for a list of envelopes, an outcome for each
+Commit = Callable[[LedgerWriter, Sequence[Any]], list[Outcome]]
+
+
+def _prepared(kind: EntryKind) -> Commit:
+    """Documents HTTP workers have read, verified and encoded: numbered within the group."""
+
+    def commit(writer: LedgerWriter, items: Sequence[Any]) -> list[Outcome]:
+        numbered = [replace(p, index=i) for i, p in enumerate(items)]
+        return submission.submit_prepared(writer, kind, numbered)
+
+    return commit
+
+
+# each kind's use case: one transaction for a list of documents, an outcome for each. Forms,
+# declarations and claim reports arrive prepared (service/preparation.py); admin documents,
+# rare and signed by the election's own key, arrive as envelopes.
 USE_CASES: dict[EntryKind, Commit] = {
-    EntryKind.FORM: submission.submit_forms,
-    EntryKind.DECLARATION: submission.submit_declarations,
-    EntryKind.CLAIM: submission.submit_claim_reports,
+    EntryKind.FORM: _prepared(EntryKind.FORM),
+    EntryKind.DECLARATION: _prepared(EntryKind.DECLARATION),
+    EntryKind.CLAIM: _prepared(EntryKind.CLAIM),
     EntryKind.STRUCTURE: lambda w, envelopes: [admin.import_structure(w, e) for e in envelopes],
     EntryKind.KEY_REGISTRATION: admin.register_keys,
     EntryKind.KEY_REVOCATION: lambda w, envelopes: [admin.revoke_key(w, e) for e in envelopes],
     EntryKind.STATUS: lambda w, envelopes: [admin.order_status(w, e) for e in envelopes],
 }
+PREPARED = frozenset({EntryKind.FORM, EntryKind.DECLARATION, EntryKind.CLAIM})
 # kinds whose documents from many requests may share one transaction: each is judged alone
 # against everything before it, so a refused one does not sink the others
-GROUPED = frozenset({EntryKind.FORM, EntryKind.DECLARATION, EntryKind.CLAIM})
+GROUPED = PREPARED
 
 
 class IntakeClosed(RuntimeError):  # noqa: N818 - a state, reported as 503
@@ -42,7 +58,7 @@ class IntakeClosed(RuntimeError):  # noqa: N818 - a state, reported as 503
 @dataclass
 class _Request:
     kind: EntryKind
-    envelopes: Sequence[object]
+    envelopes: Sequence[Any]
     done: Future[list[Outcome]] = field(default_factory=Future)
 
 
@@ -77,9 +93,10 @@ class Intake:
         self._thread = threading.Thread(target=self._run, name="tallyproof-committer", daemon=True)
         self._thread.start()
 
-    def submit(self, kind: EntryKind, envelopes: Sequence[object]) -> Future[list[Outcome]]:
-        """Queue documents of one kind; the future resolves, after their commit, to one
-        outcome per document in order (receipts built), or to the error that stopped it."""
+    def submit(self, kind: EntryKind, envelopes: Sequence[Any]) -> Future[list[Outcome]]:
+        """Queue documents of one kind (prepared, for the kinds in PREPARED); the future
+        resolves, after their commit, to one outcome per document in order (receipts built),
+        or to the error that stopped it."""
         if self._closed:
             raise IntakeClosed("service.closing: the service is shutting down")
         request = _Request(kind, envelopes)
@@ -127,7 +144,7 @@ class Intake:
             try:
                 outcomes = USE_CASES[kind](self.writer, envelopes)
                 for o in outcomes:
-                    _ = o.receipt  # built now: the next transaction may replace the state
+                    o.settle()  # the receipt built now: the next transaction may reset the state
             except BaseException as error:  # every waiting request hears why
                 for r in group:
                     r.done.set_exception(error)

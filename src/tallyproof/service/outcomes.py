@@ -36,6 +36,13 @@ class Outcome:
             self._receipt = self.make_receipt()
         return self._receipt
 
+    def settle(self) -> Outcome:
+        """Build the receipt now and drop the means of building it, so the outcome can be
+        kept or sent to another process after the writer has moved on."""
+        _ = self.receipt
+        self.make_receipt = None
+        return self
+
     def as_dict(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"index": self.index, "kind": self.kind, "accepted": self.accepted}
         if self.entry_id:

@@ -45,6 +45,15 @@ def submit_claim_reports(writer: LedgerWriter, envelopes: Sequence[object]) -> l
     return _finish(writer, _start(writer, EntryKind.CLAIM, envelopes), _CLAIM_RULES)
 
 
+def submit_prepared(
+    writer: LedgerWriter, kind: EntryKind, prepared: Sequence[Prepared]
+) -> list[Outcome]:
+    """Documents already read, verified and encoded elsewhere (by an HTTP worker, with the
+    keys the log registered), judged against the ledger and logged as one transaction."""
+    done = list(prepared)
+    return _finish(writer, _Started(kind, lambda: done), _RULES[kind])
+
+
 def ingest_forms(
     writer: LedgerWriter, batches: Iterable[Sequence[object]]
 ) -> Iterator[list[Outcome]]:
@@ -289,6 +298,11 @@ def _admit_claims(batch: Batch, p: Prepared) -> list[Problem]:
 _FORM_RULES = (_authorise_form, _admit_form)
 _DECLARATION_RULES = (_authorise_declaration, _admit_declaration)
 _CLAIM_RULES = (_authorise_claims, _admit_claims)
+_RULES = {
+    EntryKind.FORM: _FORM_RULES,
+    EntryKind.DECLARATION: _DECLARATION_RULES,
+    EntryKind.CLAIM: _CLAIM_RULES,
+}
 
 
 def _report_index(report_id: str, seq: int, report: ClaimReport) -> ReportIndex:

@@ -175,8 +175,10 @@ class LedgerWriter:
         rolled-back append leaves no trace."""
         try:
             with self.store.write() as writer:
-                self.state.catch_up(writer)
-                self._guard(writer)
+                stored = writer.ledger_size()
+                if stored != self.state.size:  # another writer committed since
+                    self.state.catch_up(writer)
+                self._guard(writer, stored)
                 time = later_of(self.clock(), self.state.last_received_at)
                 batch = Batch(writer, self.state, time)
                 yield batch
@@ -191,11 +193,10 @@ class LedgerWriter:
         if batch.checkpoint is not None:
             self.kept.append(*batch.checkpoint)
 
-    def _guard(self, reader: Reader) -> None:
+    def _guard(self, reader: Reader, stored: int) -> None:
         """Refuse to go on, and sign nothing, when the store no longer holds what the log
         signed: the newest checkpoint in the store and the newest one kept beside the key
         must both be this log's, no larger than the store, and have its root."""
-        stored = reader.ledger_size()
         if stored != self.state.size:
             raise StoreInconsistent(
                 "ledger.truncated",
@@ -242,6 +243,8 @@ class LedgerWriter:
     def _insert_checkpoint(self, writer: Writer, size: int) -> str:
         note = self.checkpoint_note(size)
         writer.add_checkpoint(CheckpointRow(size, note, self.clock()))
+        # signed here, so the next transaction's guard need not check its signature again
+        self._opened = {note: Checkpoint(self.origin, size, self.state.tree.root(size))}
         return note
 
     def publish_checkpoint(self) -> str:

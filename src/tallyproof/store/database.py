@@ -17,7 +17,6 @@ from sqlalchemy import (
     bindparam,
     create_engine,
     event,
-    func,
     inspect,
     literal,
     select,
@@ -178,7 +177,8 @@ class Reader:
         self.conn = conn
 
     def ledger_size(self) -> int:
-        size = self.conn.execute(select(func.max(schema.ledger_entries.c.seq))).scalar()
+        """Asked in every write transaction: plain SQL, no statement to build."""
+        size = self.conn.exec_driver_sql("SELECT max(seq) FROM ledger_entries").scalar()
         return 0 if size is None else size + 1
 
     def index_since(self, name: str, seq: int) -> list[Any]:
@@ -301,8 +301,10 @@ class Reader:
         return self.conn.execute(select(t).where(t.c.tree_size == size)).first()
 
     def latest_checkpoint(self) -> Row[Any] | None:
-        t = schema.checkpoints
-        return self.conn.execute(select(t).order_by(t.c.tree_size.desc()).limit(1)).first()
+        """Asked in every write transaction: plain SQL, no statement to build."""
+        return self.conn.exec_driver_sql(
+            "SELECT tree_size, note, published_at FROM checkpoints ORDER BY tree_size DESC LIMIT 1"
+        ).first()
 
     def checkpoint_covering(self, size: int) -> Row[Any] | None:
         """The first checkpoint at or after `size`."""

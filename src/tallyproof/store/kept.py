@@ -15,20 +15,41 @@ class KeptCheckpoints:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        # what `latest` found, and the file's size and time then: while they are unchanged
+        # (no process appended, nobody rewrote it) the file need not be read again
+        self._known: tuple[tuple[int, int], tuple[int, str] | None] | None = None
 
     def append(self, size: int, note: str) -> None:
         """One write of one line (O_APPEND), so writers in several processes never interleave."""
-        line = json.dumps({"tree_size": size, "note": note}) + "\n"
+        line = (json.dumps({"tree_size": size, "note": note}) + "\n").encode("utf-8")
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            os.write(fd, line.encode("utf-8"))
+            os.write(fd, line)
             os.fsync(fd)
+            after = os.fstat(fd)
         finally:
             os.close(fd)
+        known = self._known
+        if known is not None and known[0][0] + len(line) == after.st_size:  # ours alone
+            best = known[1] if known[1] is not None and known[1][0] > size else (size, note)
+            self._known = ((after.st_size, after.st_mtime_ns), best)
+        else:
+            self._known = None
 
     def latest(self) -> tuple[int, str] | None:
         """The largest checkpoint among the newest lines. Lines are appended after each
         commit, so only neighbours can be out of order and the largest is in the tail."""
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            return None
+        if self._known is not None and self._known[0] == (stat.st_size, stat.st_mtime_ns):
+            return self._known[1]
+        best = self._read()
+        self._known = ((stat.st_size, stat.st_mtime_ns), best)
+        return best
+
+    def _read(self) -> tuple[int, str] | None:
         try:
             with self.path.open("rb") as handle:
                 handle.seek(max(0, handle.seek(0, os.SEEK_END) - _TAIL))
