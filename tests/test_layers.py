@@ -16,6 +16,7 @@ LAYER = {
     "api": 5,
     "audit": 5,
     "cli": 5,
+    "client": 5,
     "errors": 5,
     "console": 5,
     "export": 5,

@@ -1,10 +1,32 @@
 """The `tallyproof` command: set up a home, import an election, submit and declare results,
 read them, and prove them. One module per group of commands; exit codes in one place."""
 
-from tallyproof.cli import admin, claims, data, proofs, reading, serving, submitting
+from tallyproof.cli import (
+    admin,
+    claims,
+    data,
+    exporting,
+    field,
+    proofs,
+    reading,
+    serving,
+    submitting,
+)
 from tallyproof.cli.common import app
 
-__all__ = ["admin", "app", "claims", "data", "main", "proofs", "reading", "serving", "submitting"]
+__all__ = [
+    "admin",
+    "app",
+    "claims",
+    "data",
+    "exporting",
+    "field",
+    "main",
+    "proofs",
+    "reading",
+    "serving",
+    "submitting",
+]
 
 
 def main() -> None:

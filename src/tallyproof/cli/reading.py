@@ -53,7 +53,7 @@ def read_model(ctx: typer.Context) -> Iterator[ReadModel]:
         model.close()
 
 
-def _as_of(text: str | None) -> AsOf:
+def as_of_value(text: str | None) -> AsOf:
     try:
         return parse_as_of(text)
     except ValueError as error:
@@ -77,7 +77,7 @@ def results(
 ) -> None:
     """Per contest: the declared result (Form 47) beside the sum of the station forms
     (Form 45), the difference per candidate, and whether the winner differs."""
-    at = _as_of(as_of)
+    at = as_of_value(as_of)
     with read_model(ctx) as model:
         structure = model.structure(election, at).value
         if contest:
@@ -135,7 +135,7 @@ def standings(
 ) -> None:
     """Seats per assembly: declared winners where declared, else the forms' winners; beside
     them, what the polling-station forms alone would give."""
-    at = _as_of(as_of)
+    at = as_of_value(as_of)
     with read_model(ctx) as model:
         structure = model.structure(election, at).value
         answer = model.standings(structure.election.id, at, after_joining=after_joining)
@@ -171,7 +171,7 @@ def findings(
         raise typer.BadParameter(
             f"must be one of {', '.join(Severity)}", param_hint="--min-severity"
         ) from None
-    at = _as_of(as_of)
+    at = as_of_value(as_of)
     with read_model(ctx) as model:
         structure = model.structure(election, at).value
         answer = model.findings(structure.election.id, contest, at)
@@ -217,7 +217,7 @@ def forms(
     superseded, with entry ids and leaf indexes, and where each differs from the official."""
     if station is None and contest is None:
         raise typer.BadParameter("name a STATION or give --contest", param_hint="STATION")
-    at = _as_of(as_of)
+    at = as_of_value(as_of)
     with read_model(ctx) as model:
         structure = model.structure(election, at).value
         answer = model.forms(structure.election.id, station=station, contest=contest, as_of=at)
@@ -261,7 +261,7 @@ def history(
 ) -> None:
     """Every change to a contest's numbers, status and findings, with the entry that caused
     it and when it was logged: "what changed overnight" is `history --as-of` twice."""
-    at = _as_of(as_of)
+    at = as_of_value(as_of)
     with read_model(ctx) as model:
         structure = model.structure(election, at).value
         answer = model.history(structure.election.id, contest, at)
