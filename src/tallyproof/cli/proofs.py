@@ -146,7 +146,7 @@ def verify_receipt(
     --entry, that each receipt is for exactly that signed document; with --checkpoint or
     --bundle, that the receipt's tree is a prefix of the tree the log published later."""
     _check_options(checkpoint_file, bundle, proof_file)
-    key = _log_key(log_key_text)
+    key = log_key_from(log_key_text)
     receipts = _read_receipts(receipt_file)
     kept = _read_kept(entry) if entry else None
     later = _published(key, receipts, checkpoint_file, bundle, proof_file)
@@ -177,7 +177,7 @@ def _check_one(
     return True
 
 
-def _log_key(given: str) -> PublicKey:
+def log_key_from(given: str) -> PublicKey:
     try:
         return PublicKey.from_vkey(_vkey_text(given))
     except KeyTextError as error:
