@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from tallyproof import __version__
-from tallyproof.api import events, log, reads, writes
+from tallyproof.api import events, exports, log, reads, writes
 from tallyproof.api.events import Broadcaster
 from tallyproof.api.limits import RateLimited
 from tallyproof.api.problems import from_error, problem_response
@@ -43,7 +43,7 @@ def create_app(settings: ServeSettings) -> FastAPI:
         description=DESCRIPTION,
         lifespan=_lifespan(settings),
     )
-    for module in (writes, reads, log, events):
+    for module in (writes, reads, exports, log, events):
         app.include_router(module.router)
     app.add_api_route("/v1/health", health, methods=["GET"], tags=["service"])
     for known in KNOWN:
