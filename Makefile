@@ -42,6 +42,9 @@ bench: $(STAMP) ## Ingest benchmarks: forms/s and the ratio to the bare cost (be
 bench-read: $(STAMP) ## Read model on a national night (90,000 stations): p50/p99 ms, ratio to bare SQL
 	$(BIN)/python bench/read.py $(BENCH_READ_ARGS)
 
+bench-http: $(STAMP) ## HTTP on loopback: single and batched POSTs, feed latency at 1,000 readers, reads during ingest
+	$(BIN)/python bench/api.py $(BENCH_HTTP_ARGS)
+
 bench-forensics: $(STAMP) ## Forensics on Russia 2018: seconds per stage, ratio to a bare numpy loop
 	$(BIN)/python bench/forensics.py
 

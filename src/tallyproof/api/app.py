@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
+from starlette.routing import Route
 
 from tallyproof import __version__
 from tallyproof.api import events, exports, log, reads, writes
@@ -45,6 +46,10 @@ def create_app(settings: ServeSettings) -> FastAPI:
     )
     for module in (writes, reads, exports, log, events):
         app.include_router(module.router)
+    # the hottest route, also served by a plain Starlette route ahead of FastAPI's: the same
+    # function (its FastAPI route still describes it in the OpenAPI document), without the
+    # dependency resolution it does not use — a tenth of a millisecond a form on election night
+    app.router.routes.insert(0, Route("/v1/forms", writes.post_forms, methods=["POST"]))
     app.add_api_route("/v1/health", health, methods=["GET"], tags=["service"])
     for known in KNOWN:
         app.add_exception_handler(known, _known)  # type: ignore[arg-type]
@@ -62,7 +67,7 @@ def app_from_env() -> FastAPI:
 def _lifespan(settings: ServeSettings) -> Any:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        rt = Runtime(settings)
+        rt = await Runtime.open(settings)
         broadcaster = Broadcaster(Feed(rt.store), rt)
         app.state.runtime, app.state.broadcaster = rt, broadcaster
         tail = asyncio.create_task(broadcaster.run(), name="tallyproof-feed")
@@ -72,7 +77,7 @@ def _lifespan(settings: ServeSettings) -> Any:
             tail.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await tail
-            rt.close()
+            await rt.close()
 
     return lifespan
 

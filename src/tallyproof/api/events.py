@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated
@@ -20,6 +21,7 @@ from tallyproof.api.runtime import Runtime
 from tallyproof.ledger.intake import MAX_SAFE_INTEGER
 from tallyproof.service.feed import PAGE, Feed, LeafEvent
 from tallyproof.service.log import QueryError
+from tallyproof.store.database import Store
 
 router = APIRouter(prefix="/v1", tags=["events"])
 
@@ -80,19 +82,26 @@ class Broadcaster:
         self._tailing = anyio.CapacityLimiter(1)
 
     async def run(self) -> None:
-        """Wake on this process's commits, or every `feed_poll_seconds` for others'."""
-        poll = self.rt.settings.feed_poll_seconds
+        """Wake on each commit the committer tells of (or every `feed_poll_seconds`, for
+        commits made through another machine), and follow the log — only while someone is
+        reading: with no reader the feed waits, and catches up when one comes. Commits that
+        arrive together are read together, at most one read every `feed_batch_seconds`."""
+        settings = self.rt.settings
         committed = self.rt.committed
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(committed.wait(), poll)
+                await asyncio.wait_for(committed.wait(), settings.feed_poll_seconds)
             committed.clear()
+            if not self.readers:
+                continue
+            started = time.monotonic()
             while True:
                 events = await anyio.to_thread.run_sync(self.feed.advance, limiter=self._tailing)
                 if events:
                     self.publish(events)
                 if len(events) < PAGE:
                     break
+            await asyncio.sleep(max(0.0, started + settings.feed_batch_seconds - time.monotonic()))
 
     def publish(self, events: list[LeafEvent]) -> None:
         chunk = Chunk(events)
@@ -105,10 +114,15 @@ class Broadcaster:
 
     def subscribe(self, election: str | None) -> tuple[Reader, int]:
         """A new reader, and the leaf index its queue starts at: every event before it was
-        handed out before the reader joined."""
+        handed out before the reader joined. The feed is woken to catch up for it."""
         reader = Reader(election, self.rt.limits.sse_queue)
         self.readers.add(reader)
+        self.rt.committed.set()
         return reader, self.published
+
+    async def log_size(self) -> int:
+        """The log's size now: where a reader who asks only for what comes next starts."""
+        return await anyio.to_thread.run_sync(_ledger_size, self.rt.store)
 
     async def backlog(self, start: int, end: int) -> AsyncIterator[list[LeafEvent]]:
         pages = self.feed.backlog(start, end)
@@ -117,6 +131,11 @@ class Broadcaster:
             if page is None:
                 return
             yield page
+
+
+def _ledger_size(store: Store) -> int:
+    with store.read() as reader:
+        return reader.ledger_size()
 
 
 def _last_event_id(header: str | None, after: int | None) -> int | None:
@@ -153,6 +172,8 @@ async def events(
     rt: Runtime = request.app.state.runtime
     broadcaster: Broadcaster = request.app.state.broadcaster
     last = _last_event_id(last_event_id, after)
+    if last is None:  # only what is committed from now on
+        last = await broadcaster.log_size() - 1
     reader, joined = broadcaster.subscribe(election)
     return EventSourceResponse(
         _stream(broadcaster, reader, last, joined),
@@ -162,14 +183,16 @@ async def events(
 
 
 async def _stream(
-    broadcaster: Broadcaster, reader: Reader, last: int | None, joined: int
+    broadcaster: Broadcaster, reader: Reader, last: int, joined: int
 ) -> AsyncIterator[bytes]:
-    sent = joined - 1 if last is None else last
+    sent = last
     try:
         if sent + 1 < joined:
             async for page in broadcaster.backlog(sent + 1, joined):
                 if page:
-                    yield encode(page, reader.election)
+                    text = encode(page, reader.election)
+                    if text:
+                        yield text
                     sent = page[-1].seq
         while True:
             chunk = await reader.queue.get()
@@ -178,9 +201,11 @@ async def _stream(
             if chunk.last <= sent:
                 continue
             if chunk.events[0].seq > sent:
-                yield chunk.encoded(reader.election)
+                text = chunk.encoded(reader.election)
             else:
-                yield encode([e for e in chunk.events if e.seq > sent], reader.election)
+                text = encode([e for e in chunk.events if e.seq > sent], reader.election)
+            if text:
+                yield text
             sent = chunk.last
     finally:
         broadcaster.readers.discard(reader)

@@ -48,19 +48,14 @@ class Rendered:
 class Runtime:
     """Opened when the app starts, closed when it stops."""
 
-    def __init__(self, settings: ServeSettings) -> None:
+    committed: asyncio.Event
+
+    def __init__(self, settings: ServeSettings, committer: CommitterClient) -> None:
         self.settings = settings
         self.limits = settings.limits
-        self.committed = asyncio.Event()  # set after each commit the committer tells of
-        self._loop = asyncio.get_running_loop()
-        self._own_committer: tuple[multiprocessing.Process, Address] | None = None
-        address = Address(settings.committer_path, settings.committer_key)
-        if not address.path:  # run without `serve`: this worker brings its own
-            address = Address.fresh()
-            self._own_committer = (start_committer(settings.store, address), address)
-        self.committer = CommitterClient(address, self._on_commit)
-        self.log_key = PublicKey.from_vkey(self.committer.vkey)
-        self.origin = self.committer.origin
+        self.committer = committer
+        self.log_key = PublicKey.from_vkey(committer.vkey)
+        self.origin = committer.origin
         self.store = Store(settings.store.database_url)
         self.keys = KeyBook(self.store)
         self.model = ReadModel(self.store)
@@ -69,9 +64,25 @@ class Runtime:
         self.reads = anyio.CapacityLimiter(1)
         self._rendered: OrderedDict[tuple[Any, ...], Rendered] = OrderedDict()
         self._rendered_lock = threading.Lock()
+        self._own_committer: tuple[multiprocessing.Process, Address] | None = None
 
-    def close(self) -> None:
-        self.committer.close()
+    @classmethod
+    async def open(cls, settings: ServeSettings) -> Runtime:
+        """Connect to the committer `serve` started; without one (the app run some other
+        way), start one for this worker."""
+        committed = asyncio.Event()  # set after each commit the committer tells of
+        own = None
+        address = Address(settings.committer_path)
+        if not address.path:
+            address = Address.fresh()
+            own = (start_committer(settings.store, address), address)
+        committer = await CommitterClient.connect(address, lambda _size: committed.set())
+        rt = cls(settings, committer)
+        rt.committed, rt._own_committer = committed, own
+        return rt
+
+    async def close(self) -> None:
+        await self.committer.close()
         if self._own_committer is not None:
             stop_committer(*self._own_committer)
         self.store.close()
@@ -89,7 +100,7 @@ class Runtime:
                 items = self._prepare(kind, envelopes)
             else:
                 items = await anyio.to_thread.run_sync(self._prepare, kind, envelopes)
-        outcomes = await asyncio.wrap_future(self.committer.submit(kind, items))
+        outcomes = await self.committer.submit(kind, items)
         for outcome, envelope in zip(outcomes, envelopes, strict=True):
             if outcome.problems and outcome.problems[0].code.startswith(_UNVERIFIED):
                 key = _key_of(envelope)
@@ -101,10 +112,6 @@ class Runtime:
         keys = self.keys.public_keys(_key_of(e) for e in envelopes)
         items = [(i, e, keys.get(_key_of(e) or "")) for i, e in enumerate(envelopes)]
         return prepare(str(kind), items)
-
-    def _on_commit(self, _size: int) -> None:
-        """From the receiving thread: wake the feed, which reads the commit from the store."""
-        self._loop.call_soon_threadsafe(self.committed.set)
 
     # --- reads --------------------------------------------------------------------------
 

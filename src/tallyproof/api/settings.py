@@ -37,12 +37,12 @@ class ServeSettings:
     port: int = 8000
     workers: int = 1
     limits: Limits = field(default_factory=Limits)
-    feed_poll_seconds: float = 0.05  # how often the feed looks for other workers' commits
+    feed_poll_seconds: float = 0.05  # how often the feed looks for other machines' commits
+    feed_batch_seconds: float = 0.02  # commits within this are read (and sent) together
     ping_seconds: float = 15.0  # a comment on an idle feed, so proxies keep it open
     publish_dir: Path | None = None
     publish_seconds: float = 5.0
     committer_path: str = ""  # the committer's socket: set by `serve` for its workers
-    committer_key: str = ""
 
     def to_env(self) -> str:
         """As JSON, for the workers uvicorn starts in fresh processes."""

@@ -83,10 +83,12 @@ class Intake:
         *,
         max_group: int = 4000,
         on_commit: Callable[[int], None] | None = None,
+        after: Callable[[], None] | None = None,
     ) -> None:
         self.writer = writer
         self.max_group = max_group
         self.on_commit = on_commit  # told the log's size after each commit (wakes the feed)
+        self.after = after  # called once a group's requests have all been answered
         self.stats = IntakeStats()
         self._queue: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
         self._closed = False
@@ -148,17 +150,23 @@ class Intake:
             except BaseException as error:  # every waiting request hears why
                 for r in group:
                     r.done.set_exception(error)
+                self._answered()
                 if not isinstance(error, Exception):
                     raise
                 continue
             self._record(len(group), len(envelopes))
-            if self.on_commit is not None:
-                self.on_commit(self.writer.state.size)
             at = 0
             for r in group:
                 mine = outcomes[at : at + len(r.envelopes)]
                 at += len(r.envelopes)
                 r.done.set_result([_reindexed(o, i) for i, o in enumerate(mine)])
+            if self.on_commit is not None:
+                self.on_commit(self.writer.state.size)
+            self._answered()
+
+    def _answered(self) -> None:
+        if self.after is not None:
+            self.after()
 
     def _record(self, requests: int, documents: int) -> None:
         s = self.stats

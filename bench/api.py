@@ -1,0 +1,281 @@
+"""The HTTP service on loopback, in one run, against the same work done in-process:
+
+- single-form POSTs from 64 concurrent connections (forms/s, p50, p99), with one more
+  connection reading a contest or the standings all along (p50, p99 during ingest), and the
+  same reads with nothing else on afterwards;
+- batched POSTs of 500 forms (forms/s), against the same forms ingested in-process in
+  batches of 500 through the service layer (the ratio);
+- the live feed: 1,000 connected SSE readers while forms arrive at a steady rate, each
+  event's delay from the entry's logged time to its arrival at a reader (p50, p99).
+
+The server is `tallyproof serve` in its own processes; the load comes from another process
+(bench/loadgen.py). All share the machine's cores, as they would on one laptop."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from loadgen import (
+    event,
+    paced_posts,
+    post_and_read,
+    post_load,
+    post_request,
+    read_load,
+    run_in_process,
+    sse_crowd,
+    start_in_process,
+)
+from record import write_results
+from tallyproof.importers.plan import run_plan
+from tallyproof.sample.synthetic import SyntheticSpec, synthetic_plan
+from tallyproof.service import submission
+from tallyproof.service.settings import Settings
+from tallyproof.service.writer import LedgerWriter
+
+WORK = Path("var/bench-http")
+console = Console()
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
+
+
+def build_base(spec: SyntheticSpec) -> list[dict[str, Any]]:
+    """The election, its keys registered, in a home every phase copies; the signed forms."""
+    shutil.rmtree(WORK, ignore_errors=True)
+    with console.status(f"generating and signing {spec.forms:,} forms"):
+        plan, envelopes = synthetic_plan(spec)
+    writer = LedgerWriter.initialise(Settings.at(WORK / "base"))
+    with console.status("registering the structure and the presiding officers' keys"):
+        run_plan(writer, plan)
+    writer.close()
+    return envelopes
+
+
+def fresh_home(name: str) -> Path:
+    home = WORK / name
+    shutil.rmtree(home, ignore_errors=True)
+    shutil.copytree(WORK / "base", home)
+    return home
+
+
+def in_process(envelopes: list[dict[str, Any]], batch: int) -> float:
+    """The same forms through the service layer in one process, `batch` a transaction."""
+    writer = LedgerWriter.open(Settings.at(fresh_home("in-process")))
+    batches = [envelopes[i : i + batch] for i in range(0, len(envelopes), batch)]
+    start = time.perf_counter()
+    for outcomes in submission.ingest_forms(writer, batches):
+        if not all(o.accepted for o in outcomes):
+            raise SystemExit("in-process ingest refused a form")
+    elapsed = time.perf_counter() - start
+    writer.close()
+    return elapsed
+
+
+class Served:
+    """`tallyproof serve` on a free loopback port over a home, until stopped."""
+
+    def __init__(self, home: Path, workers: int) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        command = [sys.executable, "-m", "tallyproof", "--home", str(home), "serve"]
+        command += ["--port", str(self.port), "--workers", str(workers)]
+        command += ["--per-key-per-minute", "0"]
+        self.process = subprocess.Popen(command, start_new_session=True)
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/v1/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise SystemExit("the server did not start")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def health(self) -> dict[str, Any]:
+        return httpx.get(f"{self.url}/v1/health", timeout=10).json()
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(60)
+
+
+def single_posts(envelopes: list, workers: int, connections: int, reads: list[str]) -> dict:
+    server = Served(fresh_home("single"), workers)
+    try:
+        requests = [post_request("/v1/forms", json.dumps(e).encode()) for e in envelopes]
+        with console.status(f"{len(requests):,} single-form POSTs over {connections} connections"):
+            posted = run_in_process(post_and_read, server.port, requests, connections, reads)
+        intake = server.health()["intake"]
+        with console.status("the same reads with nothing else on"):
+            idle = run_in_process(read_load, server.port, reads, 10.0)
+    finally:
+        server.stop()
+    if posted["statuses"] != [201]:
+        raise SystemExit(f"single POSTs answered {posted['statuses']}")
+    return {"posted": posted, "intake": intake, "idle_reads": idle}
+
+
+def batched_posts(envelopes: list, workers: int, batch: int, connections: int) -> dict:
+    server = Served(fresh_home("batched"), workers)
+    try:
+        requests = [
+            post_request("/v1/forms", json.dumps({"forms": envelopes[i : i + batch]}).encode())
+            for i in range(0, len(envelopes), batch)
+        ]
+        with console.status(f"{len(requests):,} POSTs of {batch} forms"):
+            posted = run_in_process(post_load, server.port, requests, connections)
+    finally:
+        server.stop()
+    if posted["statuses"] != [200]:
+        raise SystemExit(f"batched POSTs answered {posted['statuses']}")
+    return posted
+
+
+def feed(envelopes: list, workers: int, readers: int, timed: int, rate: float) -> dict:
+    """`readers` on the feed while forms arrive one POST at a time at `rate` a second."""
+    server = Served(fresh_home("feed"), workers)
+    seconds = len(envelopes) / rate
+    try:
+        go = event()
+        crowd = start_in_process(sse_crowd, server.port, readers, timed, seconds + 30, go)
+        with console.status(f"connecting {readers:,} feed readers"):
+            go.wait(120)
+        time.sleep(1.0)
+        requests = [post_request("/v1/forms", json.dumps(e).encode()) for e in envelopes]
+        with console.status(f"{len(requests):,} forms at {rate:,.0f}/s to {readers:,} readers"):
+            paced = run_in_process(paced_posts, server.port, requests, rate)
+        heard = crowd.get(seconds + 120)
+    finally:
+        server.stop()
+    return {"paced": paced, "connected": heard["connected"], "latencies": heard["latencies"]}
+
+
+def reads_of(spec: SyntheticSpec) -> list[str]:
+    e = f"/v1/elections/{spec.election_id}"
+    contests = [f"{e}/contests/NA-{i}" for i in range(1, spec.na_contests + 1, 7)]
+    contests += [f"{e}/contests/PP-{i}" for i in range(1, spec.pa_contests + 1, 13)]
+    return contests + [f"{e}/standings"] * len(contests)
+
+
+def by_kind(reads: list) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {"contest": [], "standings": []}
+    for path, seconds, _ in reads:
+        out["standings" if path.endswith("standings") else "contest"].append(seconds * 1000)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--stations", type=int, default=20_000, help="forms = 2 x stations")
+    parser.add_argument("--workers", type=int, default=2, help="HTTP worker processes")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--readers", type=int, default=1000, help="SSE readers")
+    parser.add_argument("--timed", type=int, default=100, help="of them, timing each event")
+    parser.add_argument("--feed-rate", type=float, default=200, help="forms/s while timed")
+    parser.add_argument("--feed-forms", type=int, default=3000)
+    args = parser.parse_args()
+    spec = SyntheticSpec(stations=args.stations, na_contests=150, pa_contests=300, candidates=8)
+    envelopes = build_base(spec)
+    n = len(envelopes)
+    with console.status(f"in-process ingest of {n:,} forms, {args.batch} a transaction"):
+        inproc = in_process(envelopes, args.batch)
+    single = single_posts(envelopes, args.workers, args.connections, reads_of(spec))
+    batched = batched_posts(envelopes, args.workers, args.batch, 2)
+    fed = feed(envelopes[: args.feed_forms], args.workers, args.readers, args.timed, args.feed_rate)
+    figures = report(args, n, inproc, single, batched, fed)
+    console.print(f"figures: {write_results('http', figures)}")
+
+
+def report(args: Any, n: int, inproc: float, single: dict, batched: dict, fed: dict) -> dict:
+    posted = single["posted"]
+    lat = [x * 1000 for x in posted["latencies"]]
+    during, idle = by_kind(posted["reads"]), by_kind(single["idle_reads"])
+    feed_ms = [x * 1000 for x in fed["latencies"]]
+    figures = {
+        "forms": n,
+        "workers": args.workers,
+        "in_process_forms_per_s": round(n / inproc),
+        "single": {
+            "connections": args.connections,
+            "forms_per_s": round(n / posted["seconds"]),
+            "p50_ms": round(percentile(lat, 0.5), 1),
+            "p99_ms": round(percentile(lat, 0.99), 1),
+            "ratio_to_in_process": round(inproc / posted["seconds"], 3),
+            "transactions": single["intake"].get("transactions"),
+            "largest_group": single["intake"].get("largest"),
+        },
+        "batched": {
+            "batch": args.batch,
+            "forms_per_s": round(n / batched["seconds"]),
+            "ratio_to_in_process": round(inproc / batched["seconds"], 3),
+        },
+        "feed": {
+            "readers": fed["connected"],
+            "timed_readers": args.timed,
+            "rate_forms_per_s": args.feed_rate,
+            "events_timed": len(feed_ms),
+            "p50_ms": round(percentile(feed_ms, 0.5), 1),
+            "p99_ms": round(percentile(feed_ms, 0.99), 1),
+        },
+        "reads": {
+            kind: {
+                "during_ingest_p50_ms": round(percentile(during[kind], 0.5), 2),
+                "during_ingest_p99_ms": round(percentile(during[kind], 0.99), 2),
+                "idle_p50_ms": round(percentile(idle[kind], 0.5), 2),
+                "idle_p99_ms": round(percentile(idle[kind], 0.99), 2),
+                "asked_during_ingest": len(during[kind]),
+            }
+            for kind in ("contest", "standings")
+        },
+    }
+    table = Table(title=f"tallyproof serve on loopback: {n:,} forms, {args.workers} workers")
+    for column in ("measure", "figure", "target"):
+        table.add_column(column, justify="left" if column == "measure" else "right")
+    s, b, f = figures["single"], figures["batched"], figures["feed"]
+    table.add_row(
+        "in-process ingest, batches of 500", f"{figures['in_process_forms_per_s']:,}/s", ""
+    )
+    table.add_row("single-form POSTs", f"{s['forms_per_s']:,}/s", ">= 2,000/s")
+    table.add_row("  p50 / p99", f"{s['p50_ms']} / {s['p99_ms']} ms", "p99 < 250 ms")
+    table.add_row(f"batched POSTs of {args.batch}", f"{b['forms_per_s']:,}/s", "")
+    table.add_row("  ÷ in-process", f"{b['ratio_to_in_process']}", ">= 0.7")
+    table.add_row(
+        f"feed, {f['readers']:,} readers, p50 / p99",
+        f"{f['p50_ms']} / {f['p99_ms']} ms",
+        "p99 < 100 ms",
+    )
+    for kind, r in figures["reads"].items():
+        table.add_row(
+            f"{kind} read during ingest, p50 / p99",
+            f"{r['during_ingest_p50_ms']} / {r['during_ingest_p99_ms']} ms",
+            "p50 < 5 ms",
+        )
+        table.add_row("  idle, p50 / p99", f"{r['idle_p50_ms']} / {r['idle_p99_ms']} ms", "")
+    table.caption = "one machine: server, load and readers share its cores"
+    console.print(table)
+    return figures
+
+
+if __name__ == "__main__":
+    main()
