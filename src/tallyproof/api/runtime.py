@@ -56,8 +56,12 @@ class Runtime:
         self.committer = committer
         self.log_key = PublicKey.from_vkey(committer.vkey)
         self.origin = committer.origin
-        self.store = Store(settings.store.database_url)
-        self.keys = KeyBook(self.store)
+        self.store = Store(settings.store.reads_url)  # a replica's, if there is one
+        # keys are read from the primary: a key registered a moment ago must verify at once
+        self.primary = (
+            Store(settings.store.database_url) if settings.store.read_database_url else self.store
+        )
+        self.keys = KeyBook(self.primary)
         self.model = ReadModel(self.store)
         self.log = LogView(self.store)
         self.rates = KeyRates(self.limits.per_key_per_minute)
@@ -86,6 +90,7 @@ class Runtime:
         if self._own_committer is not None:
             stop_committer(*self._own_committer)
         self.store.close()
+        self.primary.close()
 
     # --- writes -------------------------------------------------------------------------
 

@@ -47,7 +47,7 @@ class ServeSettings:
     def to_env(self) -> str:
         """As JSON, for the workers uvicorn starts in fresh processes."""
         doc = asdict(self)
-        doc["store"] = {k: str(v) for k, v in asdict(self.store).items()}
+        doc["store"] = {k: v if v is None else str(v) for k, v in asdict(self.store).items()}
         doc["publish_dir"] = str(self.publish_dir) if self.publish_dir else None
         return json.dumps(doc)
 
@@ -63,6 +63,7 @@ class ServeSettings:
             store["database_url"],
             log_origin=store["log_origin"],
             verify_workers=int(store["verify_workers"]),
+            read_database_url=store.get("read_database_url"),
         )
         limits = Limits(**doc.pop("limits"))
         publish = doc.pop("publish_dir")

@@ -50,8 +50,17 @@ def _options(
             envvar="TALLYPROOF_DATABASE_URL", help="SQLAlchemy URL (default: SQLite in home)."
         ),
     ] = None,
+    read_database_url: Annotated[
+        str | None,
+        typer.Option(
+            envvar="TALLYPROOF_READ_DATABASE_URL",
+            help="A streaming replica the HTTP service reads from (default: the store).",
+        ),
+    ] = None,
 ) -> None:
-    ctx.obj = Settings.at(home or Path("var/tallyproof"), database_url)
+    ctx.obj = Settings.at(
+        home or Path("var/tallyproof"), database_url, read_database_url=read_database_url
+    )
 
 
 def raw(text: str) -> None:

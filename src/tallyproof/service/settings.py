@@ -12,7 +12,8 @@ class Settings:
     """Where the data lives and how the log behaves.
 
     `home` holds the log's private key (and, by default, the SQLite file); `database_url`
-    may point at PostgreSQL instead. Every commit signs a checkpoint (its receipts carry
+    may point at PostgreSQL instead, and `read_database_url` at a streaming replica of it for
+    the HTTP service's reads and feed. Every commit signs a checkpoint (its receipts carry
     it), so there is no checkpoint schedule to set.
     """
 
@@ -21,6 +22,12 @@ class Settings:
     log_origin: str = "tallyproof.local/log"
     # processes that check and encode submissions; 0 = one per core, 1 = inline
     verify_workers: int = 0
+    read_database_url: str | None = None
+
+    @property
+    def reads_url(self) -> str:
+        """Where answers are read: the replica if there is one, else the store itself."""
+        return self.read_database_url or self.database_url
 
     @classmethod
     def at(cls, home: Path | str, database_url: str | None = None, **kw: object) -> Settings:
@@ -30,10 +37,16 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        """TALLYPROOF_HOME (default ./var/tallyproof) and TALLYPROOF_DATABASE_URL."""
+        """TALLYPROOF_HOME (default ./var/tallyproof), TALLYPROOF_DATABASE_URL and
+        TALLYPROOF_READ_DATABASE_URL."""
         home = Path(os.environ.get("TALLYPROOF_HOME", "var/tallyproof"))
         origin = os.environ.get("TALLYPROOF_LOG_ORIGIN", "tallyproof.local/log")
-        return cls.at(home, os.environ.get("TALLYPROOF_DATABASE_URL"), log_origin=origin)
+        return cls.at(
+            home,
+            os.environ.get("TALLYPROOF_DATABASE_URL"),
+            log_origin=origin,
+            read_database_url=os.environ.get("TALLYPROOF_READ_DATABASE_URL") or None,
+        )
 
     @property
     def log_key_path(self) -> Path:
