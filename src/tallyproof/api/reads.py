@@ -4,6 +4,7 @@ and the checkpoint of that size. Each route asks the read model and shapes the a
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -14,14 +15,15 @@ from tallyproof.api.runtime import Runtime
 from tallyproof.domain.findings import Severity
 from tallyproof.formats.answers import (
     answer_record,
-    change_dict,
-    contest_summary,
+    contest_document,
+    contests_document,
     election_record,
     form_dict,
-    life_dict,
+    history_document,
+    lives_document,
     standings_record,
+    station_document,
     station_record,
-    view_dict,
 )
 from tallyproof.ledger.intake import MAX_SAFE_INTEGER
 from tallyproof.service.log import QueryError
@@ -96,8 +98,9 @@ async def contests(
 
     def compute(size: int) -> tuple[int, Any]:
         a = rt.model.results(election, size)
-        views = [v for v in a.value if assembly is None or v.computed.assembly == assembly]
-        return a.tree_size, answer_record(a, "contests", [contest_summary(v) for v in views])
+        if assembly is not None:
+            a = replace(a, value=[v for v in a.value if v.computed.assembly == assembly])
+        return a.tree_size, contests_document(a)
 
     return await answer(request, rt, as_of, compute)
 
@@ -113,14 +116,7 @@ async def contest(request: Request, election: str, code: str, as_of: AsOf = None
         a = rt.model.contest(election, code, size)
         forms = rt.model.forms(election, contest=code, as_of=a.tree_size).value
         structure = rt.model.structure(election, a.tree_size).value
-        reported = {e.record.station for e in forms if e.record.official and e.current}
-        stations = [
-            station_record(st) | {"reported": st.id in reported}
-            for st in (structure.station(s) for s in structure.stations_of(code))
-            if st is not None
-        ]
-        doc = view_dict(a.value) | {"stations": stations, "forms": [form_dict(e) for e in forms]}
-        return a.tree_size, answer_record(a, "contest", doc)
+        return a.tree_size, contest_document(a, forms, structure)
 
     return await answer(request, rt, as_of, compute)
 
@@ -134,7 +130,7 @@ async def history(request: Request, election: str, code: str, as_of: AsOf = None
 
     def compute(size: int) -> tuple[int, Any]:
         a = rt.model.history(election, code, size)
-        return a.tree_size, answer_record(a, "history", [change_dict(c) for c in a.value])
+        return a.tree_size, history_document(a.value, a.tree_size, a.checkpoint)
 
     return await answer(request, rt, as_of, compute)
 
@@ -172,10 +168,9 @@ async def station(request: Request, election: str, station: str, as_of: AsOf = N
 
     def compute(size: int) -> tuple[int, Any]:
         a = rt.model.forms(election, station=station, as_of=size)
-        found = rt.model.structure(election, a.tree_size).value.station(station)
-        assert found is not None  # the forms question refuses an unknown station
-        doc = station_record(found) | {"forms": [form_dict(e) for e in a.value]}
-        return a.tree_size, answer_record(a, "station", doc)
+        structure = rt.model.structure(election, a.tree_size).value
+        forms = [form_dict(e) for e in a.value]
+        return a.tree_size, station_document(structure, station, forms, a.tree_size, a.checkpoint)
 
     return await answer(request, rt, as_of, compute)
 
@@ -237,7 +232,8 @@ async def findings(
 
     def compute(size: int) -> tuple[int, Any]:
         a = rt.model.findings(election, contest, size)
-        return a.tree_size, answer_record(a, "findings", [life_dict(x) for x in a.value if keep(x)])
+        kept = [x for x in a.value if keep(x)]
+        return a.tree_size, lives_document(kept, a.tree_size, a.checkpoint)
 
     return await answer(request, rt, as_of, compute)
 

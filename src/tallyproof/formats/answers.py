@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -184,3 +185,51 @@ def station_record(st: PollingStation) -> dict[str, Any]:
         "registered_voters": st.registered_voters,
         "region": st.region,
     }
+
+
+def contest_document(
+    answer: Answer[ContestView], forms: Sequence[FormEntry], structure: ElectionStructure
+) -> dict[str, Any]:
+    """A contest: declared beside computed, its stations, and every form of it from every
+    source (GET /v1/elections/{election}/contests/{code})."""
+    code = answer.value.computed.contest
+    reported = {e.record.station for e in forms if e.record.official and e.current}
+    stations = [
+        station_record(st) | {"reported": st.id in reported}
+        for st in (structure.station(s) for s in structure.stations_of(code))
+        if st is not None
+    ]
+    doc = view_dict(answer.value) | {"stations": stations, "forms": [form_dict(e) for e in forms]}
+    return answer_record(answer, "contest", doc)
+
+
+def station_document(
+    structure: ElectionStructure,
+    station: str,
+    forms: Sequence[dict[str, Any]],
+    size: int,
+    note: str,
+) -> dict[str, Any]:
+    """A station and every form of it (GET .../stations/{station}), from its forms' records."""
+    found = structure.station(station)
+    assert found is not None, station
+    return {
+        "tree_size": size,
+        "checkpoint": note,
+        "station": station_record(found) | {"forms": list(forms)},
+    }
+
+
+def lives_document(lives: Sequence[FindingLife], size: int, note: str) -> dict[str, Any]:
+    """Findings, open and resolved, with their lives (GET .../findings?state=all)."""
+    return {"tree_size": size, "checkpoint": note, "findings": [life_dict(x) for x in lives]}
+
+
+def history_document(changes: Sequence[Change], size: int, note: str) -> dict[str, Any]:
+    """A contest's changes (GET .../contests/{code}/history)."""
+    return {"tree_size": size, "checkpoint": note, "history": [change_dict(c) for c in changes]}
+
+
+def contests_document(answer: Answer[list[ContestView]]) -> dict[str, Any]:
+    """Every contest's line (GET .../contests)."""
+    return answer_record(answer, "contests", [contest_summary(v) for v in answer.value])

@@ -203,8 +203,7 @@ class ReadModel:
                 lives += Timeline.replay(reader, structure, c, size).lives()
             if contest is None:
                 lives += _claim_lives(reader, structure, size, self._tally(reader, structure, size))
-            order = {id(f): i for i, f in enumerate(by_severity([x.finding for x in lives]))}
-            return sorted(lives, key=lambda x: (not x.open, order[id(x.finding)]))
+            return in_order(lives)
 
         return self._ask(("findings", election, contest), as_of, compute)
 
@@ -314,6 +313,13 @@ class ReadModel:
         with _kept_for_good():
             tally.advance(reader, size)
         return tally
+
+
+def in_order(lives: list[FindingLife]) -> list[FindingLife]:
+    """The order findings are answered in: open ones first, each part as
+    `domain.findings.by_severity` orders them."""
+    order = {id(f): i for i, f in enumerate(by_severity([x.finding for x in lives]))}
+    return sorted(lives, key=lambda x: (not x.open, order[id(x.finding)]))
 
 
 @contextmanager
@@ -860,6 +866,7 @@ __all__ = [
     "ReadModel",
     "Standings",
     "Timeline",
+    "in_order",
     "parse_as_of",
 ]
 
