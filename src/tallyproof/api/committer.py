@@ -17,13 +17,13 @@ import socket
 import struct
 import tempfile
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from tallyproof.api import children
 from tallyproof.ledger.entries import EntryKind
 from tallyproof.service.intake import Intake
 from tallyproof.service.outcomes import Outcome
@@ -155,41 +155,19 @@ def _answer(request_id: int, done: Future[list[Outcome]]) -> tuple[Any, ...]:
     return ("failed", request_id, type(error).__name__, code, str(error))
 
 
-def run_committer(settings: Settings, address: Address, ready: Any, parent: int) -> None:
-    """The committer process's body: open the writer, listen, say so, serve — until the
-    process that started it is gone, however it went (a SIGKILL runs no clean-up)."""
+def run_committer(ready: Any, settings: Settings, address: Address) -> None:
+    """The committer process's body: open the writer, listen, say so, serve."""
     server = CommitterServer(settings, address)
-    threading.Thread(target=_outlive_not, args=(parent, server), daemon=True).start()
     ready.set()
     server.serve_forever()
 
 
-def _outlive_not(parent: int, server: CommitterServer) -> None:
-    while os.getppid() == parent:
-        time.sleep(0.2)
-    server.intake.close()  # what is queued is committed; nothing more is taken
-    os._exit(0)
-
-
 def start_committer(settings: Settings, address: Address) -> multiprocessing.Process:
-    """Start the committer and wait until it listens (or has failed to)."""
-    context = multiprocessing.get_context("spawn")
-    ready = context.Event()
-    process = context.Process(
-        target=run_committer,
-        args=(settings, address, ready, os.getpid()),
-        name="tallyproof-committer",
-    )
-    process.start()
-    while not ready.wait(0.1):
-        if not process.is_alive():
-            raise RuntimeError(f"the committer exited with code {process.exitcode}")
-    return process
+    return children.start("committer", run_committer, settings, address)
 
 
 def stop_committer(process: multiprocessing.Process, address: Address) -> None:
-    process.terminate()
-    process.join(30)
+    children.stop(process)
     with contextlib.suppress(OSError):
         os.unlink(address.path)
         os.rmdir(Path(address.path).parent)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
 from typing import Any
 
 from tallyproof.service.settings import Settings
@@ -29,8 +28,7 @@ class Limits:
 
 @dataclass(frozen=True)
 class ServeSettings:
-    """Everything `create_app` needs; `publish_dir` makes the server write the static read
-    side (docs/static.md) at most every `publish_seconds`."""
+    """Everything `create_app` needs."""
 
     store: Settings
     host: str = "127.0.0.1"
@@ -40,15 +38,12 @@ class ServeSettings:
     feed_poll_seconds: float = 0.05  # how often the feed looks for other machines' commits
     feed_batch_seconds: float = 0.02  # commits within this are read (and sent) together
     ping_seconds: float = 15.0  # a comment on an idle feed, so proxies keep it open
-    publish_dir: Path | None = None
-    publish_seconds: float = 5.0
     committer_path: str = ""  # the committer's socket: set by `serve` for its workers
 
     def to_env(self) -> str:
         """As JSON, for the workers uvicorn starts in fresh processes."""
         doc = asdict(self)
         doc["store"] = {k: v if v is None else str(v) for k, v in asdict(self.store).items()}
-        doc["publish_dir"] = str(self.publish_dir) if self.publish_dir else None
         return json.dumps(doc)
 
     @classmethod
@@ -66,11 +61,9 @@ class ServeSettings:
             read_database_url=store.get("read_database_url"),
         )
         limits = Limits(**doc.pop("limits"))
-        publish = doc.pop("publish_dir")
         known = {f.name for f in fields(cls)}
         return cls(
             settings,
             limits=limits,
-            publish_dir=Path(publish) if publish else None,
             **{k: v for k, v in doc.items() if k in known},
         )

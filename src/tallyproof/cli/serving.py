@@ -8,7 +8,9 @@ from typing import Annotated
 
 import typer
 
+from tallyproof.api import children
 from tallyproof.api.committer import Address, start_committer, stop_committer
+from tallyproof.api.publishing import start_publisher
 from tallyproof.api.settings import ENV, Limits, ServeSettings
 from tallyproof.cli.common import app, err, known_errors
 from tallyproof.service.writer import LedgerWriter
@@ -59,17 +61,15 @@ def serve(
     settings = ServeSettings(
         ctx.obj,
         committer_path=address.path,
-        committer_key=address.authkey,
         host=host,
         port=port,
         workers=workers,
         limits=limits,
-        publish_dir=publish,
-        publish_seconds=publish_seconds,
     )
     os.environ[ENV] = settings.to_env()
     err.print(f"serving http://{host}:{port}/ (API under /v1, its description at /docs)")
     committer = start_committer(ctx.obj, address)
+    publisher = start_publisher(ctx.obj, publish, publish_seconds) if publish else None
     try:
         uvicorn.run(
             "tallyproof.api.app:app_from_env",
@@ -81,4 +81,6 @@ def serve(
             access_log=False,
         )
     finally:
+        if publisher is not None:
+            children.stop(publisher)
         stop_committer(committer, address)

@@ -1,0 +1,44 @@
+"""The server's publisher: a process of its own that writes the static read side
+(export/static.py) as checkpoints come — at most every `publish_seconds`, at the newest
+checkpoint — with a read model and a kept `Publisher` of its own, so the hours a national
+night's files take never stand in the way of a request."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import time
+from pathlib import Path
+from typing import Any
+
+from tallyproof.api import children
+from tallyproof.export.static import Publisher
+from tallyproof.ledger.keys import Signer
+from tallyproof.service.reading import ReadModel
+from tallyproof.service.settings import Settings
+from tallyproof.store.database import Store
+
+logger = logging.getLogger("tallyproof.publish")
+
+
+def run_publisher(ready: Any, settings: Settings, directory: Path, every: float) -> None:
+    store = Store(settings.reads_url)
+    log_key = Signer.from_private_text(settings.log_key_path.read_text()).public.vkey
+    publisher = Publisher(directory, log_key=log_key)
+    model = ReadModel(store)
+    ready.set()
+    published = -1
+    while True:
+        started = time.monotonic()
+        with store.read() as reader:
+            newest = reader.latest_checkpoint()
+        if newest is not None and newest.tree_size > published:
+            try:
+                published = publisher.publish(model).tree_size
+            except Exception:  # the next round tries again; the server goes on meanwhile
+                logger.exception("publishing %s failed", directory)
+        time.sleep(max(0.0, started + every - time.monotonic()))
+
+
+def start_publisher(settings: Settings, directory: Path, every: float) -> multiprocessing.Process:
+    return children.start("publisher", run_publisher, settings, directory, every)
