@@ -30,6 +30,7 @@ from rich.table import Table
 
 from loadgen import (
     event,
+    paced_and_read,
     paced_posts,
     post_and_read,
     post_load,
@@ -151,13 +152,28 @@ def batched_posts(envelopes: list, workers: int, batch: int, connections: int) -
     return posted
 
 
+def steady_reads(envelopes: list, workers: int, rate: float, reads: list[str]) -> dict:
+    """Contest and standings reads while forms arrive at a steady `rate` (single POSTs over
+    8 connections), and the same reads afterwards with nothing else on."""
+    server = Served(fresh_home("steady"), workers)
+    try:
+        requests = [post_request("/v1/forms", json.dumps(e).encode()) for e in envelopes]
+        with console.status(f"reads while {len(requests):,} forms arrive at {rate:,.0f}/s"):
+            during = run_in_process(paced_and_read, server.port, requests, rate, 8, reads)
+        with console.status("the same reads with nothing else on"):
+            idle = run_in_process(read_load, server.port, reads, 10.0)
+    finally:
+        server.stop()
+    return {"during": during["reads"], "idle": idle}
+
+
 def feed(envelopes: list, workers: int, readers: int, timed: int, rate: float) -> dict:
     """`readers` on the feed while forms arrive one POST at a time at `rate` a second."""
     server = Served(fresh_home("feed"), workers)
     seconds = len(envelopes) / rate
     try:
         go = event()
-        crowd = start_in_process(sse_crowd, server.port, readers, timed, seconds + 30, go)
+        crowd = start_in_process(sse_crowd, server.port, readers, timed, seconds + 8, go)
         with console.status(f"connecting {readers:,} feed readers"):
             go.wait(120)
         time.sleep(1.0)
@@ -194,23 +210,88 @@ def main() -> None:
     parser.add_argument("--timed", type=int, default=100, help="of them, timing each event")
     parser.add_argument("--feed-rate", type=float, default=200, help="forms/s while timed")
     parser.add_argument("--feed-forms", type=int, default=3000)
+    parser.add_argument("--read-rate", type=float, default=500, help="forms/s while reading")
+    parser.add_argument("--read-forms", type=int, default=10_000)
+    parser.add_argument(
+        "--only", choices=("feed", "single", "reads"), help="run one phase alone (no results file)"
+    )
     args = parser.parse_args()
     spec = SyntheticSpec(stations=args.stations, na_contests=150, pa_contests=300, candidates=8)
     envelopes = build_base(spec)
     n = len(envelopes)
+    if args.only:
+        only(args, spec, envelopes)
+        return
     with console.status(f"in-process ingest of {n:,} forms, {args.batch} a transaction"):
         inproc = in_process(envelopes, args.batch)
     single = single_posts(envelopes, args.workers, args.connections, reads_of(spec))
     batched = batched_posts(envelopes, args.workers, args.batch, 2)
     fed = feed(envelopes[: args.feed_forms], args.workers, args.readers, args.timed, args.feed_rate)
-    figures = report(args, n, inproc, single, batched, fed)
+    steady = steady_reads(
+        envelopes[: args.read_forms], args.workers, args.read_rate, reads_of(spec)
+    )
+    figures = report(args, n, inproc, single, batched, fed, steady)
     console.print(f"figures: {write_results('http', figures)}")
 
 
-def report(args: Any, n: int, inproc: float, single: dict, batched: dict, fed: dict) -> dict:
+def only(args: Any, spec: SyntheticSpec, envelopes: list) -> None:
+    """One phase, its figures printed: for working on one thing at a time."""
+    if args.only == "feed":
+        forms = envelopes[: args.feed_forms]
+        fed = feed(forms, args.workers, args.readers, args.timed, args.feed_rate)
+        ms = [x * 1000 for x in fed["latencies"]]
+        console.print(
+            f"feed to {fed['connected']:,} readers: p50 {percentile(ms, 0.5):.1f} ms, "
+            f"p99 {percentile(ms, 0.99):.1f} ms over {len(ms):,} events"
+        )
+        return
+    if args.only == "reads":
+        steady = steady_reads(
+            envelopes[: args.read_forms], args.workers, args.read_rate, reads_of(spec)
+        )
+        for kind, values in by_kind(steady["during"]).items():
+            idle = by_kind(steady["idle"])[kind]
+            console.print(
+                f"{kind} reads at {args.read_rate:,.0f} forms/s: p50 "
+                f"{percentile(values, 0.5):.2f} p99 {percentile(values, 0.99):.2f} ms; idle p50 "
+                f"{percentile(idle, 0.5):.2f} p99 {percentile(idle, 0.99):.2f} ms"
+            )
+        return
+    single = single_posts(envelopes, args.workers, args.connections, reads_of(spec))
     posted = single["posted"]
     lat = [x * 1000 for x in posted["latencies"]]
-    during, idle = by_kind(posted["reads"]), by_kind(single["idle_reads"])
+    console.print(
+        f"single POSTs: {len(envelopes) / posted['seconds']:,.0f}/s, "
+        f"p50 {percentile(lat, 0.5):.1f} ms, p99 {percentile(lat, 0.99):.1f} ms"
+    )
+    idle = by_kind(single["idle_reads"])
+    for kind, values in by_kind(posted["reads"]).items():
+        console.print(
+            f"{kind} reads during: p50 {percentile(values, 0.5):.2f} "
+            f"p99 {percentile(values, 0.99):.2f} ms; idle p50 {percentile(idle[kind], 0.5):.2f} "
+            f"p99 {percentile(idle[kind], 0.99):.2f} ms"
+        )
+
+
+def read_figures(during: list, idle: list) -> dict[str, dict[str, Any]]:
+    d, i = by_kind(during), by_kind(idle)
+    return {
+        kind: {
+            "p50_ms": round(percentile(d[kind], 0.5), 2),
+            "p99_ms": round(percentile(d[kind], 0.99), 2),
+            "idle_p50_ms": round(percentile(i[kind], 0.5), 2),
+            "idle_p99_ms": round(percentile(i[kind], 0.99), 2),
+            "asked": len(d[kind]),
+        }
+        for kind in ("contest", "standings")
+    }
+
+
+def report(
+    args: Any, n: int, inproc: float, single: dict, batched: dict, fed: dict, steady: dict
+) -> dict:
+    posted = single["posted"]
+    lat = [x * 1000 for x in posted["latencies"]]
     feed_ms = [x * 1000 for x in fed["latencies"]]
     figures = {
         "forms": n,
@@ -235,46 +316,62 @@ def report(args: Any, n: int, inproc: float, single: dict, batched: dict, fed: d
             "timed_readers": args.timed,
             "rate_forms_per_s": args.feed_rate,
             "events_timed": len(feed_ms),
+            "events_expected": args.timed * min(args.feed_forms, n),
             "p50_ms": round(percentile(feed_ms, 0.5), 1),
             "p99_ms": round(percentile(feed_ms, 0.99), 1),
         },
-        "reads": {
-            kind: {
-                "during_ingest_p50_ms": round(percentile(during[kind], 0.5), 2),
-                "during_ingest_p99_ms": round(percentile(during[kind], 0.99), 2),
-                "idle_p50_ms": round(percentile(idle[kind], 0.5), 2),
-                "idle_p99_ms": round(percentile(idle[kind], 0.99), 2),
-                "asked_during_ingest": len(during[kind]),
-            }
-            for kind in ("contest", "standings")
-        },
+        "reads_at_steady_ingest": {"rate_forms_per_s": args.read_rate}
+        | read_figures(steady["during"], steady["idle"]),
+        "reads_while_saturated": read_figures(posted["reads"], single["idle_reads"]),
     }
+    console.print(figures_table(args, figures))
+    return figures
+
+
+def figures_table(args: Any, figures: dict) -> Table:
+    n = figures["forms"]
     table = Table(title=f"tallyproof serve on loopback: {n:,} forms, {args.workers} workers")
     for column in ("measure", "figure", "target"):
         table.add_column(column, justify="left" if column == "measure" else "right")
     s, b, f = figures["single"], figures["batched"], figures["feed"]
     table.add_row(
-        "in-process ingest, batches of 500", f"{figures['in_process_forms_per_s']:,}/s", ""
+        f"in-process ingest, batches of {args.batch}",
+        f"{figures['in_process_forms_per_s']:,}/s",
+        "",
     )
-    table.add_row("single-form POSTs", f"{s['forms_per_s']:,}/s", ">= 2,000/s")
+    table.add_row(
+        f"single-form POSTs, {s['connections']} connections",
+        f"{s['forms_per_s']:,}/s",
+        ">= 2,000/s",
+    )
     table.add_row("  p50 / p99", f"{s['p50_ms']} / {s['p99_ms']} ms", "p99 < 250 ms")
     table.add_row(f"batched POSTs of {args.batch}", f"{b['forms_per_s']:,}/s", "")
     table.add_row("  ÷ in-process", f"{b['ratio_to_in_process']}", ">= 0.7")
     table.add_row(
-        f"feed, {f['readers']:,} readers, p50 / p99",
+        f"feed, {f['readers']:,} readers, {f['rate_forms_per_s']:,.0f} forms/s, p50 / p99",
         f"{f['p50_ms']} / {f['p99_ms']} ms",
         "p99 < 100 ms",
     )
-    for kind, r in figures["reads"].items():
+    table.add_row(
+        "  events received / sent to the timed readers",
+        f"{f['events_timed']:,} / {f['events_expected']:,}",
+        "",
+    )
+    steady = figures["reads_at_steady_ingest"]
+    for kind in ("contest", "standings"):
+        r = steady[kind]
         table.add_row(
-            f"{kind} read during ingest, p50 / p99",
-            f"{r['during_ingest_p50_ms']} / {r['during_ingest_p99_ms']} ms",
+            f"{kind} read, ingest at {steady['rate_forms_per_s']:,.0f}/s, p50 / p99",
+            f"{r['p50_ms']} / {r['p99_ms']} ms",
             "p50 < 5 ms",
         )
         table.add_row("  idle, p50 / p99", f"{r['idle_p50_ms']} / {r['idle_p99_ms']} ms", "")
+        sat = figures["reads_while_saturated"][kind]
+        table.add_row(
+            "  while single POSTs saturate the machine", f"{sat['p50_ms']} / {sat['p99_ms']} ms", ""
+        )
     table.caption = "one machine: server, load and readers share its cores"
-    console.print(table)
-    return figures
+    return table
 
 
 if __name__ == "__main__":

@@ -124,43 +124,51 @@ def _received_at(data: bytes) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-async def _listen(port: int, timed: bool, until: float, out: list, ready: list) -> None:
-    """One SSE reader. A timed reader notes, for every event, the wall clock at arrival
-    minus the entry's logged time; the others only drain the stream, as a crowd does."""
-    reader, writer = await asyncio.open_connection(HOST, port)
-    writer.write(get_request("/v1/events"))
-    await reader.readuntil(b"\r\n\r\n")
-    ready.append(1)
-    buffer = b""
-    while time.time() < until:
-        try:
-            chunk = await asyncio.wait_for(reader.read(1 << 16), max(0.01, until - time.time()))
-        except TimeoutError:
-            break
-        if not chunk:
-            break
-        if not timed:
-            continue
+class _Listener(asyncio.Protocol):
+    """One SSE reader as a bare protocol: a crowd of a thousand costs the measuring process
+    one callback a chunk each, not a task switch. A timed reader notes, for every event, the
+    wall clock at arrival minus the entry's logged time; the others only drain the stream."""
+
+    def __init__(self, timed: bool, out: list[float], ready: list[int]) -> None:
+        self.timed, self.out, self.ready = timed, out, ready
+        self.buffer = b""
+        self.head = True
+
+    def connection_made(self, transport: Any) -> None:
+        transport.write(get_request("/v1/events"))
+
+    def data_received(self, data: bytes) -> None:
+        if self.head:
+            self.head = False
+            self.ready.append(1)
+            data = data.split(b"\r\n\r\n", 1)[-1]
+        if not self.timed:
+            return
         now = time.time()
-        buffer += chunk
-        *events, buffer = buffer.split(b"\n\n")
+        self.buffer += data
+        *events, self.buffer = self.buffer.split(b"\n\n")
         for event in events:
             if b'"received_at"' in event:
-                out.append(now - _received_at(event))
-    writer.close()
+                self.out.append(now - _received_at(event))
 
 
 async def _crowd(port: int, readers: int, timed: int, seconds: float, go: Any) -> dict:
     out: list[float] = []
     ready: list[int] = []
+    loop = asyncio.get_running_loop()
+    transports = []
+    for i in range(readers):
+        transport, _ = await loop.create_connection(
+            lambda i=i: _Listener(i < timed, out, ready), HOST, port
+        )
+        transports.append(transport)
     until = time.time() + seconds
-    tasks = [
-        asyncio.create_task(_listen(port, i < timed, until, out, ready)) for i in range(readers)
-    ]
     while len(ready) < readers and time.time() < until:
         await asyncio.sleep(0.05)
     go.set()
-    await asyncio.gather(*tasks)
+    await asyncio.sleep(max(0.0, until - time.time()))
+    for transport in transports:
+        transport.close()
     return {"connected": len(ready), "latencies": out}
 
 
@@ -179,6 +187,31 @@ async def _paced(port: int, requests: Sequence[bytes], per_second: float) -> dic
         await _exchange(reader, writer, request)
     writer.close()
     return {"seconds": time.perf_counter() - start}
+
+
+async def _paced_and_read(
+    port: int, requests: Sequence[bytes], per_second: float, lanes: int, reads: Sequence[str]
+) -> dict[str, Any]:
+    lanes_of = [requests[i::lanes] for i in range(lanes)]
+    posting = asyncio.gather(*(_paced(port, lane, per_second / lanes) for lane in lanes_of))
+    read_results: list = []
+
+    async def read_until_done() -> None:
+        while not posting.done():
+            read_results.extend(await _reading(port, reads, time.perf_counter() + 1.0, 11))
+
+    reading = asyncio.create_task(read_until_done())
+    await posting
+    await reading
+    return {"reads": read_results}
+
+
+def paced_and_read(
+    port: int, requests: Sequence[bytes], per_second: float, lanes: int, reads: Sequence[str]
+) -> dict[str, Any]:
+    """Requests at a steady `per_second` over `lanes` connections, and one more connection
+    asking the `reads` all along: reads while ingest runs at a given rate."""
+    return uvloop.run(_paced_and_read(port, requests, per_second, lanes, reads))
 
 
 def paced_posts(port: int, requests: Sequence[bytes], per_second: float) -> dict[str, Any]:

@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 import logging
 import os
+import sys
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -26,8 +28,10 @@ from tallyproof.api.runtime import Runtime
 from tallyproof.api.settings import ServeSettings
 from tallyproof.errors import KNOWN
 from tallyproof.service.feed import Feed
+from tallyproof.service.queries import UnknownElection
 
 logger = logging.getLogger("tallyproof.api")
+SWITCH_SECONDS = float(os.environ.get("TALLYPROOF_SWITCH_SECONDS", "0.0005"))
 DESCRIPTION = """\
 Election results from polling-station forms, checked, consolidated, published and provable.
 
@@ -67,19 +71,43 @@ def app_from_env() -> FastAPI:
 def _lifespan(settings: ServeSettings) -> Any:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # the reading and feed threads give the GIL back at every query: by default each
+        # waits up to 5 ms to get it again while the loop serves requests, and a read of
+        # a few queries took tens of milliseconds during ingest
+        sys.setswitchinterval(SWITCH_SECONDS)
         rt = await Runtime.open(settings)
         broadcaster = Broadcaster(Feed(rt.store), rt)
         app.state.runtime, app.state.broadcaster = rt, broadcaster
-        tail = asyncio.create_task(broadcaster.run(), name="tallyproof-feed")
+        await _warm(rt)  # a worker takes requests once its read model is built
+        tasks = [
+            asyncio.create_task(broadcaster.run(), name="tallyproof-feed"),
+            asyncio.create_task(_keep_warm(rt), name="tallyproof-warm"),
+        ]
         try:
             yield
         finally:
-            tail.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await tail
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await rt.close()
 
     return lifespan
+
+
+async def _warm(rt: Runtime) -> None:
+    with contextlib.suppress(UnknownElection):  # an empty log has nothing to build
+        await rt.read(rt.model.warm, heavy=True)
+
+
+async def _keep_warm(rt: Runtime) -> None:
+    """Keep the read model's tallies up with the log, in a thread, whenever no question has
+    done so for a while (while questions come, each brings the tally up itself)."""
+    every = rt.settings.warm_seconds
+    while True:
+        await asyncio.sleep(every)
+        if time.monotonic() - rt.last_read >= every:
+            await _warm(rt)
 
 
 async def health(request: Request) -> dict[str, Any]:

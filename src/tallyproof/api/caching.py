@@ -31,6 +31,8 @@ async def answer(
     rt: Runtime,
     as_of: str | None,
     compute: Callable[[int], tuple[int, Any]],
+    *,
+    heavy: bool = False,
 ) -> Response:
     """Resolve `as_of` to a checkpointed size, reuse the rendered answer of this question
     at that size or compute it (`compute(size)` returns the size it answered at and the
@@ -46,7 +48,7 @@ async def answer(
             found = rt.render(key, doc, answered)
         return found, settled
 
-    rendered, settled = await rt.read(run)
+    rendered, settled = await rt.read(run, heavy=heavy)
     return respond(request, rendered, settled)
 
 

@@ -24,6 +24,7 @@ from tallyproof.service.log import QueryError
 from tallyproof.store.database import Store
 
 router = APIRouter(prefix="/v1", tags=["events"])
+_ON_LOOP = 256  # leaves the feed reads on the event loop at once; more are read in a thread
 
 
 def encode(events: Sequence[LeafEvent], election: str | None = None) -> bytes:
@@ -95,12 +96,14 @@ class Broadcaster:
             if not self.readers:
                 continue
             started = time.monotonic()
-            while True:
+            async with self._tailing:  # a few commits' worth, on the loop: no GIL hand-offs
+                events = self.feed.advance(_ON_LOOP)
+            if events:
+                self.publish(events)
+            while len(events) == _ON_LOOP or len(events) == PAGE:  # far behind: in a thread
                 events = await anyio.to_thread.run_sync(self.feed.advance, limiter=self._tailing)
                 if events:
                     self.publish(events)
-                if len(events) < PAGE:
-                    break
             await asyncio.sleep(max(0.0, started + settings.feed_batch_seconds - time.monotonic()))
 
     def publish(self, events: list[LeafEvent]) -> None:

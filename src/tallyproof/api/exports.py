@@ -67,7 +67,7 @@ async def stations_csv(
     def ask() -> tuple[Answer[Any], bool]:
         return stations_table(rt.model, election, at, contest=contest), rt.model.resolve(at)[1]
 
-    answer, settled = await rt.read(ask)
+    answer, settled = await rt.read(ask, heavy=True)
     name = f"{election}-stations-{answer.tree_size}.csv"
     return _stream(request, answer, csv_chunks(answer.value), CSV, name, settled)
 
@@ -83,7 +83,7 @@ async def results_csv(request: Request, election: str, as_of: AsOf = None) -> Re
     def ask() -> tuple[Answer[Any], bool]:
         return results_table(rt.model, election, at), rt.model.resolve(at)[1]
 
-    answer, settled = await rt.read(ask)
+    answer, settled = await rt.read(ask, heavy=True)
     name = f"{election}-results-{answer.tree_size}.csv"
     return _stream(request, answer, csv_chunks(answer.value), CSV, name, settled)
 
@@ -105,6 +105,6 @@ async def cdf(
         report = election_report_json(rt.model, election, at, stations=stations)
         return report, rt.model.resolve(at)[1]
 
-    answer, settled = await rt.read(ask)
+    answer, settled = await rt.read(ask, heavy=True)
     name = f"{election}-cdf-{answer.tree_size}.json"
     return _stream(request, answer, answer.value, "application/json", name, settled)

@@ -85,7 +85,7 @@ async def inclusion(
         assert kind is not None and entry_id is not None
         return rt.log.inclusion_of(kind, entry_id, tree_size)
 
-    proof = await rt.read(run)
+    proof = await rt.read(run, heavy=True)  # the first proof reads every leaf hash
     doc = _inclusion(proof)
     key = ("inclusion", proof.leaf_index)
     return _send(request, rt, key, doc, proof.tree_size, settled=tree_size is not None)
@@ -101,7 +101,7 @@ async def consistency(
     second: Index | None = None,
 ) -> Response:
     rt = _rt(request)
-    proof = await rt.read(lambda: rt.log.consistency(first, second))
+    proof = await rt.read(lambda: rt.log.consistency(first, second), heavy=True)
     key = ("consistency", first)
     return _send(
         request, rt, key, _consistency(proof), proof.second.tree_size, settled=second is not None
@@ -116,7 +116,7 @@ async def entries(
 ) -> Response:
     """At most 1,000 at a time; `next` names where the following page starts."""
     rt = _rt(request)
-    rows = await rt.read(lambda: rt.log.entries(start, end))
+    rows = await rt.read(lambda: rt.log.entries(start, end), heavy=True)
     doc: dict[str, Any] = {"start": start, "entries": [_entry(r) for r in rows]}
     doc["next"] = rows[-1].leaf_index + 1 if len(rows) == MAX_ENTRIES else None
     settled = bool(rows) and end is not None and rows[-1].leaf_index + 1 == end
@@ -129,7 +129,7 @@ async def entry(
     request: Request, leaf_index: Annotated[int, Path(ge=0, le=MAX_SAFE_INTEGER)]
 ) -> Response:
     rt = _rt(request)
-    rows = await rt.read(lambda: rt.log.entries(leaf_index, leaf_index + 1))
+    rows = await rt.read(lambda: rt.log.entries(leaf_index, leaf_index + 1), heavy=True)
     if not rows:
         raise NotInLog("ledger.no_entry", f"no entry at leaf index {leaf_index}")
     row = rows[0]

@@ -28,7 +28,7 @@ from tallyproof.formats.answers import (
 from tallyproof.ledger.intake import MAX_SAFE_INTEGER
 from tallyproof.service.log import QueryError
 from tallyproof.service.queries import UnknownElection
-from tallyproof.service.reading import FindingLife
+from tallyproof.service.reading import Answer, FindingLife
 
 router = APIRouter(prefix="/v1", tags=["results"])
 AsOf = Annotated[
@@ -81,7 +81,7 @@ async def structure(request: Request, election: str, as_of: AsOf = None) -> Resp
         a = rt.model.structure(election, size)
         return a.tree_size, answer_record(a, "structure", a.value.document())
 
-    return await answer(request, rt, as_of, compute)
+    return await answer(request, rt, as_of, compute, heavy=True)
 
 
 @router.get(
@@ -113,10 +113,10 @@ async def contest(request: Request, election: str, code: str, as_of: AsOf = None
     rt = _rt(request)
 
     def compute(size: int) -> tuple[int, Any]:
-        a = rt.model.contest(election, code, size)
-        forms = rt.model.forms(election, contest=code, as_of=a.tree_size).value
-        structure = rt.model.structure(election, a.tree_size).value
-        return a.tree_size, contest_document(a, forms, structure)
+        a = rt.model.contest_page(election, code, size)
+        page = a.value
+        view = Answer(page.view, a.tree_size, a.checkpoint)
+        return a.tree_size, contest_document(view, page.forms, page.structure)
 
     return await answer(request, rt, as_of, compute)
 
@@ -235,7 +235,8 @@ async def findings(
         kept = [x for x in a.value if keep(x)]
         return a.tree_size, lives_document(kept, a.tree_size, a.checkpoint)
 
-    return await answer(request, rt, as_of, compute)
+    # every contest's findings are replayed for a whole election: seconds, nationally
+    return await answer(request, rt, as_of, compute, heavy=contest is None)
 
 
 def _severity(text: str) -> int:

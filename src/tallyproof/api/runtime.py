@@ -9,6 +9,7 @@ import asyncio
 import hashlib
 import multiprocessing
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -69,6 +70,7 @@ class Runtime:
         self._rendered: OrderedDict[tuple[Any, ...], Rendered] = OrderedDict()
         self._rendered_lock = threading.Lock()
         self._own_committer: tuple[multiprocessing.Process, Address] | None = None
+        self.last_read = 0.0  # when a question last asked the read model (monotonic)
 
     @classmethod
     async def open(cls, settings: ServeSettings) -> Runtime:
@@ -120,9 +122,17 @@ class Runtime:
 
     # --- reads --------------------------------------------------------------------------
 
-    async def read(self, question: Callable[[], T]) -> T:
-        """Run a question in the one reading thread."""
-        return await anyio.to_thread.run_sync(question, limiter=self.reads)
+    async def read(self, question: Callable[[], T], *, heavy: bool = False) -> T:
+        """Ask the read model, one question at a time. A light question (a contest, the
+        standings: milliseconds) is answered on the event loop itself: in a thread, every
+        query gives the GIL up and waits to get it back behind the requests the loop is
+        serving, and a 3 ms read took 30. A heavy one (every finding of a national
+        election: seconds) goes to a thread, so the loop goes on serving meanwhile."""
+        self.last_read = time.monotonic()
+        if heavy:
+            return await anyio.to_thread.run_sync(question, limiter=self.reads)
+        async with self.reads:
+            return question()
 
     def rendered(self, key: tuple[Any, ...], size: int) -> Rendered | None:
         with self._rendered_lock:

@@ -36,7 +36,8 @@ class ServeSettings:
     workers: int = 1
     limits: Limits = field(default_factory=Limits)
     feed_poll_seconds: float = 0.05  # how often the feed looks for other machines' commits
-    feed_batch_seconds: float = 0.02  # commits within this are read (and sent) together
+    feed_batch_seconds: float = 0.05  # commits within this are read (and sent) together
+    warm_seconds: float = 1.0  # how often the read model's tallies are brought up to date
     ping_seconds: float = 15.0  # a comment on an idle feed, so proxies keep it open
     committer_path: str = ""  # the committer's socket: set by `serve` for its workers
 

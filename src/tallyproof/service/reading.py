@@ -112,6 +112,13 @@ class Change:
 
 
 @dataclass(frozen=True)
+class ContestPage:
+    structure: ElectionStructure
+    view: ContestView
+    forms: list[FormEntry]
+
+
+@dataclass(frozen=True)
 class Standings:
     rows: list[StandingRow]  # declared winners where declared, else the forms' winners
     by_forms: list[StandingRow]  # what the polling-station forms alone would give
@@ -173,6 +180,20 @@ class ReadModel:
             return tally.view(code, size)
 
         return self._ask(("contest", election, code), as_of, compute)
+
+    def contest_page(
+        self, election: str | None, code: str, as_of: AsOf = None
+    ) -> Answer[ContestPage]:
+        """A contest with every form of its stations, from one snapshot: what a page about
+        the contest shows."""
+
+        def compute(reader: Reader, size: int) -> ContestPage:
+            structure = self._structure(reader, election, size)
+            view = self.contest(structure.election.id, code, size).value
+            rows = reader.form_rows(structure.election.id, size, contest=code)
+            return ContestPage(structure, view, _form_entries(rows))
+
+        return self._ask(("contest_page", election, code), as_of, compute)
 
     def results(self, election: str | None, as_of: AsOf = None) -> Answer[list[ContestView]]:
         def compute(reader: Reader, size: int) -> list[ContestView]:
@@ -239,6 +260,15 @@ class ReadModel:
             return replayed.changes
 
         return self._ask(("history", election, contest), as_of, compute)
+
+    def warm(self) -> int:
+        """Bring every election's kept tally up to the newest checkpoint, and say its size: a
+        server does this in the background, so a reader's question finds little to catch up
+        with (a fresh national tally takes seconds to build)."""
+        with self.snapshot() as (reader, size, _):
+            for eid in reader.election_ids(size):
+                self._tally(reader, self._structure(reader, eid, size), size)
+        return size
 
     def resolve(self, as_of: AsOf = None) -> tuple[int, bool]:
         """The checkpointed size an answer at `as_of` is true at, and whether that answer is
@@ -861,6 +891,7 @@ __all__ = [
     "Answer",
     "AsOf",
     "Change",
+    "ContestPage",
     "FindingLife",
     "FormEntry",
     "ReadModel",

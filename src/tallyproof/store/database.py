@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import cache
 from operator import itemgetter
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     Row,
+    Select,
     Table,
     bindparam,
     create_engine,
@@ -316,11 +318,7 @@ class Reader:
 
     def checkpoint_at_or_before(self, size: int | None = None) -> CheckpointRow | None:
         """The newest checkpoint of at most `size` entries (the newest of all without one)."""
-        t = schema.checkpoints
-        query = select(t).order_by(t.c.tree_size.desc()).limit(1)
-        if size is not None:
-            query = query.where(t.c.tree_size <= size)
-        row = self.conn.execute(query).first()
+        row = self.conn.execute(_checkpoint_before(size is not None), {"size": size}).first()
         return CheckpointRow(row.tree_size, row.note, row.published_at) if row else None
 
     def size_at_time(self, moment: str) -> int:
@@ -343,14 +341,10 @@ class Reader:
 
     def election_seq(self, election: str, before: int) -> int | None:
         """The leaf index of an election's structure, if it was logged before `before`."""
-        e = schema.elections
-        query = select(e.c.seq).where(e.c.election_id == election, e.c.seq < before)
-        return self.conn.execute(query).scalar()
+        return self.conn.execute(_ELECTION_SEQ, {"election": election, "before": before}).scalar()
 
     def election_ids(self, before: int) -> list[str]:
-        e = schema.elections
-        query = select(e.c.election_id).where(e.c.seq < before).order_by(e.c.seq)
-        return list(self.conn.execute(query).scalars())
+        return list(self.conn.execute(_ELECTION_IDS, {"before": before}).scalars())
 
     def form_rows(
         self,
@@ -367,35 +361,20 @@ class Reader:
         ledger entry's; `timed=False` leaves it "" and skips the ledger's rows, which keep
         every leaf's bytes before its time: a contest's findings need no times, and reading
         a few hundred leaves' pages from a cold cache cost more than the rest of the answer."""
-        f, t = schema.forms, schema.ledger_entries
-        columns = [f.c[name] for name in FORM_COLUMNS]
-        if timed:
-            query = select(*columns, t.c.received_at).join(t, t.c.seq == f.c.seq)
-        else:
-            query = select(*columns, literal("").label("received_at"))
-        query = query.where(f.c.election_id == election, f.c.seq < before, f.c.seq >= since)
-        query = query.order_by(f.c.seq)
-        if contest is not None:
-            query = query.where(f.c.contest == contest)
-        if station is not None:
-            query = query.where(f.c.station == station)
-        if official is not None:
-            query = query.where(f.c.official.is_(official))
-        return [FormRow.of(r) for r in self.conn.execute(query).all()]
+        query = _form_rows(timed, contest is not None, station is not None, official)
+        values = {"election": election, "before": before, "since": since}
+        values |= {"contest": contest, "station": station}
+        return [FormRow.of(r) for r in self.conn.execute(query, values).all()]
 
     def official_counts_since(self, election: str, since: int, before: int) -> list[CountRow]:
         """The counts of the official forms logged at positions [since, before), in log order."""
-        f = schema.forms
-        query = (
-            select(f.c.seq, f.c.station, f.c.contest, f.c.votes, f.c.rejected, f.c.polled)
-            .where(f.c.election_id == election, f.c.seq >= since, f.c.seq < before)
-            .where(f.c.official.is_(True))
-            .order_by(f.c.seq)
-        )
+        values = {"election": election, "since": since, "before": before}
         loads = orjson.loads
         return [
             CountRow(seq, station, contest, loads(votes), rejected, polled)
-            for seq, station, contest, votes, rejected, polled in self.conn.execute(query).all()
+            for seq, station, contest, votes, rejected, polled in self.conn.execute(
+                _OFFICIAL_COUNTS, values
+            ).all()
         ]
 
     def checkpoints_between(self, after: int, upto: int) -> list[CheckpointRow]:
@@ -407,9 +386,8 @@ class Reader:
 
     def checkpoint_sizes(self, after: int, upto: int) -> list[int]:
         """The sizes of the checkpoints in (after, upto], smallest first."""
-        t = schema.checkpoints
-        query = select(t.c.tree_size).where(t.c.tree_size > after, t.c.tree_size <= upto)
-        return list(self.conn.execute(query.order_by(t.c.tree_size)).scalars())
+        values = {"after": after, "upto": upto}
+        return list(self.conn.execute(_CHECKPOINT_SIZES, values).scalars())
 
     def document_rows(
         self,
@@ -422,17 +400,75 @@ class Reader:
     ) -> list[DocumentRow]:
         """Declarations, status orders or claim reports logged at [since, before), with their
         leaves; `contest` narrows declarations to one contest."""
-        t = schema.ledger_entries
-        query = select(t).where(t.c.kind == kind, t.c.election_id == election)
-        query = query.where(t.c.seq >= since, t.c.seq < before)
-        if contest is not None and kind == "declaration":
-            d = schema.declarations
-            query = query.join(d, d.c.seq == t.c.seq).where(d.c.contest == contest)
-        return [_document(r) for r in self.conn.execute(query.order_by(t.c.seq))]
+        by_contest = contest is not None and kind == "declaration"
+        values = {"kind": kind, "election": election, "since": since, "before": before}
+        rows = self.conn.execute(_documents(by_contest), values | {"contest": contest})
+        return [_document(r) for r in rows]
 
     def entry_at(self, seq: int) -> DocumentRow | None:
         row = self.entry(seq)
         return _document(row) if row else None
+
+
+# --- the read side's statements, built once: building a statement cost more than running it --
+
+
+@cache
+def _checkpoint_before(bounded: bool) -> Select[Any]:
+    t = schema.checkpoints
+    query = select(t).order_by(t.c.tree_size.desc()).limit(1)
+    return query.where(t.c.tree_size <= bindparam("size")) if bounded else query
+
+
+_E = schema.elections
+_ELECTION_SEQ = select(_E.c.seq).where(
+    _E.c.election_id == bindparam("election"), _E.c.seq < bindparam("before")
+)
+_ELECTION_IDS = select(_E.c.election_id).where(_E.c.seq < bindparam("before")).order_by(_E.c.seq)
+_F = schema.forms
+_OFFICIAL_COUNTS = (
+    select(_F.c.seq, _F.c.station, _F.c.contest, _F.c.votes, _F.c.rejected, _F.c.polled)
+    .where(_F.c.election_id == bindparam("election"))
+    .where(_F.c.seq >= bindparam("since"), _F.c.seq < bindparam("before"))
+    .where(_F.c.official.is_(True))
+    .order_by(_F.c.seq)
+)
+_C = schema.checkpoints
+_CHECKPOINT_SIZES = (
+    select(_C.c.tree_size)
+    .where(_C.c.tree_size > bindparam("after"), _C.c.tree_size <= bindparam("upto"))
+    .order_by(_C.c.tree_size)
+)
+
+
+@cache
+def _form_rows(timed: bool, contest: bool, station: bool, official: bool | None) -> Select[Any]:
+    f, t = schema.forms, schema.ledger_entries
+    columns = [f.c[name] for name in FORM_COLUMNS]
+    if timed:
+        query = select(*columns, t.c.received_at).join(t, t.c.seq == f.c.seq)
+    else:
+        query = select(*columns, literal("").label("received_at"))
+    query = query.where(f.c.election_id == bindparam("election"))
+    query = query.where(f.c.seq < bindparam("before"), f.c.seq >= bindparam("since"))
+    if contest:
+        query = query.where(f.c.contest == bindparam("contest"))
+    if station:
+        query = query.where(f.c.station == bindparam("station"))
+    if official is not None:
+        query = query.where(f.c.official.is_(official))
+    return query.order_by(f.c.seq)
+
+
+@cache
+def _documents(by_contest: bool) -> Select[Any]:
+    t = schema.ledger_entries
+    query = select(t).where(t.c.kind == bindparam("kind"), t.c.election_id == bindparam("election"))
+    query = query.where(t.c.seq >= bindparam("since"), t.c.seq < bindparam("before"))
+    if by_contest:
+        d = schema.declarations
+        query = query.join(d, d.c.seq == t.c.seq).where(d.c.contest == bindparam("contest"))
+    return query.order_by(t.c.seq)
 
 
 def _document(row: Any) -> DocumentRow:
