@@ -170,17 +170,18 @@ def steady_reads(envelopes: list, workers: int, rate: float, reads: list[str]) -
 def feed(envelopes: list, workers: int, readers: int, timed: int, rate: float) -> dict:
     """`readers` on the feed while forms arrive one POST at a time at `rate` a second."""
     server = Served(fresh_home("feed"), workers)
-    seconds = len(envelopes) / rate
     try:
-        go = event()
-        crowd = start_in_process(sse_crowd, server.port, readers, timed, seconds + 8, go)
+        go, stop = event(), event()
+        crowd = start_in_process(sse_crowd, server.port, readers, timed, stop, go)
         with console.status(f"connecting {readers:,} feed readers"):
             go.wait(120)
         time.sleep(1.0)
         requests = [post_request("/v1/forms", json.dumps(e).encode()) for e in envelopes]
         with console.status(f"{len(requests):,} forms at {rate:,.0f}/s to {readers:,} readers"):
             paced = run_in_process(paced_posts, server.port, requests, rate)
-        heard = crowd.get(seconds + 120)
+        time.sleep(3.0)  # the last events' way to the readers
+        stop.set()
+        heard = crowd.get(120)
     finally:
         server.stop()
     return {"paced": paced, "connected": heard["connected"], "latencies": heard["latencies"]}

@@ -152,7 +152,7 @@ class _Listener(asyncio.Protocol):
                 self.out.append(now - _received_at(event))
 
 
-async def _crowd(port: int, readers: int, timed: int, seconds: float, go: Any) -> dict:
+async def _crowd(port: int, readers: int, timed: int, stop: Any, go: Any) -> dict:
     out: list[float] = []
     ready: list[int] = []
     loop = asyncio.get_running_loop()
@@ -162,19 +162,21 @@ async def _crowd(port: int, readers: int, timed: int, seconds: float, go: Any) -
             lambda i=i: _Listener(i < timed, out, ready), HOST, port
         )
         transports.append(transport)
-    until = time.time() + seconds
+    until = time.time() + 120
     while len(ready) < readers and time.time() < until:
         await asyncio.sleep(0.05)
     go.set()
-    await asyncio.sleep(max(0.0, until - time.time()))
+    while not stop.is_set():
+        await asyncio.sleep(0.1)
     for transport in transports:
         transport.close()
     return {"connected": len(ready), "latencies": out}
 
 
-def sse_crowd(port: int, readers: int, timed: int, seconds: float, go: Any) -> dict[str, Any]:
-    """`readers` connected to the feed for `seconds`; `go` is set once all are connected."""
-    return uvloop.run(_crowd(port, readers, timed, seconds, go))
+def sse_crowd(port: int, readers: int, timed: int, stop: Any, go: Any) -> dict[str, Any]:
+    """`readers` connected to the feed until `stop` is set; `go` is set once all are
+    connected."""
+    return uvloop.run(_crowd(port, readers, timed, stop, go))
 
 
 async def _paced(port: int, requests: Sequence[bytes], per_second: float) -> dict[str, Any]:

@@ -1,21 +1,29 @@
 """The live feed over Server-Sent Events. Every worker tails the ledger table (service/feed.py)
 and hands each new run of events, encoded once, to the readers connected to it; a reader who
 reconnects with `Last-Event-ID: n` is first given the events after leaf n, read back from the
-store, then the live ones — none missed, none twice, whichever worker it reaches."""
+store, then the live ones — none missed, none twice, whichever worker it reaches.
+
+A thousand readers each get every run of events, so handing one out is the cost that counts:
+the broadcaster writes to each reader's connection itself, and a write that does not have to
+wait (a reader keeping up) finishes there and then, with no task, queue or wake-up a reader.
+Only a reader whose connection is backed up gets a task of its own to finish the write, and
+its runs wait for it; one that falls too far behind is let go, to come back by its id."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections import deque
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio
 import orjson
 from fastapi import APIRouter, Header, Query, Request
-from sse_starlette import EventSourceResponse
+from starlette.responses import Response
+from starlette.types import Message, Receive, Scope, Send
 
 from tallyproof.api.runtime import Runtime
 from tallyproof.ledger.intake import MAX_SAFE_INTEGER
@@ -25,6 +33,12 @@ from tallyproof.store.database import Store
 
 router = APIRouter(prefix="/v1", tags=["events"])
 _ON_LOOP = 256  # leaves the feed reads on the event loop at once; more are read in a thread
+_PING = b": ping\n\n"
+HEADERS = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-store"),
+    (b"x-accel-buffering", b"no"),
+]
 
 
 def encode(events: Sequence[LeafEvent], election: str | None = None) -> bytes:
@@ -56,20 +70,80 @@ class Chunk:
 
 
 class Reader:
-    """One connected reader: its queue of chunks, and its election filter."""
+    """One connected reader: where its connection is written, the last leaf it was sent,
+    and the runs waiting while its connection is backed up (or its backlog is sent)."""
 
-    def __init__(self, election: str | None, size: int) -> None:
-        self.election = election
-        self.queue: asyncio.Queue[Chunk | None] = asyncio.Queue(size)
+    def __init__(self, send: Send, election: str | None, sent: int, limit: int) -> None:
+        self.send, self.election, self.sent, self.limit = send, election, sent, limit
+        self.waiting: deque[Chunk | bytes] = deque()
+        self.busy = True  # until its backlog is sent, runs wait
+        self.gone = asyncio.Event()
+        self.written_at = time.monotonic()
+        self.draining: asyncio.Future[None] | None = None  # a backed-up write, finishing
 
-    def offer(self, chunk: Chunk) -> bool:
-        """False when the reader has fallen too far behind: it is dropped, and on
-        reconnecting it catches up from the store by its Last-Event-ID."""
+    def offer(self, item: Chunk | bytes) -> None:
+        """Write a run (or a ping) now if the connection takes it, else keep it in order."""
+        if self.gone.is_set():
+            return
+        if self.busy:
+            self.waiting.append(item)
+            if len(self.waiting) > self.limit:  # too far behind: let it come back by its id
+                self.gone.set()
+            return
+        self._write(item)
+
+    def release(self) -> None:
+        """The backlog is sent: what waited goes out, then runs are written as they come."""
+        self.busy = False
+        while self.waiting and not self.busy and not self.gone.is_set():
+            self._write(self.waiting.popleft())
+
+    def _write(self, item: Chunk | bytes) -> None:
+        data = item if isinstance(item, bytes) else self._text(item)
+        if not data:
+            return
+        self.written_at = time.monotonic()
+        message: Message = {"type": "http.response.body", "body": data, "more_body": True}
         try:
-            self.queue.put_nowait(chunk)
-        except asyncio.QueueFull:
-            return False
-        return True
+            waits = _waits(self.send(message))
+        except Exception:  # the connection is gone: so is the reader
+            self.gone.set()
+            return
+        if waits:  # the connection is backed up: a task finishes the write
+            self.busy = True
+            self.draining = asyncio.ensure_future(self._drain(message))
+
+    def _text(self, chunk: Chunk) -> bytes:
+        if chunk.last <= self.sent:
+            return b""
+        text = (
+            chunk.encoded(self.election)
+            if chunk.events[0].seq > self.sent
+            else encode([e for e in chunk.events if e.seq > self.sent], self.election)
+        )
+        self.sent = chunk.last
+        return text
+
+    async def _drain(self, message: Message) -> None:
+        try:
+            await self.send(message)
+        except Exception:
+            self.gone.set()
+            return
+        self.release()
+
+
+def _waits(write: Coroutine[Any, Any, None]) -> bool:
+    """Run an ASGI send as far as it goes without waiting. False when it finished (the usual
+    case: the bytes went to the socket); True when it had to wait (the connection's buffer is
+    full), in which case it is closed and the caller sends the same message again in a task.
+    A send that waits has written nothing yet: uvicorn waits for room before it writes."""
+    try:
+        write.send(None)
+    except StopIteration:
+        return False
+    write.close()
+    return True
 
 
 class Broadcaster:
@@ -93,6 +167,7 @@ class Broadcaster:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(committed.wait(), settings.feed_poll_seconds)
             committed.clear()
+            self._ping()
             if not self.readers:
                 continue
             started = time.monotonic()
@@ -109,36 +184,83 @@ class Broadcaster:
     def publish(self, events: list[LeafEvent]) -> None:
         chunk = Chunk(events)
         self.published = chunk.last + 1
-        dropped = [r for r in self.readers if not r.offer(chunk)]
-        for reader in dropped:
-            self.readers.discard(reader)
-            with contextlib.suppress(asyncio.QueueFull):
-                reader.queue.put_nowait(None)
+        for reader in list(self.readers):
+            reader.offer(chunk)
 
-    def subscribe(self, election: str | None) -> tuple[Reader, int]:
-        """A new reader, and the leaf index its queue starts at: every event before it was
+    def _ping(self) -> None:
+        """A comment to each reader that heard nothing for `ping_seconds`, so proxies keep
+        its connection open."""
+        quiet = time.monotonic() - self.rt.settings.ping_seconds
+        for reader in list(self.readers):
+            if reader.written_at < quiet:
+                reader.offer(_PING)
+
+    def join(self, reader: Reader) -> int:
+        """Add a reader; the leaf index its live runs start at: every event before it was
         handed out before the reader joined. The feed is woken to catch up for it."""
-        reader = Reader(election, self.rt.limits.sse_queue)
         self.readers.add(reader)
         self.rt.committed.set()
-        return reader, self.published
+        return self.published
+
+    async def backlog(self, reader: Reader, end: int) -> None:
+        """Send a joining reader the events it missed, [sent + 1, end), from the store."""
+        pages = self.feed.backlog(reader.sent + 1, end)
+        while not reader.gone.is_set():
+            page = await anyio.to_thread.run_sync(next, pages, None, limiter=self._tailing)
+            if page is None:
+                return
+            text = encode(page, reader.election)
+            if text:
+                await reader.send({"type": "http.response.body", "body": text, "more_body": True})
+            reader.sent = page[-1].seq
 
     async def log_size(self) -> int:
         """The log's size now: where a reader who asks only for what comes next starts."""
         return await anyio.to_thread.run_sync(_ledger_size, self.rt.store)
 
-    async def backlog(self, start: int, end: int) -> AsyncIterator[list[LeafEvent]]:
-        pages = self.feed.backlog(start, end)
-        while True:
-            page = await anyio.to_thread.run_sync(next, pages, None, limiter=self._tailing)
-            if page is None:
-                return
-            yield page
-
 
 def _ledger_size(store: Store) -> int:
     with store.read() as reader:
         return reader.ledger_size()
+
+
+class FeedResponse(Response):
+    """The event stream of one reader: its backlog, then live runs until it goes."""
+
+    media_type = "text/event-stream"
+
+    def __init__(self, broadcaster: Broadcaster, election: str | None, last: int) -> None:
+        super().__init__()
+        self.broadcaster, self.election, self.last = broadcaster, election, last
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
+        limit = self.broadcaster.rt.limits.sse_queue
+        reader = Reader(send, self.election, self.last, limit)
+        joined = self.broadcaster.join(reader)
+        hung_up = asyncio.ensure_future(_hung_up(receive))
+        gone = asyncio.ensure_future(reader.gone.wait())
+        try:
+            if reader.sent + 1 < joined:
+                await self.broadcaster.backlog(reader, joined)
+            reader.release()
+            await asyncio.wait({hung_up, gone}, return_when=asyncio.FIRST_COMPLETED)
+        except OSError:
+            pass
+        finally:
+            self.broadcaster.readers.discard(reader)
+            reader.gone.set()
+            disconnected = hung_up.done()
+            hung_up.cancel()
+            gone.cancel()
+        if not disconnected:  # let go: the stream ends, and the reader comes back by its id
+            with contextlib.suppress(Exception):
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def _hung_up(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 def _last_event_id(header: str | None, after: int | None) -> int | None:
@@ -153,7 +275,8 @@ def _last_event_id(header: str | None, after: int | None) -> int | None:
 @router.get(
     "/events",
     summary="Every accepted entry as it is committed (Server-Sent Events; id = leaf index)",
-    response_class=EventSourceResponse,
+    response_class=FeedResponse,
+    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}},
 )
 async def events(
     request: Request,
@@ -167,48 +290,13 @@ async def events(
         ),
     ] = None,
     election: Annotated[str | None, Query(max_length=64)] = None,
-) -> EventSourceResponse:
+) -> FeedResponse:
     """Without `Last-Event-ID` or `after`, only what is committed from now on. Each event is
     named by its entry's kind (form, declaration, status, claim, structure, key_registration,
     key_revocation); its data names the findings the entry opened and resolved, and the
     checkpoint its commit signed when it was the commit's last entry."""
-    rt: Runtime = request.app.state.runtime
     broadcaster: Broadcaster = request.app.state.broadcaster
     last = _last_event_id(last_event_id, after)
     if last is None:  # only what is committed from now on
         last = await broadcaster.log_size() - 1
-    reader, joined = broadcaster.subscribe(election)
-    return EventSourceResponse(
-        _stream(broadcaster, reader, last, joined),
-        ping=rt.settings.ping_seconds,
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
-
-
-async def _stream(
-    broadcaster: Broadcaster, reader: Reader, last: int, joined: int
-) -> AsyncIterator[bytes]:
-    sent = last
-    try:
-        if sent + 1 < joined:
-            async for page in broadcaster.backlog(sent + 1, joined):
-                if page:
-                    text = encode(page, reader.election)
-                    if text:
-                        yield text
-                    sent = page[-1].seq
-        while True:
-            chunk = await reader.queue.get()
-            if chunk is None:
-                return
-            if chunk.last <= sent:
-                continue
-            if chunk.events[0].seq > sent:
-                text = chunk.encoded(reader.election)
-            else:
-                text = encode([e for e in chunk.events if e.seq > sent], reader.election)
-            if text:
-                yield text
-            sent = chunk.last
-    finally:
-        broadcaster.readers.discard(reader)
+    return FeedResponse(broadcaster, election, last)
