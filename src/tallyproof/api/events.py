@@ -276,6 +276,7 @@ def _last_event_id(header: str | None, after: int | None) -> int | None:
     "/events",
     summary="Every accepted entry as it is committed (Server-Sent Events; id = leaf index)",
     response_class=FeedResponse,
+    status_code=200,
     responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}},
 )
 async def events(
