@@ -23,12 +23,16 @@ def free_port() -> int:
 
 @dataclass
 class Server:
-    """`tallyproof --home HOME serve` on 127.0.0.1; `args` are extra serve options."""
+    """`tallyproof serve` on 127.0.0.1, in a session of its own so a SIGKILL takes its whole
+    process group (workers and committer), as a power cut would; `args` are extra serve
+    options. What it prints goes to `log` (beside the home unless given): a pipe nobody
+    reads would stop it once full."""
 
     home: Path
     database_url: str | None = None
     args: tuple[str, ...] = ()
     port: int = field(default_factory=free_port)
+    log: Path | None = None
     process: subprocess.Popen | None = None
 
     @property
@@ -41,13 +45,15 @@ class Server:
         if self.database_url:
             env["TALLYPROOF_DATABASE_URL"] = self.database_url
         command = [sys.executable, "-m", "tallyproof", "serve", "--port", str(self.port)]
-        self.process = subprocess.Popen(
-            [*command, *self.args],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            start_new_session=True,
-        )
+        self.log = self.log or self.home.parent / f"serve-{self.port}.log"
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [*command, *self.args],
+                env=env,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
         self._wait(timeout)
         return self
 
@@ -56,7 +62,7 @@ class Server:
         while time.monotonic() < deadline:
             assert self.process is not None
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.process.stderr.read().decode()}")
+                raise RuntimeError(f"server exited: {self.printed()}")
             try:
                 if httpx.get(f"{self.url}/v1/health", timeout=1).status_code == 200:
                     return
@@ -64,7 +70,14 @@ class Server:
                 pass
             time.sleep(0.05)
         self.stop()
-        raise TimeoutError(f"no server on {self.url} after {timeout} s")
+        raise TimeoutError(f"no server on {self.url} after {timeout} s: {self.printed()}")
+
+    def printed(self) -> str:
+        return self.log.read_text()[-2000:] if self.log and self.log.exists() else ""
+
+    def kill(self) -> None:
+        """SIGKILL, no goodbye: what is not committed is lost."""
+        self.stop(kill=True)
 
     def stop(self, kill: bool = False) -> None:
         """SIGTERM (a graceful shutdown) or SIGKILL (a crash), to the whole process group."""

@@ -8,14 +8,9 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import os
 import shutil
-import signal
 import socket
-import subprocess
-import sys
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -36,6 +31,7 @@ from tallyproof.service.settings import Settings
 from tallyproof.service.writer import LedgerWriter
 from tallyproof.store.database import Store
 from tests.helpers import ElectionFixture, counter_clock, form_doc, make_election
+from tests.serving import Server
 
 SERVER = "http://log.test"
 
@@ -232,56 +228,6 @@ def field_log(election_home: Path, tmp_path: Path) -> Iterator[FieldLog]:
 # --- the real server ------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class LoopbackServer:
-    """`tallyproof serve` on a home, in its own session so a SIGKILL takes its whole process
-    group (the verifying workers too), as a power cut would."""
-
-    def __init__(self, home: Path, port: int, log_file: Path) -> None:
-        self.home, self.port, self.log_file = home, port, log_file
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 30.0) -> None:
-        env = {k: v for k, v in os.environ.items() if k != "TALLYPROOF_DATABASE_URL"}
-        with self.log_file.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "tallyproof", "--home", str(self.home), "serve",
-                 "--host", "127.0.0.1", "--port", str(self.port)],
-                stdout=log, stderr=log, env=env, start_new_session=True,
-            )  # fmt: skip
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/v1/log-key", timeout=1.0).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.05)
-        raise AssertionError(f"the server did not start: {self.log_file.read_text()[-2000:]}")
-
-    def kill(self) -> None:
-        """SIGKILL, no goodbye: what is not committed is lost."""
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.kill()
-
-
 class Relay:
     """A TCP relay from the client to the server that can cut a request in flight: when the
     answer to the n-th `POST /v1/forms` that reached the server starts to come back, it runs
@@ -380,7 +326,7 @@ class Served:
     log_vkey: str
     device_key: Path
     stations: int
-    server: LoopbackServer
+    server: Server
     relay: Relay
 
     @property
@@ -398,7 +344,7 @@ def served(tmp_path: Path) -> Iterator[Served]:
     election.ctx.close()
     key_file = tmp_path / "device.key"
     key_file.write_text(device.private_text() + "\n")
-    server = LoopbackServer(home, free_port(), tmp_path / "serve.log")
+    server = Server(home, log=tmp_path / "serve.log")
     relay = Relay(server.port)
     yield Served(home, log_vkey, key_file, stations, server, relay)
     server.kill()
