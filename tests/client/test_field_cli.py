@@ -13,8 +13,9 @@ from tallyproof.cli import app
 from tallyproof.client.outbox import Outbox, State
 from tallyproof.client.sync import RetryPolicy, Sync, SyncOptions
 from tallyproof.ledger.keys import Signer
-from tests.client.conftest import SERVER, device_forms, free_port
+from tests.client.conftest import SERVER, device_forms
 from tests.helpers import form_doc
+from tests.serving import free_port
 
 RUNNER = CliRunner()
 
