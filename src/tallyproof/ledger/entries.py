@@ -134,6 +134,9 @@ class LeafTemplate:
     head: bytes
     tail: bytes
 
+    def __reduce__(self) -> tuple[type, tuple[bytes, bytes]]:
+        return (LeafTemplate, (self.head, self.tail))
+
     @classmethod
     def of(cls, s: Signed) -> LeafTemplate:
         head = b'{"body":' + s.message + b',"kind":' + json.dumps(str(s.kind)).encode()
