@@ -276,10 +276,10 @@ class ReadModel:
         entry's time is never before the one logged before it)."""
         with self.store.read() as reader:
             size = _checkpoint_for(reader, as_of).tree_size
-            newest = reader.checkpoint_at_or_before(None)
-            assert newest is not None
             if as_of is None:
                 return size, False
+            newest = reader.checkpoint_at_or_before(None)
+            assert newest is not None
             if isinstance(as_of, int):
                 return size, as_of <= newest.tree_size
             return size, size < newest.tree_size
