@@ -12,8 +12,7 @@ from typing import Any
 
 from tallyproof.domain.consolidation import ContestView, superseded
 from tallyproof.domain.structure import Candidate, Contest, ElectionStructure
-from tallyproof.service.queries import UnknownElection
-from tallyproof.service.reading import Answer, AsOf, ReadModel
+from tallyproof.service.reading import Answer, AsOf, ReadModel, contest_of
 from tallyproof.store.records import FormRow
 
 STATION_COLUMNS = (
@@ -138,18 +137,9 @@ def stations_table(
     held open while a client reads two million of them. Unknown names raise at once."""
     known = model.structure(election, as_of)
     structure, size = known.value, known.tree_size
-    contests = [_contest(structure, contest)] if contest else list(structure.contests)
+    contests = [contest_of(structure, contest)] if contest else list(structure.contests)
     body = _station_text(model, structure, contests, size)
     return Answer(Table(STATION_COLUMNS, body), size, known.checkpoint)
-
-
-def _contest(structure: ElectionStructure, code: str) -> Contest:
-    found = structure.contest(code)
-    if found is None:
-        raise UnknownElection(
-            "form.unknown_contest", f"no contest {code!r} in {structure.election.id}"
-        )
-    return found
 
 
 def _station_text(
@@ -246,7 +236,7 @@ def result_rows(structure: ElectionStructure, views: Iterable[ContestView]) -> I
     (the declared once declared), with the contest's status, stations and ballots."""
     eid = structure.election.id
     for v in views:
-        contest = _contest(structure, v.computed.contest)
+        contest = contest_of(structure, v.computed.contest)
         people = {k.id: k for k in contest.candidates}
         for s in v.computed.ranking:
             yield _result_row(eid, contest, people[s.candidate], v, s.votes)

@@ -172,7 +172,7 @@ class ReadModel:
     def contest(self, election: str | None, code: str, as_of: AsOf = None) -> Answer[ContestView]:
         def compute(reader: Reader, size: int) -> ContestView:
             structure = self._structure(reader, election, size)
-            contest = _contest(structure, code)
+            contest = contest_of(structure, code)
             tally = self._tallies.get(structure.election.id)
             if tally is None or tally.structure is not structure:
                 return _contest_view(reader, structure, contest, size)
@@ -218,7 +218,7 @@ class ReadModel:
 
         def compute(reader: Reader, size: int) -> list[FindingLife]:
             structure = self._structure(reader, election, size)
-            contests = [_contest(structure, contest)] if contest else structure.contests
+            contests = [contest_of(structure, contest)] if contest else structure.contests
             lives: list[FindingLife] = []
             for c in contests:
                 lives += Timeline.replay(reader, structure, c, size).lives()
@@ -241,7 +241,7 @@ class ReadModel:
         def compute(reader: Reader, size: int) -> list[FormEntry]:
             structure = self._structure(reader, election, size)
             if contest is not None:
-                _contest(structure, contest)
+                contest_of(structure, contest)
             if station is not None and structure.station(station) is None:
                 raise UnknownElection("form.unknown_station", f"no station {station!r}")
             rows = reader.form_rows(structure.election.id, size, contest=contest, station=station)
@@ -255,7 +255,7 @@ class ReadModel:
         def compute(reader: Reader, size: int) -> list[Change]:
             structure = self._structure(reader, election, size)
             replayed = Timeline.replay(
-                reader, structure, _contest(structure, contest), size, keep_changes=True
+                reader, structure, contest_of(structure, contest), size, keep_changes=True
             )
             return replayed.changes
 
@@ -380,7 +380,8 @@ def _checkpoint_for(reader: Reader, as_of: AsOf) -> CheckpointRow:
     return checkpoint
 
 
-def _contest(structure: ElectionStructure, code: str) -> Contest:
+def contest_of(structure: ElectionStructure, code: str) -> Contest:
+    """The election's contest of that code, or the refusal naming it."""
     contest = structure.contest(code)
     if contest is None:
         raise UnknownElection(
@@ -897,6 +898,7 @@ __all__ = [
     "ReadModel",
     "Standings",
     "Timeline",
+    "contest_of",
     "in_order",
     "parse_as_of",
 ]
