@@ -13,6 +13,7 @@ import itertools
 import multiprocessing
 import os
 import pickle
+import signal
 import socket
 import struct
 import tempfile
@@ -25,7 +26,7 @@ from typing import Any
 
 from tallyproof.api import children
 from tallyproof.ledger.entries import EntryKind
-from tallyproof.service.intake import Intake
+from tallyproof.service.intake import Intake, IntakeClosed
 from tallyproof.service.outcomes import Outcome
 from tallyproof.service.settings import Settings
 from tallyproof.service.state import StoreInconsistent
@@ -134,7 +135,12 @@ class CommitterServer:
                 self.peers.remove(peer)
                 return
             request_id, kind, items = message
-            done = self.intake.submit(EntryKind(kind), items)
+            try:
+                done = self.intake.submit(EntryKind(kind), items)
+            except IntakeClosed as error:  # stopping: this one is not taken
+                peer.send(("failed", request_id, "IntakeClosed", error.code, str(error)))
+                peer.flush()
+                continue
             done.add_done_callback(lambda f, r=request_id: peer.send(_answer(r, f)))
 
     def _committed(self, size: int) -> None:
@@ -156,8 +162,16 @@ def _answer(request_id: int, done: Future[list[Outcome]]) -> tuple[Any, ...]:
 
 
 def run_committer(ready: Any, settings: Settings, address: Address) -> None:
-    """The committer process's body: open the writer, listen, say so, serve."""
+    """The committer process's body: open the writer, listen, say so, serve. Asked to stop
+    (SIGTERM), it commits and answers what is already queued, takes nothing more, and ends."""
     server = CommitterServer(settings, address)
+
+    def stop(_signal: int, _frame: Any) -> None:
+        server.intake.close()
+        server.writer.close()
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
     ready.set()
     server.serve_forever()
 
