@@ -47,7 +47,7 @@ async def read_body(request: Request, limit: int) -> bytes:
     """The body, refused as soon as it passes `limit` bytes (a lying or absent
     Content-Length does not let a client make the server buffer more)."""
     media = request.headers.get("content-type", "application/json").split(";")[0].strip()
-    if media not in ("application/json", "application/x-ndjson", ""):
+    if media not in ("application/json", ""):
         raise UnsupportedMedia(f"send application/json, not {media!r}", "content-type")
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
