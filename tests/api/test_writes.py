@@ -3,6 +3,7 @@ problem details that change nothing, authority, batches, admin documents and cla
 
 from __future__ import annotations
 
+import base64
 import json
 from concurrent.futures import ThreadPoolExecutor
 
@@ -11,7 +12,8 @@ import pytest
 from tallyproof.ledger.entries import EntryKind, read_envelope, sign
 from tallyproof.ledger.keys import PublicKey, Signer
 from tallyproof.ledger.receipts import Receipt
-from tests.helpers import ELECTION, form_doc
+from tests.helpers import ELECTION, form_doc, make_election
+from tests.serving import Server
 
 PROBLEM = "application/problem+json"
 
@@ -193,10 +195,6 @@ def test_a_report_is_read_then_filed_signed_by_its_outlet(served_sqlite):
 
 
 def test_concurrent_single_forms_are_committed_together_and_each_acknowledged(tmp_path):
-    from tests.api.conftest import Served  # noqa: F401 - the fixture's type, for readers
-    from tests.helpers import make_election
-    from tests.serving import Server
-
     e = make_election(tmp_path / "home", stations=60)
     e.ctx.close()
     server = Server(tmp_path / "home").start()
@@ -227,8 +225,6 @@ def test_the_receipt_is_in_the_ledger_entry_it_names(served_sqlite):
     answer = http.post("/v1/forms", json=envelope(e, form_doc()))
     location = answer.headers["location"]
     entry = http.get(location).json()
-    import base64
-
     leaf = json.loads(base64.b64decode(entry["leaf"]))
     assert leaf["body"] == form_doc() and leaf["kind"] == "form"
     assert leaf["received_at"] == answer.json()["receipt"]["received_at"]
