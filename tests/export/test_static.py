@@ -25,7 +25,7 @@ from tallyproof.formats.answers import (
     election_record,
     form_dict,
     life_dict,
-    standings_record,
+    standings_document,
     view_dict,
 )
 from tallyproof.importers.plan import run_plan
@@ -134,10 +134,10 @@ def _assert_election(
     assert answer(f["contests"])["contests"] == [
         contest_summary(v) for v in model.results(eid, n).value
     ]
-    standings = model.standings(eid, n).value
-    assert _body(answer(f["standings"])) == standings_record(standings)
+    standings = model.standings(eid, n)
+    assert _body(answer(f["standings"])) == _body(standings_document(standings))
     for code, name in head["standings_by_assembly"].items():
-        assert _body(answer(name)) == standings_record(standings, code)
+        assert _body(answer(name)) == _body(standings_document(standings, code))
     assert answer(f["findings"])["findings"] == [
         life_dict(x) for x in model.findings(eid, None, n).value
     ]

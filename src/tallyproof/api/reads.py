@@ -18,10 +18,11 @@ from tallyproof.formats.answers import (
     contest_document,
     contests_document,
     election_record,
+    elections_document,
     form_dict,
     history_document,
     lives_document,
-    standings_record,
+    standings_document,
     station_document,
     station_record,
 )
@@ -54,7 +55,7 @@ async def elections(request: Request, as_of: AsOf = None) -> Response:
 
     def compute(size: int) -> tuple[int, Any]:
         a = rt.model.elections(size)
-        return a.tree_size, answer_record(a, "elections", [election_record(s) for s in a.value])
+        return a.tree_size, elections_document(a)
 
     return await answer(request, rt, as_of, compute)
 
@@ -196,8 +197,7 @@ async def standings(
             and rt.model.structure(election, size).value.assembly(assembly) is None
         ):
             raise UnknownElection("form.unknown_assembly", f"no assembly {assembly!r}")
-        doc = {"tree_size": a.tree_size, "checkpoint": a.checkpoint}
-        return a.tree_size, doc | standings_record(a.value, assembly)
+        return a.tree_size, standings_document(a, assembly)
 
     return await answer(request, rt, as_of, compute)
 

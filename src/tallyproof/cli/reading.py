@@ -20,7 +20,7 @@ from tallyproof.formats.answers import (
     change_dict,
     form_dict,
     life_dict,
-    standings_record,
+    standings_document,
     view_dict,
 )
 from tallyproof.service.reading import (
@@ -140,10 +140,7 @@ def standings(
         structure = model.structure(election, at).value
         answer = model.standings(structure.election.id, at, after_joining=after_joining)
     if as_json:
-        value = standings_record(answer.value)
-        out.print_json(
-            data={"tree_size": answer.tree_size, "checkpoint": answer.checkpoint} | value
-        )
+        out.print_json(data=standings_document(answer))
     else:
         out.print(render.standings_pair_table(structure, answer.value.rows, answer.value.by_forms))
 

@@ -34,9 +34,10 @@ from tallyproof.formats.answers import (
     contest_document,
     contests_document,
     election_record,
+    elections_document,
     history_document,
     lives_document,
-    standings_record,
+    standings_document,
     station_document,
 )
 from tallyproof.ledger.entries import leaf_body
@@ -330,21 +331,6 @@ class State:
 # --- the answers, as the HTTP API shapes them -------------------------------------------------
 
 
-def standings_document(
-    model: ReadModel, election: str, size: int, assembly: str | None = None
-) -> dict[str, Any]:
-    """Seats per assembly (GET .../standings, and ?assembly=)."""
-    a = model.standings(election, size)
-    envelope = {"tree_size": a.tree_size, "checkpoint": a.checkpoint}
-    return envelope | standings_record(a.value, assembly)
-
-
-def elections_document(model: ReadModel, size: int) -> dict[str, Any]:
-    """Every election in the log (GET /v1/elections)."""
-    a = model.elections(size)
-    return answer_record(a, "elections", [election_record(s) for s in a.value])
-
-
 def _severity_order(life: dict[str, Any]) -> tuple[Any, ...]:
     """`in_order` on published records: merging contests' ordered findings by it gives the
     election's order (no two contests' findings tie: the contest is part of the key)."""
@@ -593,9 +579,9 @@ class _ElectionRun:
         """The contest list, the standings (national and per assembly) and every finding."""
         model, eid, size = self.model, self.eid, self.size
         self._answer("contests", contests_document(model.results(eid, size)))
-        self._answer("standings", standings_document(model, eid, size))
+        self._answer("standings", standings_document(model.standings(eid, size)))
         for assembly in self.structure.assemblies:
-            doc = standings_document(model, eid, size, assembly.code)
+            doc = standings_document(model.standings(eid, size), assembly.code)
             self._answer(f"standings/{assembly.code}", doc)
         if claims:
             a = model.findings(eid, None, size)
@@ -853,7 +839,7 @@ class Publisher:
             state.elections[eid] = run.run()
             head = _election_head(eid, state.elections[eid], structure, size, note)
             heads[f"{election_dir(eid)}/index.json"] = orjson.dumps(head)
-        data, digest = _encoded(elections_document(ctx.model, size))
+        data, digest = _encoded(elections_document(ctx.model.elections(size)))
         if digest != state.elections_file[1]:
             ctx.out.put(at("elections", size), data)
             state.elections_file = (size, digest)
@@ -921,9 +907,7 @@ __all__ = [
     "bucket",
     "contest_dir",
     "election_dir",
-    "elections_document",
     "publish",
     "segment",
-    "standings_document",
     "station_dir",
 ]

@@ -106,12 +106,24 @@ def contest_summary(v: ContestView) -> dict[str, Any]:
     }
 
 
-def standings_record(s: Standings, assembly: str | None = None) -> dict[str, Any]:
+def standings_document(answer: Answer[Standings], assembly: str | None = None) -> dict[str, Any]:
     """Seats per assembly (declared winners where declared, else the forms' winners) and
-    beside them what the forms alone give; `assembly` keeps one assembly's rows."""
+    beside them what the forms alone give, at the answer's size; `assembly` keeps one
+    assembly's rows (GET .../standings, and ?assembly=; `standings --json`)."""
+    s = answer.value
     keep = [r for r in s.rows if assembly is None or r.assembly == assembly]
     by_forms = [r for r in s.by_forms if assembly is None or r.assembly == assembly]
-    return {"standings": [asdict(r) for r in keep], "by_forms": [asdict(r) for r in by_forms]}
+    return {
+        "tree_size": answer.tree_size,
+        "checkpoint": answer.checkpoint,
+        "standings": [asdict(r) for r in keep],
+        "by_forms": [asdict(r) for r in by_forms],
+    }
+
+
+def elections_document(answer: Answer[list[ElectionStructure]]) -> dict[str, Any]:
+    """Every election in the log (GET /v1/elections)."""
+    return answer_record(answer, "elections", [election_record(s) for s in answer.value])
 
 
 def life_dict(life: FindingLife) -> dict[str, Any]:
