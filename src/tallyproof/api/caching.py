@@ -58,12 +58,12 @@ def respond(request: Request, rendered: Rendered, settled: bool) -> Response:
         "Cache-Control": IMMUTABLE if settled else CURRENT,
         SIZE_HEADER: str(rendered.tree_size),
     }
-    if _matches(request.headers.get("if-none-match"), rendered.etag):
+    if matches(request.headers.get("if-none-match"), rendered.etag):
         return Response(status_code=304, headers=headers)
     return Response(rendered.body, media_type="application/json", headers=headers)
 
 
-def _matches(header: str | None, etag: str) -> bool:
+def matches(header: str | None, etag: str) -> bool:
     """If-None-Match uses the weak comparison (RFC 9110 13.1.2): W/ prefixes are ignored."""
     if not header:
         return False

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response, StreamingResponse
 
 from tallyproof import __version__
-from tallyproof.api.caching import CURRENT, IMMUTABLE, SIZE_HEADER, as_of_param
+from tallyproof.api.caching import CURRENT, IMMUTABLE, SIZE_HEADER, as_of_param, matches
 from tallyproof.api.reads import AsOf
 from tallyproof.api.runtime import Runtime
 from tallyproof.export.nist_cdf import election_report_json
@@ -46,7 +46,7 @@ def _stream(
         "Cache-Control": IMMUTABLE if settled else CURRENT,
         "Content-Disposition": f'attachment; filename="{name}"',
     }
-    if request.headers.get("if-none-match") == etag:
+    if matches(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=headers)
     return StreamingResponse(chunks, media_type=media, headers=headers)
 

@@ -21,7 +21,7 @@ import orjson
 from tallyproof.api.committer import Address, CommitterClient, start_committer, stop_committer
 from tallyproof.api.limits import KeyRates
 from tallyproof.api.settings import ServeSettings
-from tallyproof.ledger.entries import EntryKind
+from tallyproof.ledger.entries import EntryKind, claimed_key_id
 from tallyproof.ledger.keys import PublicKey
 from tallyproof.service.intake import PREPARED
 from tallyproof.service.log import LogView
@@ -110,14 +110,16 @@ class Runtime:
         outcomes = await self.committer.submit(kind, items)
         for outcome, envelope in zip(outcomes, envelopes, strict=True):
             if outcome.problems and outcome.problems[0].code.startswith(_UNVERIFIED):
-                key = _key_of(envelope)
+                key = claimed_key_id(envelope)
                 if key is not None:
                     self.rates.refund(key, 1)
         return outcomes
 
     def _prepare(self, kind: EntryKind, envelopes: Sequence[object]) -> list[Any]:
-        keys = self.keys.public_keys(_key_of(e) for e in envelopes)
-        items = [(i, e, keys.get(_key_of(e) or "")) for i, e in enumerate(envelopes)]
+        named = [claimed_key_id(e) for e in envelopes]
+        keys = self.keys.public_keys(named)
+        pairs = enumerate(zip(envelopes, named, strict=True))
+        items = [(i, e, keys.get(k or "")) for i, (e, k) in pairs]
         return prepare(str(kind), items)
 
     # --- reads --------------------------------------------------------------------------
@@ -153,17 +155,11 @@ class Runtime:
         return done
 
 
-def _key_of(envelope: object) -> str | None:
-    signature = envelope.get("signature") if isinstance(envelope, dict) else None
-    key = signature.get("key") if isinstance(signature, dict) else None
-    return key if isinstance(key, str) else None
-
-
 def key_counts(envelopes: Sequence[object]) -> dict[str, int]:
     """Documents per key id named, for the rate limit."""
     counts: dict[str, int] = {}
     for envelope in envelopes:
-        key = _key_of(envelope)
+        key = claimed_key_id(envelope)
         if key is not None:
             counts[key] = counts.get(key, 0) + 1
     return counts

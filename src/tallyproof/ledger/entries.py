@@ -83,6 +83,14 @@ def read_envelope(doc: object, kind: EntryKind) -> Signed:
         raise EnvelopeError("schema.type", str(kind), f"cannot be encoded: {err}") from None
 
 
+def claimed_key_id(envelope: object) -> str | None:
+    """The key id an envelope names, before anything about it is checked: what finds the
+    key to verify it with, and what a rate limit counts."""
+    signature = envelope.get("signature") if isinstance(envelope, Mapping) else None
+    key = signature.get("key") if isinstance(signature, Mapping) else None
+    return key if isinstance(key, str) else None
+
+
 def open_envelope(doc: object, kind: EntryKind) -> tuple[Mapping[str, Any], str, bytes]:
     """The body, key id and signature of an envelope, checked for shape only."""
     if not isinstance(doc, Mapping):

@@ -17,7 +17,7 @@ from tallyproof.domain.forms import ResultForm
 from tallyproof.domain.problems import Problem
 from tallyproof.domain.status import StationStatus
 from tallyproof.domain.validation import StoredForm, check_form, check_status, check_succession
-from tallyproof.ledger.entries import EntryKind
+from tallyproof.ledger.entries import EntryKind, claimed_key_id
 from tallyproof.service.outcomes import Outcome
 from tallyproof.service.preparation import Prepared
 from tallyproof.service.state import LedgerState
@@ -85,14 +85,8 @@ class _Started:
         self.kind, self.wait = kind, wait
 
 
-def _key_id(envelope: object) -> str | None:
-    signature = envelope.get("signature") if isinstance(envelope, dict) else None
-    key = signature.get("key") if isinstance(signature, dict) else None
-    return key if isinstance(key, str) else None
-
-
 def _start(writer: LedgerWriter, kind: EntryKind, envelopes: Sequence[object]) -> _Started:
-    key_ids = [_key_id(e) for e in envelopes]
+    key_ids = [claimed_key_id(e) for e in envelopes]
     state = writer.state
     if any(k is not None and k not in state.keys for k in key_ids):
         state = writer.refresh()
