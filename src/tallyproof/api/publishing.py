@@ -31,7 +31,7 @@ def run_publisher(ready: Any, settings: Settings, directory: Path, every: float)
     while True:
         started = time.monotonic()
         with store.read() as reader:
-            newest = reader.latest_checkpoint()
+            newest = reader.checkpoint_at_or_before()
         if newest is not None and newest.tree_size > published:
             try:
                 published = publisher.publish(model).tree_size

@@ -202,7 +202,7 @@ class LedgerWriter:
                 "ledger.truncated",
                 f"the store holds {stored} entries, {self.state.size} were read before",
             )
-        latest = reader.latest_checkpoint()
+        latest = reader.checkpoint_at_or_before()
         if latest is not None:
             self._check_signed(latest.note, "the newest checkpoint in the store")
         try:

@@ -302,12 +302,6 @@ class Reader:
         t = schema.checkpoints
         return self.conn.execute(select(t).where(t.c.tree_size == size)).first()
 
-    def latest_checkpoint(self) -> Row[Any] | None:
-        """Asked in every write transaction: plain SQL, no statement to build."""
-        return self.conn.exec_driver_sql(
-            "SELECT tree_size, note, published_at FROM checkpoints ORDER BY tree_size DESC LIMIT 1"
-        ).first()
-
     def checkpoint_covering(self, size: int) -> Row[Any] | None:
         """The first checkpoint at or after `size`."""
         t = schema.checkpoints
@@ -379,9 +373,7 @@ class Reader:
 
     def checkpoints_between(self, after: int, upto: int) -> list[CheckpointRow]:
         """The checkpoints of sizes in (after, upto], smallest first."""
-        t = schema.checkpoints
-        query = select(t).where(t.c.tree_size > after, t.c.tree_size <= upto)
-        rows = self.conn.execute(query.order_by(t.c.tree_size)).all()
+        rows = self.conn.execute(_CHECKPOINTS_BETWEEN, {"after": after, "upto": upto}).all()
         return [CheckpointRow(r.tree_size, r.note, r.published_at) for r in rows]
 
     def checkpoint_sizes(self, after: int, upto: int) -> list[int]:
@@ -434,11 +426,9 @@ _OFFICIAL_COUNTS = (
     .order_by(_F.c.seq)
 )
 _C = schema.checkpoints
-_CHECKPOINT_SIZES = (
-    select(_C.c.tree_size)
-    .where(_C.c.tree_size > bindparam("after"), _C.c.tree_size <= bindparam("upto"))
-    .order_by(_C.c.tree_size)
-)
+_BETWEEN = (_C.c.tree_size > bindparam("after"), _C.c.tree_size <= bindparam("upto"))
+_CHECKPOINT_SIZES = select(_C.c.tree_size).where(*_BETWEEN).order_by(_C.c.tree_size)
+_CHECKPOINTS_BETWEEN = select(_C).where(*_BETWEEN).order_by(_C.c.tree_size)
 
 
 @cache
