@@ -31,7 +31,6 @@ from tallyproof.service.feed import Feed
 from tallyproof.service.queries import UnknownElection
 
 logger = logging.getLogger("tallyproof.api")
-SWITCH_SECONDS = float(os.environ.get("TALLYPROOF_SWITCH_SECONDS", "0.0005"))
 DESCRIPTION = """\
 Election results from polling-station forms, checked, consolidated, published and provable.
 
@@ -74,7 +73,7 @@ def _lifespan(settings: ServeSettings) -> Any:
         # the reading and feed threads give the GIL back at every query: by default each
         # waits up to 5 ms to get it again while the loop serves requests, and a read of
         # a few queries took tens of milliseconds during ingest
-        sys.setswitchinterval(SWITCH_SECONDS)
+        sys.setswitchinterval(settings.switch_seconds)
         rt = await Runtime.open(settings)
         broadcaster = Broadcaster(Feed(rt.store), rt)
         app.state.runtime, app.state.broadcaster = rt, broadcaster

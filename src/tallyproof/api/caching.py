@@ -10,7 +10,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from tallyproof.api.runtime import Rendered, Runtime
+from tallyproof.api.runtime import Rendered, Runtime, render
 from tallyproof.service.log import QueryError
 from tallyproof.service.reading import AsOf, parse_as_of
 
@@ -45,7 +45,7 @@ async def answer(
         found = rt.rendered(key, size)
         if found is None:
             answered, doc = compute(size)
-            found = rt.render(key, doc, answered)
+            found = rt.keep(key, render(doc, answered))
         return found, settled
 
     rendered, settled = await rt.read(run, heavy=heavy)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from tallyproof.api.caching import respond
-from tallyproof.api.runtime import Runtime
+from tallyproof.api.runtime import Runtime, render
 from tallyproof.ledger.intake import MAX_SAFE_INTEGER
 from tallyproof.service.log import (
     MAX_ENTRIES,
@@ -52,14 +52,14 @@ async def log_key(request: Request) -> Response:
 async def latest_checkpoint(request: Request) -> Response:
     rt = _rt(request)
     row = await rt.read(rt.log.checkpoint)
-    return _send(request, rt, ("checkpoint",), _checkpoint(row), row.tree_size, settled=False)
+    return _send(request, _checkpoint(row), row.tree_size, settled=False)
 
 
 @router.get("/checkpoints/{size}", summary="The checkpoint signed at exactly this size")
 async def checkpoint_at(request: Request, size: Size) -> Response:
     rt = _rt(request)
     row = await rt.read(lambda: rt.log.checkpoint(size))
-    return _send(request, rt, ("checkpoint",), _checkpoint(row), size, settled=True)
+    return _send(request, _checkpoint(row), size, settled=True)
 
 
 @router.get(
@@ -86,9 +86,7 @@ async def inclusion(
         return rt.log.inclusion_of(kind, entry_id, tree_size)
 
     proof = await rt.read(run, heavy=True)  # the first proof reads every leaf hash
-    doc = _inclusion(proof)
-    key = ("inclusion", proof.leaf_index)
-    return _send(request, rt, key, doc, proof.tree_size, settled=tree_size is not None)
+    return _send(request, _inclusion(proof), proof.tree_size, settled=tree_size is not None)
 
 
 @router.get(
@@ -102,10 +100,8 @@ async def consistency(
 ) -> Response:
     rt = _rt(request)
     proof = await rt.read(lambda: rt.log.consistency(first, second), heavy=True)
-    key = ("consistency", first)
-    return _send(
-        request, rt, key, _consistency(proof), proof.second.tree_size, settled=second is not None
-    )
+    size = proof.second.tree_size
+    return _send(request, _consistency(proof), size, settled=second is not None)
 
 
 @router.get("/ledger/entries", summary="The log's entries [start, end), as logged")
@@ -121,7 +117,7 @@ async def entries(
     doc["next"] = rows[-1].leaf_index + 1 if len(rows) == MAX_ENTRIES else None
     settled = bool(rows) and end is not None and rows[-1].leaf_index + 1 == end
     last = rows[-1].tree_size if rows else 0
-    return _send(request, rt, ("entries", start, end), doc, last, settled=settled)
+    return _send(request, doc, last, settled=settled)
 
 
 @router.get("/ledger/entries/{leaf_index}", summary="One entry of the log, as logged")
@@ -133,13 +129,12 @@ async def entry(
     if not rows:
         raise NotInLog("ledger.no_entry", f"no entry at leaf index {leaf_index}")
     row = rows[0]
-    return _send(request, rt, ("entry", leaf_index), _entry(row), row.tree_size, settled=True)
+    return _send(request, _entry(row), row.tree_size, settled=True)
 
 
-def _send(
-    request: Request, rt: Runtime, key: tuple[Any, ...], doc: Any, size: int, *, settled: bool
-) -> Response:
-    return respond(request, rt.render((request.url.path, *key), doc, size), settled)
+def _send(request: Request, doc: Any, size: int, *, settled: bool) -> Response:
+    """A proof or entries are cheap to render and rarely asked twice: not kept."""
+    return respond(request, render(doc, size), settled)
 
 
 def _checkpoint(row: CheckpointRow) -> dict[str, Any]:

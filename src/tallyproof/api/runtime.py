@@ -143,16 +143,19 @@ class Runtime:
                 self._rendered.move_to_end((*key, size))
             return found
 
-    def render(self, key: tuple[Any, ...], doc: Any, size: int) -> Rendered:
-        """An answer's bytes and strong ETag, kept for the next asker at the same size."""
-        body = orjson.dumps(doc)
-        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-        done = Rendered(body, etag, size)
+    def keep(self, key: tuple[Any, ...], done: Rendered) -> Rendered:
+        """Keep a rendered answer for the next asker of the same question at its size."""
         with self._rendered_lock:
-            self._rendered[(*key, size)] = done
+            self._rendered[(*key, done.tree_size)] = done
             if len(self._rendered) > _RENDERED:
                 self._rendered.popitem(last=False)
         return done
+
+
+def render(doc: Any, size: int) -> Rendered:
+    """An answer's bytes and their strong ETag."""
+    body = orjson.dumps(doc)
+    return Rendered(body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"', size)
 
 
 def key_counts(envelopes: Sequence[object]) -> dict[str, int]:

@@ -38,6 +38,7 @@ class ServeSettings:
     feed_poll_seconds: float = 0.05  # how often the feed looks for other machines' commits
     feed_batch_seconds: float = 0.05  # commits within this are read (and sent) together
     warm_seconds: float = 1.0  # how often the read model's tallies are brought up to date
+    switch_seconds: float = 0.0005  # the workers' GIL switch interval (Python's is 5 ms)
     ping_seconds: float = 15.0  # a comment on an idle feed, so proxies keep it open
     committer_path: str = ""  # the committer's socket: set by `serve` for its workers
 
