@@ -43,10 +43,9 @@ USE_CASES: dict[EntryKind, Commit] = {
     EntryKind.KEY_REVOCATION: lambda w, envelopes: [admin.revoke_key(w, e) for e in envelopes],
     EntryKind.STATUS: lambda w, envelopes: [admin.order_status(w, e) for e in envelopes],
 }
+# the kinds that arrive prepared; documents of these from many requests share a transaction
+# (each is judged alone against everything before it, so a refused one sinks no other)
 PREPARED = frozenset({EntryKind.FORM, EntryKind.DECLARATION, EntryKind.CLAIM})
-# kinds whose documents from many requests may share one transaction: each is judged alone
-# against everything before it, so a refused one does not sink the others
-GROUPED = PREPARED
 
 
 class IntakeClosed(RuntimeError):  # noqa: N818 - a state, reported as 503
@@ -140,7 +139,7 @@ class Intake:
 
     def _commit(self, kind: EntryKind, requests: list[_Request]) -> None:
         """One transaction for the group when the kind allows it, else one per request."""
-        groups = [requests] if kind in GROUPED else [[r] for r in requests]
+        groups = [requests] if kind in PREPARED else [[r] for r in requests]
         for group in groups:
             envelopes = [e for r in group for e in r.envelopes]
             try:

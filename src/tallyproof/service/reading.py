@@ -171,13 +171,7 @@ class ReadModel:
 
     def contest(self, election: str | None, code: str, as_of: AsOf = None) -> Answer[ContestView]:
         def compute(reader: Reader, size: int) -> ContestView:
-            structure = self._structure(reader, election, size)
-            contest = contest_of(structure, code)
-            tally = self._tallies.get(structure.election.id)
-            if tally is None or tally.structure is not structure:
-                return _contest_view(reader, structure, contest, size)
-            tally.advance(reader, size)  # a kept tally answers from figures it has
-            return tally.view(code, size)
+            return self._view(reader, self._structure(reader, election, size), code, size)
 
         return self._ask(("contest", election, code), as_of, compute)
 
@@ -189,7 +183,7 @@ class ReadModel:
 
         def compute(reader: Reader, size: int) -> ContestPage:
             structure = self._structure(reader, election, size)
-            view = self.contest(structure.election.id, code, size).value
+            view = self._view(reader, structure, code, size)
             rows = reader.form_rows(structure.election.id, size, contest=code)
             return ContestPage(structure, view, _form_entries(rows))
 
@@ -307,6 +301,18 @@ class ReadModel:
         if len(self._answers) > _CACHED_ANSWERS:
             self._answers.popitem(last=False)
         return answer
+
+    def _view(
+        self, reader: Reader, structure: ElectionStructure, code: str, size: int
+    ) -> ContestView:
+        """A contest's view in the snapshot at hand: from the kept tally where there is one,
+        else from the contest's own rows."""
+        contest = contest_of(structure, code)
+        tally = self._tallies.get(structure.election.id)
+        if tally is None or tally.structure is not structure:
+            return _contest_view(reader, structure, contest, size)
+        tally.advance(reader, size)  # a kept tally answers from figures it has
+        return tally.view(code, size)
 
     def _all_structures(self, reader: Reader, size: int) -> list[ElectionStructure]:
         return [self._structure(reader, eid, size) for eid in reader.election_ids(size)]
