@@ -138,7 +138,7 @@ class CommitterServer:
             try:
                 done = self.intake.submit(EntryKind(kind), items)
             except IntakeClosed as error:  # stopping: this one is not taken
-                peer.send(("failed", request_id, "IntakeClosed", error.code, str(error)))
+                peer.send(_failure(request_id, error))
                 peer.flush()
                 continue
             done.add_done_callback(lambda f, r=request_id: peer.send(_answer(r, f)))
@@ -154,9 +154,12 @@ class CommitterServer:
 
 
 def _answer(request_id: int, done: Future[list[Outcome]]) -> tuple[Any, ...]:
+    """A request's outcomes (the intake settled their receipts), or why it failed."""
     error = done.exception()
-    if error is None:
-        return ("done", request_id, [o.settle() for o in done.result()])
+    return ("done", request_id, done.result()) if error is None else _failure(request_id, error)
+
+
+def _failure(request_id: int, error: BaseException) -> tuple[Any, ...]:
     code = getattr(error, "code", "service.commit_failed")
     return ("failed", request_id, type(error).__name__, code, str(error))
 
