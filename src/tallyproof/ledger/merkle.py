@@ -4,7 +4,7 @@ proofs, and their verification."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
@@ -81,44 +81,55 @@ class MerkleTree:
         """PATH(m, D[0:n]) of RFC 6962 section 2.1.1."""
         size = self.size if size is None else size
         self._check_size(size)
-        if not 0 <= index < size:
-            raise ProofError(f"leaf {index} is not in a tree of size {size}")
-        proof: list[bytes] = []
-        start, end = 0, size
-        while end - start > 1:
-            k = _split(end - start)
-            if index - start < k:
-                proof.append(self._hash(start + k, end))
-                end = start + k
-            else:
-                proof.append(self._hash(start, start + k))
-                start += k
-        return proof[::-1]
+        return inclusion_path(index, size, self._hash)
 
     def consistency_proof(self, size1: int, size2: int | None = None) -> list[bytes]:
         """PROOF(m, D[0:n]) of RFC 6962 section 2.1.2."""
         size2 = self.size if size2 is None else size2
         self._check_size(size2)
-        if not 0 < size1 <= size2:
-            raise ProofError(f"no consistency proof from size {size1} to {size2}")
-        proof: list[bytes] = []
-        start, end, m, complete = 0, size2, size1, True
-        while m != end:
-            k = _split(end - start)
-            if m - start <= k:
-                proof.append(self._hash(start + k, end))
-                end = start + k
-            else:
-                proof.append(self._hash(start, start + k))
-                start += k
-                complete = False
-        if not complete:
-            proof.append(self._hash(start, end))
-        return proof[::-1]
+        return consistency_path(size1, size2, self._hash)
 
     def _check_size(self, size: int) -> None:
         if not 0 <= size <= self.size:
             raise ProofError(f"tree size {size} is beyond the log's {self.size}")
+
+
+def inclusion_path(index: int, size: int, subtree: Callable[[int, int], bytes]) -> list[bytes]:
+    """PATH(index, D[0:size]) of RFC 6962 section 2.1.1 over any source of subtree hashes
+    `subtree(start, end)`: the kept tree, or a log's tiles."""
+    if not 0 <= index < size:
+        raise ProofError(f"leaf {index} is not in a tree of size {size}")
+    proof: list[bytes] = []
+    start, end = 0, size
+    while end - start > 1:
+        k = _split(end - start)
+        if index - start < k:
+            proof.append(subtree(start + k, end))
+            end = start + k
+        else:
+            proof.append(subtree(start, start + k))
+            start += k
+    return proof[::-1]
+
+
+def consistency_path(old: int, size: int, subtree: Callable[[int, int], bytes]) -> list[bytes]:
+    """PROOF(old, D[0:size]) of RFC 6962 section 2.1.2 over any source of subtree hashes."""
+    if not 0 < old <= size:
+        raise ProofError(f"no consistency proof from size {old} to {size}")
+    proof: list[bytes] = []
+    start, end, complete = 0, size, True
+    while old != end:
+        k = _split(end - start)
+        if old - start <= k:
+            proof.append(subtree(start + k, end))
+            end = start + k
+        else:
+            proof.append(subtree(start, start + k))
+            start += k
+            complete = False
+    if not complete:
+        proof.append(subtree(start, end))
+    return proof[::-1]
 
 
 def root_of(leaves: Sequence[bytes]) -> bytes:

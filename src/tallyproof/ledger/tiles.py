@@ -12,7 +12,14 @@ import struct
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from tallyproof.ledger.merkle import HASH_SIZE, ProofError, node_hash, root_of
+from tallyproof.ledger.merkle import (
+    HASH_SIZE,
+    ProofError,
+    consistency_path,
+    inclusion_path,
+    node_hash,
+    root_of,
+)
 
 TILE_HEIGHT = 8
 TILE_WIDTH = 1 << TILE_HEIGHT  # hashes in a full tile (and entries in a full bundle)
@@ -214,43 +221,6 @@ def consistency_proof(old: int, size: int, read: TileReader) -> list[bytes]:
     return consistency_path(old, size, lambda a, b: subtree_hash(a, b, size, read))
 
 
-def inclusion_path(index: int, size: int, subtree: Callable[[int, int], bytes]) -> list[bytes]:
-    """RFC 6962's inclusion path over any source of subtree hashes `subtree(start, end)`."""
-    if not 0 <= index < size:
-        raise ProofError(f"leaf {index} is not in a tree of size {size}")
-    proof: list[bytes] = []
-    start, end = 0, size
-    while end - start > 1:
-        k = 1 << ((end - start - 1).bit_length() - 1)
-        if index - start < k:
-            proof.append(subtree(start + k, end))
-            end = start + k
-        else:
-            proof.append(subtree(start, start + k))
-            start += k
-    return proof[::-1]
-
-
-def consistency_path(old: int, size: int, subtree: Callable[[int, int], bytes]) -> list[bytes]:
-    """RFC 6962's consistency proof over any source of subtree hashes."""
-    if not 0 < old <= size:
-        raise ProofError(f"no consistency proof from size {old} to {size}")
-    proof: list[bytes] = []
-    start, end, complete = 0, size, True
-    while old != end:
-        k = 1 << ((end - start - 1).bit_length() - 1)
-        if old - start <= k:
-            proof.append(subtree(start + k, end))
-            end = start + k
-        else:
-            proof.append(subtree(start, start + k))
-            start += k
-            complete = False
-    if not complete:
-        proof.append(subtree(start, end))
-    return proof[::-1]
-
-
 # --- entry bundles ---------------------------------------------------------------------------
 
 
@@ -298,13 +268,11 @@ __all__ = [
     "TileReader",
     "bundle",
     "bundle_path",
-    "consistency_path",
     "consistency_proof",
     "edge_tiles",
     "encode_index",
     "extend",
     "fits",
-    "inclusion_path",
     "inclusion_proof",
     "new_tiles",
     "split_hashes",
