@@ -6,10 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from tallyproof.domain.forms import SupersedeReason
+
 _ID = {"type": "string", "minLength": 1, "maxLength": 128}
 _TIME = {"type": "string", "format": "date-time", "description": "RFC 3339, with its zone"}
 _COUNT = {"type": "integer", "minimum": 0, "maximum": 9007199254740991}
 _VOTES = {"type": "object", "additionalProperties": _COUNT, "maxProperties": 500}
+_REASON = {"type": "string", "enum": [str(r) for r in SupersedeReason]}
 _SOURCE = {
     "type": "string",
     "description": "presiding_officer, returning_officer, agent:<party>, observer:<org> or "
@@ -42,7 +45,7 @@ DOCUMENTS: dict[str, dict[str, Any]] = {
             "time": _TIME,
             "remarks": {"type": "string"},
             "supersedes": {"type": "string", "description": "the id of the form it replaces"},
-            "reason": {"type": "string", "enum": ["correction", "re_poll"]},
+            "reason": _REASON,
         },
     },
     "declaration": {
@@ -62,7 +65,7 @@ DOCUMENTS: dict[str, dict[str, Any]] = {
             "time": _TIME,
             "remarks": {"type": "string"},
             "supersedes": {"type": "string"},
-            "reason": {"type": "string", "enum": ["correction", "re_poll"]},
+            "reason": _REASON,
         },
     },
     "claim": {
