@@ -7,7 +7,7 @@ HOME_DIR ?= var/demo
 PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-hostile test-api-fuzz lint bench bench-read bench-http bench-forensics eval-claims clean
+.PHONY: help demo browser test test-hostile test-api-fuzz lint bench bench-read bench-http bench-web bench-forensics eval-claims clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -18,8 +18,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP) ## Load the sample elections into var/demo and print results and findings
-	$(BIN)/tallyproof --home $(HOME_DIR) demo
+demo: $(STAMP) ## Election night: serve the dashboard on var/demo, stream the sample and a simulated national night into it
+	$(BIN)/tallyproof --home $(HOME_DIR) demo $(DEMO_ARGS)
+
+browser: ## Install Debian's Chromium for the dashboard's tests (needs root; CI does it)
+	command -v chromium >/dev/null || apt-get install -y -q chromium fonts-noto-core
 
 test: $(STAMP) ## Run the whole test suite (PostgreSQL tests need TALLYPROOF_TEST_PG_URL)
 	$(BIN)/ruff check src tests bench
@@ -44,6 +47,9 @@ bench-read: $(STAMP) ## Read model on a national night (90,000 stations): p50/p9
 
 bench-http: $(STAMP) ## HTTP on loopback: single and batched POSTs, feed latency at 1,000 readers, reads during ingest
 	$(BIN)/python bench/api.py $(BENCH_HTTP_ARGS)
+
+bench-web: $(STAMP) ## Dashboard on the full simulated night in Chromium: first render, bytes a page, ingest with 100 pages open
+	$(BIN)/python bench/web.py $(BENCH_WEB_ARGS)
 
 bench-forensics: $(STAMP) ## Forensics on Russia 2018: seconds per stage, ratio to a bare numpy loop
 	$(BIN)/python bench/forensics.py

@@ -23,6 +23,7 @@ LAYER = {
     "formats": 5,
     "importers": 5,
     "sample": 5,
+    "web": 5,
     "__main__": 6,
 }
 

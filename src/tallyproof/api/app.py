@@ -29,6 +29,7 @@ from tallyproof.api.settings import ServeSettings
 from tallyproof.errors import KNOWN
 from tallyproof.service.feed import Feed
 from tallyproof.service.queries import UnknownElection
+from tallyproof.web import pages
 
 logger = logging.getLogger("tallyproof.api")
 DESCRIPTION = """\
@@ -54,6 +55,7 @@ def create_app(settings: ServeSettings) -> FastAPI:
     # dependency resolution it does not use — a tenth of a millisecond a form on election night
     app.router.routes.insert(0, Route("/v1/forms", writes.post_forms, methods=["POST"]))
     app.add_api_route("/v1/health", health, methods=["GET"], tags=["service"])
+    pages.mount(app)
     for known in KNOWN:
         app.add_exception_handler(known, _known)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _invalid)  # type: ignore[arg-type]

@@ -22,9 +22,11 @@ from tallyproof.formats.answers import (
     form_dict,
     history_document,
     lives_document,
+    proven_dict,
     standings_document,
     station_document,
     station_record,
+    stored_claim_dict,
 )
 from tallyproof.ledger.intake import MAX_SAFE_INTEGER
 from tallyproof.service.log import QueryError
@@ -219,6 +221,9 @@ async def findings(
         str, Query(description="The least severe to include: critical, high, medium, low, info")
     ] = "info",
     state: Annotated[str, Query(description="open, resolved or all")] = "open",
+    limit: Annotated[
+        int | None, Query(ge=1, le=MAX_PAGE, description="At most this many, the most severe")
+    ] = None,
 ) -> Response:
     rt = _rt(request)
     floor = _severity(severity)
@@ -233,7 +238,8 @@ async def findings(
     def compute(size: int) -> tuple[int, Any]:
         a = rt.model.findings(election, contest, size)
         kept = [x for x in a.value if keep(x)]
-        return a.tree_size, lives_document(kept, a.tree_size, a.checkpoint)
+        doc = lives_document(kept[:limit], a.tree_size, a.checkpoint) | {"total": len(kept)}
+        return a.tree_size, doc
 
     # every contest's findings are replayed for a whole election: seconds, nationally
     return await answer(request, rt, as_of, compute, heavy=contest is None)
@@ -246,3 +252,75 @@ def _severity(text: str) -> int:
         raise QueryError(
             "query.choice", "severity", f"must be one of {', '.join(Severity)}"
         ) from None
+
+
+@router.get(
+    "/elections/{election}/contests/{code}/evidence",
+    summary="The signed forms behind a contest's numbers, with their inclusion proofs",
+)
+async def evidence(request: Request, election: str, code: str, as_of: AsOf = None) -> Response:
+    """Every current official form of the contest and its declaration, as logged (the
+    leaves' bytes), each with its RFC 9162 inclusion proof in the tree the checkpoint of the
+    answer's size signed: a reader re-adds the numbers and checks the proofs itself."""
+    rt = _rt(request)
+
+    def compute(size: int) -> tuple[int, Any]:
+        page = rt.model.contest_page(election, code, size)
+        official = [e.record for e in page.value.forms if e.record.official and e.current]
+        declared = page.value.view.declared
+        seqs = [r.seq for r in official] + ([declared.seq] if declared else [])
+        proven = {p.leaf_index: p for p in rt.log.evidence(seqs, page.tree_size).leaves}
+        computed = page.value.view.computed
+        doc = {
+            "tree_size": page.tree_size,
+            "checkpoint": page.checkpoint,
+            "election": page.value.structure.election.id,
+            "contest": code,
+            "forms": [
+                {"station": r.station, "source": r.source} | proven_dict(proven[r.seq])
+                for r in official
+            ],
+            "totals": dict(computed.votes),
+            "rejected": computed.rejected,
+            "polled": computed.polled,
+            "declaration": proven_dict(proven[declared.seq]) if declared else None,
+        }
+        return page.tree_size, doc
+
+    return await answer(request, rt, as_of, compute, heavy=True)
+
+
+@router.get(
+    "/elections/{election}/claims",
+    summary="News claims filed in the log, each with the sentence it was read from",
+)
+async def claims(
+    request: Request,
+    election: str,
+    as_of: AsOf = None,
+    contest: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
+    rt = _rt(request)
+
+    def compute(size: int) -> tuple[int, Any]:
+        a = rt.model.claims(election, contest, size)
+        doc = answer_record(a, "claims", [stored_claim_dict(c) for c in a.value])
+        return a.tree_size, doc
+
+    return await answer(request, rt, as_of, compute)
+
+
+@router.get(
+    "/elections/{election}/reporting",
+    summary="Stations reported over time: how many first reported in each minute",
+)
+async def reporting(request: Request, election: str, as_of: AsOf = None) -> Response:
+    rt = _rt(request)
+
+    def compute(size: int) -> tuple[int, Any]:
+        a = rt.model.reporting(election, size)
+        minutes = [{"minute": m, "stations": n} for m, n in a.value.minutes]
+        doc = answer_record(a, "minutes", minutes) | {"stations": a.value.stations}
+        return a.tree_size, doc
+
+    return await answer(request, rt, as_of, compute, heavy=True)

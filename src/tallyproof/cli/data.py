@@ -158,6 +158,12 @@ def demo_summary(service: LedgerWriter, elections: Sequence[str]) -> dict[str, A
 def demo(
     ctx: typer.Context,
     fresh: Annotated[bool, typer.Option(help="Start from an empty home.")] = True,
+    print_only: Annotated[
+        bool,
+        typer.Option(
+            "--print", help="Only load the sample and print its results (no server, no night)."
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Load the sample elections (2024 general, 2021-22 KP local government) and print

@@ -51,13 +51,15 @@ class Assembly:
 @dataclass(frozen=True, slots=True)
 class Candidate:
     """A person in one contest. `party` None means independent; an independent may be
-    `backed_by` a party during the campaign and may have `joined` a party afterwards."""
+    `backed_by` a party during the campaign and may have `joined` a party afterwards.
+    `name_ur` is the name in Urdu as the result form prints it."""
 
     id: str
     name: str
     party: str | None = None
     backed_by: str | None = None
     joined: str | None = None
+    name_ur: str | None = None
 
     @property
     def independent(self) -> bool:
@@ -246,7 +248,12 @@ def logged_structure(doc: Mapping[str, Any]) -> ElectionStructure:
                 c["name"],
                 tuple(
                     Candidate(
-                        k["id"], k["name"], k.get("party"), k.get("backed_by"), k.get("joined")
+                        k["id"],
+                        k["name"],
+                        k.get("party"),
+                        k.get("backed_by"),
+                        k.get("joined"),
+                        k.get("name_ur"),
                     )
                     for k in c.get("candidates", ())
                 ),
@@ -340,8 +347,9 @@ def _parse_candidate(
     item: object, path: str, parties: set[str], problems: list[Problem]
 ) -> Candidate | None:
     r = FieldReader(item, path, problems)
-    r.reject_unknown({"id", "name", "party", "backed_by", "joined"})
+    r.reject_unknown({"id", "name", "name_ur", "party", "backed_by", "joined"})
     cid, name = r.ident("id"), r.text("name")
+    name_ur = r.text("name_ur", required=False)
     party = r.ident("party", required=False)
     backed_by = r.ident("backed_by", required=False)
     joined = r.ident("joined", required=False)
@@ -358,7 +366,7 @@ def _parse_candidate(
         return None
     if cid is None or name is None:
         return None
-    return Candidate(cid, name, party, backed_by, joined)
+    return Candidate(cid, name, party, backed_by, joined, name_ur)
 
 
 def _parse_stations(

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
+from tallyproof.domain.claims import StoredClaim
 from tallyproof.domain.consolidation import ContestResult, ContestView
-from tallyproof.domain.structure import ElectionStructure, PollingStation
+from tallyproof.domain.structure import Candidate, ElectionStructure, PollingStation
+from tallyproof.service.log import Proven
 from tallyproof.service.reading import Answer, Change, FindingLife, FormEntry, Standings
 
 
@@ -211,8 +214,26 @@ def contest_document(
         for st in (structure.station(s) for s in structure.stations_of(code))
         if st is not None
     ]
-    doc = view_dict(answer.value) | {"stations": stations, "forms": [form_dict(e) for e in forms]}
+    contest = structure.contest(code)
+    candidates = [candidate_record(k) for k in contest.candidates] if contest else []
+    doc = view_dict(answer.value) | {
+        "candidates": candidates,
+        "stations": stations,
+        "forms": [form_dict(e) for e in forms],
+    }
     return answer_record(answer, "contest", doc)
+
+
+def candidate_record(k: Candidate) -> dict[str, Any]:
+    """A candidate as the structure names them, with the Urdu name where it gives one."""
+    return {
+        "id": k.id,
+        "name": k.name,
+        "name_ur": k.name_ur,
+        "party": k.party,
+        "backed_by": k.backed_by,
+        "side": k.affiliation,
+    }
 
 
 def station_document(
@@ -245,3 +266,23 @@ def history_document(changes: Sequence[Change], size: int, note: str) -> dict[st
 def contests_document(answer: Answer[list[ContestView]]) -> dict[str, Any]:
     """Every contest's line (GET .../contests)."""
     return answer_record(answer, "contests", [contest_summary(v) for v in answer.value])
+
+
+def stored_claim_dict(c: StoredClaim) -> dict[str, Any]:
+    """A filed claim: the claim as its report states it, who said it and when."""
+    return c.claim.document() | {
+        "claim_id": c.claim_id,
+        "report": c.report_id,
+        "outlet": c.outlet,
+        "said_by": c.said_by,
+        "published": c.published,
+    }
+
+
+def proven_dict(p: Proven) -> dict[str, Any]:
+    """A leaf as logged (base64) with its inclusion proof (base64 hashes)."""
+    return {
+        "leaf_index": p.leaf_index,
+        "leaf": base64.b64encode(p.leaf_data).decode(),
+        "inclusion_proof": [base64.b64encode(h).decode() for h in p.proof],
+    }

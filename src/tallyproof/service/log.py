@@ -5,6 +5,7 @@ sizes, and the entries' bytes by index range. Read from the store only (no key).
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +61,22 @@ class EntryBytes:
     leaf_data: bytes
 
 
+@dataclass(frozen=True)
+class Proven:
+    """A leaf's bytes and the path from its hash to the root of a signed tree."""
+
+    leaf_index: int
+    leaf_data: bytes
+    proof: tuple[bytes, ...]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    tree_size: int
+    checkpoint: str
+    leaves: tuple[Proven, ...]
+
+
 class LogView:
     """The log's tree, kept in step with the store's committed leaves to answer proofs for
     any signed size (a national night's 270,000 leaves are a few tens of MB)."""
@@ -105,6 +122,24 @@ class LogView:
             with self._lock:
                 proof = self.tree.consistency_proof(a.tree_size, b.tree_size)
         return Consistency(a, b, tuple(proof))
+
+    def evidence(self, seqs: Sequence[int], tree_size: int) -> Evidence:
+        """The leaves at `seqs` with their inclusion proofs in the tree signed at `tree_size`:
+        what a reader needs to check, without trusting us, that those entries are in it."""
+        with self.store.read() as reader:
+            signed = _signed(reader, tree_size)
+            late = [s for s in seqs if not 0 <= s < tree_size]
+            if late:
+                raise QueryError(
+                    "proof.range", "tree_size", f"leaf {late[0]} is not in the tree of {tree_size}"
+                )
+            self._catch_up(reader, tree_size)
+            leaves = reader.leaves_at(seqs)
+        with self._lock:
+            proofs = {s: tuple(self.tree.inclusion_proof(s, tree_size)) for s in seqs}
+        return Evidence(
+            tree_size, signed.note, tuple(Proven(s, leaves[s], proofs[s]) for s in seqs)
+        )
 
     def entries(self, start: int, end: int | None = None) -> list[EntryBytes]:
         """The leaves [start, end) as logged, at most MAX_ENTRIES of them."""
@@ -156,4 +191,13 @@ def _signed(reader: Reader, size: int | None) -> CheckpointRow:
     return found
 
 
-__all__ = ["MAX_ENTRIES", "Consistency", "Inclusion", "LogView", "NotInLog", "QueryError"]
+__all__ = [
+    "MAX_ENTRIES",
+    "Consistency",
+    "Evidence",
+    "Inclusion",
+    "LogView",
+    "NotInLog",
+    "Proven",
+    "QueryError",
+]

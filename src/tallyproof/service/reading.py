@@ -112,6 +112,15 @@ class Change:
 
 
 @dataclass(frozen=True)
+class Reporting:
+    """Stations reported over time: (minute the log received them, stations first reported
+    then), in time order, out of `stations`."""
+
+    stations: int
+    minutes: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
 class ContestPage:
     structure: ElectionStructure
     view: ContestView
@@ -254,6 +263,36 @@ class ReadModel:
             return replayed.changes
 
         return self._ask(("history", election, contest), as_of, compute)
+
+    def claims(
+        self, election: str | None, contest: str | None = None, as_of: AsOf = None
+    ) -> Answer[list[StoredClaim]]:
+        """The news claims filed by `as_of`, each with its sentence; with `contest`, those
+        linked to it."""
+
+        def compute(reader: Reader, size: int) -> list[StoredClaim]:
+            structure = self._structure(reader, election, size)
+            if contest is not None:
+                contest_of(structure, contest)
+            rows = [r for r in reader.claims(structure.election.id) if r.seq < size]
+            kept = [
+                StoredClaim(r.claim_id, r.report_id, r.outlet, r.published, parse_claim(r.doc))
+                for r in rows
+            ]
+            return [c for c in kept if contest is None or c.claim.contest_code == contest]
+
+        return self._ask(("claims", election, contest), as_of, compute)
+
+    def reporting(self, election: str | None, as_of: AsOf = None) -> Answer[Reporting]:
+        """Stations reported over the night: how many first sent an official form in each
+        minute the log received one."""
+
+        def compute(reader: Reader, size: int) -> Reporting:
+            structure = self._structure(reader, election, size)
+            minutes = reader.first_reports(structure.election.id, size)
+            return Reporting(len(structure.stations), tuple(minutes))
+
+        return self._ask(("reporting", election), as_of, compute)
 
     def warm(self) -> int:
         """Bring every election's kept tally up to the newest checkpoint, and say its size: a

@@ -19,6 +19,7 @@ from sqlalchemy import (
     bindparam,
     create_engine,
     event,
+    func,
     inspect,
     literal,
     select,
@@ -214,6 +215,37 @@ class Reader:
     def entry(self, seq: int) -> Row[Any] | None:
         t = schema.ledger_entries
         return self.conn.execute(select(t).where(t.c.seq == seq)).first()
+
+    def leaves_at(self, seqs: Sequence[int]) -> dict[int, bytes]:
+        """The bytes of the leaves at these positions, asked a few hundred at a time (SQLite
+        allows at most 999 parameters a statement)."""
+        t = schema.ledger_entries
+        out: dict[int, bytes] = {}
+        wanted = sorted(set(seqs))
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            query = select(t.c.seq, t.c.leaf_data).where(t.c.seq.in_(chunk))
+            out.update((seq, bytes(data)) for seq, data in self.conn.execute(query))
+        return out
+
+    def first_reports(self, election: str, before: int) -> list[tuple[str, int]]:
+        """How many stations first reported an official form in each minute the log received
+        one, before position `before`: (minute "YYYY-MM-DDTHH:MM", stations), in time order."""
+        f, e = schema.forms, schema.ledger_entries
+        first = (
+            select(func.min(f.c.seq).label("seq"))
+            .where(f.c.election_id == election, f.c.official.is_(True), f.c.seq < before)
+            .group_by(f.c.station)
+            .subquery()
+        )
+        minute = func.substr(e.c.received_at, 1, 16)
+        query = (
+            select(minute, func.count())
+            .select_from(first.join(e, e.c.seq == first.c.seq))
+            .group_by(minute)
+            .order_by(minute)
+        )
+        return [(m, n) for m, n in self.conn.execute(query)]
 
     def entry_by_id(self, kind: str, entry_id: str) -> Row[Any] | None:
         t = schema.ledger_entries

@@ -1,0 +1,1 @@
+"""The results dashboard: static pages and scripts the API serves at `/`, nothing to build."""

@@ -1,0 +1,44 @@
+// The embeddable box for one contest (/embed/<election>/<contest>): the leading candidates,
+// stations reported, and whether the declaration agrees with the forms, kept live by the
+// feed; every figure links to the full page, where each number can be checked.
+import { colour, fmt, h, person, progress, s } from "./dom.js";
+
+const [, , election, code] = location.pathname.split("/").map(decodeURIComponent);
+const base = `/v1/elections/${encodeURIComponent(election)}/contests/${encodeURIComponent(code)}`;
+let timer = null;
+
+async function draw() {
+  const response = await fetch(base);
+  const main = document.getElementById("main");
+  if (!response.ok) {
+    main.replaceChildren(h("p", {}, `No contest ${code} in ${election}.`));
+    return;
+  }
+  const { contest: c, tree_size: size } = await response.json();
+  const names = Object.fromEntries(c.candidates.map((k) => [k.id, k]));
+  const top = c.ranking.slice(0, 4);
+  const most = Math.max(1, ...top.map((r) => r.votes));
+  main.replaceChildren(
+    h("h1", {}, `${code} ${c.name}`),
+    h("p", {}, progress(c.computed.stations_reported, c.computed.stations_total, "stations reported"),
+      ` ${fmt(c.computed.stations_reported)} of ${fmt(c.computed.stations_total)} stations · ${c.basis === "declared" ? "declared" : "counting"}`),
+    c.winner_differs ? h("p", { class: "banner bad" }, "Form 47 names a different winner from the polling-station forms") : null,
+    h("ol", { class: "bars" }, top.map((r) => h("li", {},
+      person(r.name, names[r.candidate]?.name_ur), ` (${r.side}) `, h("strong", {}, fmt(r.votes)),
+      s("svg", { viewBox: "0 0 100 6", width: "100%", height: "8", "aria-hidden": "true" },
+        s("rect", { width: (100 * r.votes) / most, height: 6, fill: colour(r.side) }))))),
+    h("p", {}, h("a", { href: `/#/${encodeURIComponent(election)}/contest/${encodeURIComponent(code)}?as_of=${size}`, target: "_blank", rel: "noopener" },
+      `Every station's form and its proof (entry ${fmt(size)})`)));
+}
+
+const feed = new EventSource(`/v1/events?election=${encodeURIComponent(election)}`);
+for (const kind of ["form", "declaration", "status"]) {
+  feed.addEventListener(kind, (ev) => {
+    const event = JSON.parse(ev.data);
+    if (event.contest === code || event.target === code) {
+      clearTimeout(timer);
+      timer = setTimeout(draw, 1000);
+    }
+  });
+}
+draw();
