@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
@@ -176,6 +177,7 @@ def change_dict(c: Change) -> dict[str, Any]:
 def election_record(s: ElectionStructure) -> dict[str, Any]:
     """An election as a list names it: what it is and how large."""
     e = s.election
+    seats = Counter(c.assembly for c in s.contests)
     return {
         "id": e.id,
         "name": e.name,
@@ -183,7 +185,8 @@ def election_record(s: ElectionStructure) -> dict[str, Any]:
         "date": e.date,
         "phase": e.phase,
         "assemblies": [
-            {"code": a.code, "name": a.name, "level": str(a.level)} for a in s.assemblies
+            {"code": a.code, "name": a.name, "level": str(a.level), "contests": seats[a.code]}
+            for a in s.assemblies
         ],
         "parties": [{"code": p.code, "name": p.name} for p in s.parties],
         "contests": len(s.contests),

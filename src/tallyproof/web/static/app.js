@@ -78,10 +78,32 @@ function go(route) {
 }
 
 // ---- rendering -----------------------------------------------------------------------
-async function render({ quiet = false } = {}) {
+// One render at a time: one asked for while another runs is done once it ends.
+let rendering = null;
+let again = false;
+async function render(options = {}) {
+  if (rendering) {
+    again = true;
+    return rendering;
+  }
+  rendering = draw(options);
+  try {
+    await rendering;
+  } finally {
+    rendering = null;
+  }
+  if (again) {
+    again = false;
+    await render({ quiet: true });
+  }
+}
+
+async function draw({ quiet = false } = {}) {
   const route = parseRoute();
   if (!route.election) {
-    const first = state.elections.find((e) => e.kind === "general") || state.elections[0];
+    // the newest general election the log holds, else the newest of any kind
+    const newest = [...state.elections].reverse();
+    const first = newest.find((e) => e.kind === "general") || newest[0];
     if (first) location.replace(`#/${encodeURIComponent(first.id)}`);
     else show(h("p", {}, "No election in the log yet. This page updates when one is loaded."));
     return;
@@ -143,23 +165,47 @@ function switchElection(id) {
   const params = new URLSearchParams({ election: id });
   if (state.latest > 0) params.set("after", String(Math.max(-1, state.latest - 25)));
   const feed = new EventSource(`/v1/events?${params}`);
-  const handle = (ev) => onEvent(JSON.parse(ev.data));
+  const handle = (ev) => queueEvent(ev.data);
   for (const kind of ["form", "declaration", "status", "claim", "structure", "key_registration", "key_revocation"]) {
     feed.addEventListener(kind, handle);
   }
   state.feed = feed;
 }
 
-function onEvent(event) {
-  if (event.checkpoint && event.tree_size > state.latest) {
-    state.latest = event.tree_size;
-    syncTimeControl();
+// Events are taken in twice a second, whatever their rate: on a national night hundreds
+// arrive each second, and a page parses only those it shows (the newest), those that open
+// findings, and the checkpoints.
+const SHOWN = 40;
+let queued = [];
+let flushTimer = null;
+
+function queueEvent(data) {
+  queued.push(data);
+  if (!flushTimer) flushTimer = setTimeout(flush, 500);
+}
+
+function flush() {
+  const batch = queued;
+  queued = [];
+  flushTimer = null;
+  const events = [];
+  batch.forEach((data, i) => {
+    const wanted = i >= batch.length - SHOWN || !data.includes('"findings_opened":[]') || data.includes('"checkpoint"');
+    if (wanted) events.push(JSON.parse(data));
+  });
+  const before = state.latest;
+  for (const event of events) {
+    if (!event.checkpoint) continue;
+    state.signed = Math.max(state.signed ?? 0, event.tree_size);
+    state.latest = Math.max(state.latest, event.tree_size);
   }
-  if (event.checkpoint) state.signed = Math.max(state.signed ?? 0, event.tree_size);
-  state.recent.unshift(event);
-  if (state.recent.length > 40) state.recent.length = 40;
-  for (const listener of state.listeners) listener(event);
-  if (state.asOf === null && event.checkpoint) scheduleRefresh();
+  const shown = events.slice(-SHOWN).reverse();
+  state.recent = [...shown, ...state.recent].slice(0, SHOWN);
+  for (const listener of state.listeners) listener(events);
+  if (state.latest > before) {
+    syncTimeControl();
+    if (state.asOf === null) scheduleRefresh();
+  }
 }
 
 export function onFeed(listener) {
@@ -217,6 +263,18 @@ function travel(size) {
   go(parseRoute());
 }
 
+async function refreshElections() {
+  try {
+    const answer = await api("/elections", {}, { live: true });
+    if (answer.elections.length !== state.elections.length) {
+      state.elections = answer.elections;
+      drawNav(parseRoute());
+    }
+  } catch {
+    // the next try will tell
+  }
+}
+
 // ---- start ---------------------------------------------------------------------------
 async function start() {
   setupTimeControl();
@@ -229,6 +287,7 @@ async function start() {
     if (target) openVerifier(target.dataset, state);
   });
   window.addEventListener("hashchange", () => render());
+  setInterval(refreshElections, 30000); // an election loaded tonight joins the list
   // The fragment holds the route: followed, the skip link's "#main" would be read as an
   // election named "main". It moves the focus to the results instead.
   document.querySelector(".skip").addEventListener("click", (ev) => {

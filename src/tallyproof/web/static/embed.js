@@ -18,22 +18,24 @@ async function draw() {
   const names = Object.fromEntries(c.candidates.map((k) => [k.id, k]));
   const top = c.ranking.slice(0, 4);
   const most = Math.max(1, ...top.map((r) => r.votes));
-  main.replaceChildren(
+  const parts = [
     h("h1", {}, `${code} ${c.name}`),
     h("p", {}, progress(c.computed.stations_reported, c.computed.stations_total, "stations reported"),
-      ` ${fmt(c.computed.stations_reported)} of ${fmt(c.computed.stations_total)} stations · ${c.basis === "declared" ? "declared" : "counting"}`),
+      ` ${fmt(c.computed.stations_reported)} of ${fmt(c.computed.stations_total)} stations · ${c.basis === "declared" ? "declared" : c.status}`),
     c.winner_differs ? h("p", { class: "banner bad" }, "Form 47 names a different winner from the polling-station forms") : null,
     h("ol", { class: "bars" }, top.map((r) => h("li", {},
       person(r.name, names[r.candidate]?.name_ur), ` (${r.side}) `, h("strong", {}, fmt(r.votes)),
-      s("svg", { viewBox: "0 0 100 6", width: "100%", height: "8", "aria-hidden": "true" },
+      s("svg", { viewBox: "0 0 100 6", width: "100%", height: "8", preserveAspectRatio: "none", "aria-hidden": "true" },
         s("rect", { width: (100 * r.votes) / most, height: 6, fill: colour(r.side) }))))),
     h("p", {}, h("a", { href: `/#/${encodeURIComponent(election)}/contest/${encodeURIComponent(code)}?as_of=${size}`, target: "_blank", rel: "noopener" },
-      `Every station's form and its proof (entry ${fmt(size)})`)));
+      `Every station's form and its proof (entry ${fmt(size)})`))];
+  main.replaceChildren(...parts.filter(Boolean));
 }
 
 const feed = new EventSource(`/v1/events?election=${encodeURIComponent(election)}`);
 for (const kind of ["form", "declaration", "status"]) {
   feed.addEventListener(kind, (ev) => {
+    if (!ev.data.includes(`"${code}"`)) return; // most of a night's events are of other contests
     const event = JSON.parse(ev.data);
     if (event.contest === code || event.target === code) {
       clearTimeout(timer);

@@ -39,7 +39,7 @@ async function national() {
   const e = election.election;
   const reported = reporting.minutes.reduce((a, m) => a + m.stations, 0);
   const na = standings.standings.filter((r) => r.assembly === "NA");
-  const naSeats = (await api(`${E()}/contests`, { assembly: "NA" })).contests.filter((c) => c.status !== "postponed").length;
+  const naSeats = e.assemblies.find((a) => a.code === "NA")?.contests ?? 0;
   const changes = h("ol", { class: "changes", "data-testid": "changes", "aria-live": "off" });
   const findings = h("ol", { class: "changes", "data-testid": "latest-findings" });
   const total = h("span", {}, "…");
@@ -61,7 +61,7 @@ async function national() {
       h("section", { class: "card", "aria-labelledby": "na-h" },
         h("h2", { id: "na-h" }, "National Assembly"),
         h("figure", {}, hemicycle(na, naSeats, "National Assembly seats by side"),
-          h("figcaption", {}, `${fmt(naSeats)} general seats being contested (postponed contests left out); filled: won (declared), ring: leading on the forms counted so far. Independents in the lighter colour of the party that backed them.`)),
+          h("figcaption", {}, `${fmt(naSeats)} general seats, majority ${fmt(Math.floor(naSeats / 2) + 1)}; filled: won (declared), ring: leading on the forms counted so far, grey: no result yet (postponed contests among them). Independents in the lighter colour of the party that backed them.`)),
         sideTable("NA", na, size)),
       h("section", { class: "card", "aria-labelledby": "rep-h" },
         h("h2", { id: "rep-h" }, "Reporting"),
@@ -106,16 +106,21 @@ function liveLists(changes) {
   for (const ev of current().recent) changes.append(changeItem(ev));
   if (!subscribed) {
     subscribed = true;
-    onFeed((ev) => {
+    onFeed((events) => {
       const list = document.querySelector('[data-testid="changes"]');
       if (list) {
-        const item = changeItem(ev);
-        item.classList.add("fresh");
-        list.prepend(item);
+        for (const ev of events.slice(-40)) {
+          const item = changeItem(ev);
+          item.classList.add("fresh");
+          list.prepend(item);
+        }
         while (list.children.length > 40) list.lastChild.remove();
       }
       const fl = document.querySelector('[data-testid="latest-findings"]');
-      if (fl) for (const f of ev.findings_opened || []) fl.prepend(findingItem(f));
+      if (fl) {
+        for (const ev of events) for (const f of ev.findings_opened || []) fl.prepend(findingItem(f));
+        while (fl.children.length > 50) fl.lastChild.remove();
+      }
     });
   }
 }
