@@ -192,5 +192,23 @@ def test_the_dashboard_and_its_widget_are_served_with_a_strict_policy(sample_ser
     assert script.headers["cache-control"] == "no-cache"
     again = sample_server.get("/static/app.js", headers={"If-None-Match": script.headers["etag"]})
     assert again.status_code == 304
+    assert script.headers["content-encoding"] == "gzip"  # httpx asks for it
     assert sample_server.get("/static/../api/app.py").status_code == 404
     assert "/" not in sample_server.get("/openapi.json").json()["paths"]
+
+
+def test_a_large_answer_is_gzipped_once_and_revalidates_in_either_encoding(sample_server):
+    path = "/v1/elections/pk-ge-2024/contests/NA-122"
+    plain = sample_server.get(path, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and len(plain.content) > 2048
+    packed = sample_server.get(path, headers={"Accept-Encoding": "br;q=1, gzip;q=0.5"})
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.headers["vary"] == "Accept-Encoding" == plain.headers["vary"]
+    assert packed.json() == plain.json()  # httpx undoes the encoding
+    assert int(packed.headers["content-length"]) * 4 < len(plain.content)
+    assert packed.headers["etag"] == plain.headers["etag"][:-1] + '.gz"'
+    for etag in (plain.headers["etag"], packed.headers["etag"]):
+        again = sample_server.get(path, headers={"If-None-Match": etag})
+        assert again.status_code == 304
+    refused = sample_server.get(path, headers={"Accept-Encoding": "gzip;q=0"})
+    assert "content-encoding" not in refused.headers

@@ -58,9 +58,32 @@ def respond(request: Request, rendered: Rendered, settled: bool) -> Response:
         "Cache-Control": IMMUTABLE if settled else CURRENT,
         SIZE_HEADER: str(rendered.tree_size),
     }
-    if matches(request.headers.get("if-none-match"), rendered.etag):
+    if rendered.gzipped is not None:
+        headers["Vary"] = "Accept-Encoding"
+    gzipped = rendered.gzipped is not None and takes_gzip(request.headers.get("accept-encoding"))
+    if gzipped:
+        headers["ETag"] = gzip_etag(rendered.etag)  # other bytes: another strong ETag
+    held = request.headers.get("if-none-match")
+    if matches(held, rendered.etag) or matches(held, gzip_etag(rendered.etag)):
         return Response(status_code=304, headers=headers)
+    if gzipped:
+        headers["Content-Encoding"] = "gzip"
+        return Response(rendered.gzipped, media_type="application/json", headers=headers)
     return Response(rendered.body, media_type="application/json", headers=headers)
+
+
+def gzip_etag(etag: str) -> str:
+    return etag[:-1] + '.gz"'
+
+
+def takes_gzip(header: str | None) -> bool:
+    """Whether Accept-Encoding admits gzip (RFC 9110 12.5.3): named, or `*`, without q=0."""
+    for part in (header or "").lower().split(","):
+        name, _, params = part.strip().partition(";")
+        if name.strip() in ("gzip", "*"):
+            q = params.replace(" ", "").removeprefix("q=")
+            return not (params and q in ("0", "0.0", "0.00", "0.000"))
+    return False
 
 
 def matches(header: str | None, etag: str) -> bool:

@@ -6,6 +6,7 @@ answers."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import hashlib
 import multiprocessing
 import threading
@@ -44,6 +45,7 @@ class Rendered:
     body: bytes
     etag: str  # strong: the same bytes always, for the same question at the same size
     tree_size: int
+    gzipped: bytes | None = None  # the body gzipped, once, where that is worth it
 
 
 class Runtime:
@@ -152,10 +154,17 @@ class Runtime:
         return done
 
 
+GZIP_FROM = 2048  # bytes: below this, compressing saves less than it costs
+GZIP_LEVEL = 5  # JSON shrinks five- to tenfold already; higher levels cost more than they save
+
+
 def render(doc: Any, size: int) -> Rendered:
-    """An answer's bytes and their strong ETag."""
+    """An answer's bytes, their strong ETag and, for a large answer, the same bytes
+    gzipped: compressed once when the answer is made, sent to every client that takes it
+    (a contest's page on a national night is a few hundred KB of JSON)."""
     body = orjson.dumps(doc)
-    return Rendered(body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"', size)
+    gzipped = gzip.compress(body, GZIP_LEVEL, mtime=0) if len(body) >= GZIP_FROM else None
+    return Rendered(body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"', size, gzipped)
 
 
 def key_counts(envelopes: Sequence[object]) -> dict[str, int]:

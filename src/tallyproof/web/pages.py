@@ -8,6 +8,7 @@ from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Mount, Route
@@ -61,6 +62,10 @@ def mount(app: FastAPI) -> None:
         [
             Route("/", dashboard, methods=["GET", "HEAD"]),
             Route("/embed/{election}/{contest}", widget, methods=["GET", "HEAD"]),
-            Mount("/static", _Assets(directory=STATIC), name="static"),
+            Mount(
+                "/static",
+                GZipMiddleware(_Assets(directory=STATIC), minimum_size=1024, compresslevel=6),
+                name="static",
+            ),
         ]
     )
