@@ -7,7 +7,7 @@ HOME_DIR ?= var/demo
 PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help demo browser test test-hostile test-api-fuzz lint bench bench-read bench-http bench-web bench-forensics eval-claims clean
+.PHONY: help demo simulate browser test test-hostile test-api-fuzz lint bench bench-read bench-http bench-web bench-forensics eval-claims clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -20,6 +20,9 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP) ## Election night: serve the dashboard on var/demo, stream the sample and a simulated national night into it
 	$(BIN)/tallyproof --home $(HOME_DIR) demo $(DEMO_ARGS)
+
+simulate: $(STAMP) ## A national election night (90,000 stations, faults) as JSON Lines in var/night.jsonl
+	$(BIN)/tallyproof simulate --out var/night.jsonl $(SIMULATE_ARGS)
 
 browser: ## Install Debian's Chromium for the dashboard's tests (needs root; CI does it)
 	command -v chromium >/dev/null || apt-get install -y -q chromium fonts-noto-core

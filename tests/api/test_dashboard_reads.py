@@ -212,3 +212,11 @@ def test_a_large_answer_is_gzipped_once_and_revalidates_in_either_encoding(sampl
         assert again.status_code == 304
     refused = sample_server.get(path, headers={"Accept-Encoding": "gzip;q=0"})
     assert "content-encoding" not in refused.headers
+
+
+def test_the_structure_document_keeps_the_urdu_names():
+    doc = structure_doc("A" * 43 + "=")
+    doc["contests"][0]["candidates"][1]["name_ur"] = "بشریٰ"
+    again = parse_structure(doc).document()
+    assert again["contests"][0]["candidates"][1]["name_ur"] == "بشریٰ"
+    assert parse_structure(again) == parse_structure(doc)

@@ -5,12 +5,14 @@ from tallyproof.cli import (
     admin,
     claims,
     data,
+    demonstrating,
     exporting,
     field,
     proofs,
     publishing,
     reading,
     serving,
+    simulating,
     submitting,
 )
 from tallyproof.cli.common import app
@@ -20,6 +22,7 @@ __all__ = [
     "app",
     "claims",
     "data",
+    "demonstrating",
     "exporting",
     "field",
     "main",
@@ -27,6 +30,7 @@ __all__ = [
     "publishing",
     "reading",
     "serving",
+    "simulating",
     "submitting",
 ]
 

@@ -24,11 +24,13 @@ from tallyproof.cli.common import (
     out,
     raw,
 )
+from tallyproof.cli.demonstrating import election_night
 from tallyproof.cli.submitting import submit_in_batches
 from tallyproof.formats.answers import view_record
 from tallyproof.importers.plan import run_plan
 from tallyproof.importers.stations import Mapping, MappingError, ReadReport, Row, build_plan
 from tallyproof.sample.generator import build_sample
+from tallyproof.sample.national import NATIONAL_STATIONS
 from tallyproof.service import queries
 from tallyproof.service.outcomes import Outcome
 from tallyproof.service.reading import ReadModel
@@ -164,11 +166,26 @@ def demo(
             "--print", help="Only load the sample and print its results (no server, no night)."
         ),
     ] = False,
+    host: Annotated[str, typer.Option(help="Address the dashboard listens on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Its port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="HTTP worker processes.")] = 2,
+    stations: Annotated[
+        int, typer.Option(min=596, help="Polling stations in the simulated national night.")
+    ] = NATIONAL_STATIONS,
+    speed: Annotated[
+        float,
+        typer.Option(
+            min=0.0, help="Simulated seconds a real second (0: as fast as the server takes it)."
+        ),
+    ] = 600.0,
+    seed: Annotated[int, typer.Option(help="The simulated night's seed.")] = 2024,
     as_json: JsonOpt = False,
 ) -> None:
-    """Load the sample elections (2024 general, 2021-22 KP local government) and print
-    their results, seats and findings (with --json: one document of them, and the log's
-    size and checkpoint)."""
+    """Election night: load the sample elections (2024 general, 2021-22 KP local
+    government), serve the API and the dashboard on them, print the dashboard's address, and
+    stream a simulated national night into it (docs/simulator.md) until Ctrl-C. With
+    --print (or --json), only load the sample and print its results, seats and findings
+    (--json: one document of them, and the log's size and checkpoint)."""
     settings: Settings = ctx.obj
     if fresh and settings.home.exists() and settings.database_url.startswith("sqlite"):
         shutil.rmtree(settings.home)
@@ -185,16 +202,32 @@ def demo(
             task = progress.add_task("loading the sample", total=len(sample.steps))
             run_plan(service, sample, lambda _s, _o: progress.advance(task))
         sample.write_keys(settings.home / "keys")
-        if as_json:
-            out.print_json(data=demo_summary(service, sample.elections))
-            return
-        for eid in sample.elections:
-            structure = queries.structure_of(service, eid)
-            out.print(render.results_table(structure, queries.results(service, eid)))
-            out.print(render.standings_table(structure, queries.standings(service, eid)))
-            out.print(render.findings_table(queries.findings(service, eid)))
-        out.print(f"\nledger: {service.state.size} entries; checkpoint:\n", end="")
-        raw(service.publish_checkpoint())
-        out.print(f"\nhome {settings.home} (sample keys in {settings.home / 'keys'})")
+        if print_only or as_json:
+            _print_sample(service, sample.elections, as_json)
     finally:
         service.close()
+    if not (print_only or as_json):
+        election_night(
+            settings,
+            host=host,
+            port=port,
+            workers=workers,
+            stations=stations,
+            speed=speed,
+            seed=seed,
+        )
+
+
+def _print_sample(service: LedgerWriter, elections: Sequence[str], as_json: bool) -> None:
+    if as_json:
+        out.print_json(data=demo_summary(service, elections))
+        return
+    for eid in elections:
+        structure = queries.structure_of(service, eid)
+        out.print(render.results_table(structure, queries.results(service, eid)))
+        out.print(render.standings_table(structure, queries.standings(service, eid)))
+        out.print(render.findings_table(queries.findings(service, eid)))
+    out.print(f"\nledger: {service.state.size} entries; checkpoint:\n", end="")
+    raw(service.publish_checkpoint())
+    home = service.settings.home
+    out.print(f"\nhome {home} (sample keys in {home / 'keys'})")

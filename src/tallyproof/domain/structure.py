@@ -205,7 +205,7 @@ def _contest_doc(contest: Contest) -> dict[str, Any]:
 
 def _candidate_doc(candidate: Candidate) -> dict[str, Any]:
     doc: dict[str, Any] = {"id": candidate.id, "name": candidate.name}
-    for key in ("party", "backed_by", "joined"):
+    for key in ("party", "backed_by", "joined", "name_ur"):
         value = getattr(candidate, key)
         if value is not None:
             doc[key] = value

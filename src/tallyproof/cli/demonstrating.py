@@ -1,0 +1,132 @@
+"""`tallyproof demo` as an election night: the service on the home's store with the sample
+elections loaded, the dashboard's address printed as soon as it answers, then a simulated
+national night streamed into it at a compressed pace. Ctrl-C stops both cleanly: the
+server's committer commits what it has queued before it ends."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from tallyproof.cli.common import ExitCode, err, fail, out
+from tallyproof.cli.simulating import ServerSink, Stopped, Tally, run_night, summary_table
+from tallyproof.sample.national import build_national
+from tallyproof.sample.night import Faults, Night
+from tallyproof.service.settings import Settings
+
+READY_SECONDS = 120.0
+
+
+@contextmanager
+def served(settings: Settings, host: str, port: int, workers: int) -> Iterator[str]:
+    """`tallyproof serve` on the home, in its own process; its base URL once it answers.
+    Its output goes to serve.log in the home: the terminal is the demo's."""
+    log = settings.home / "serve.log"
+    command = [
+        sys.executable, "-m", "tallyproof", "--home", str(settings.home), "serve",
+        "--host", host, "--port", str(port), "--workers", str(workers),
+        "--per-key-per-minute", "0",
+    ]  # fmt: skip
+    with log.open("ab") as sink:
+        process = subprocess.Popen(command, stdout=sink, stderr=sink, start_new_session=True)
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
+    try:
+        _wait(process, url, log)
+        yield url
+    finally:
+        _stop(process)
+
+
+def _wait(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
+    deadline = time.monotonic() + READY_SECONDS
+    with err.status(f"starting the server at {url}"):
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                tail = log.read_text("utf-8", "replace")[-2000:]
+                raise fail(f"the server exited ({process.returncode}):\n{tail}", ExitCode.NOT_READY)
+            try:
+                if httpx.get(f"{url}/v1/health", timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+    raise fail(f"no answer from {url} after {READY_SECONDS:.0f} s (see {log})", ExitCode.NOT_READY)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the server's process group (workers, committer); SIGKILL if it hangs."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(30)
+
+
+def election_night(
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    stations: int,
+    speed: float,
+    seed: int,
+) -> None:
+    """Serve the home and stream the simulated night into it; serve on until Ctrl-C."""
+    try:
+        with served(settings, host, port, workers) as url:
+            out.print(
+                Panel.fit(
+                    f"[bold]Dashboard:[/bold] {url}/\n"
+                    f"API: {url}/docs · feed: {url}/v1/events\n"
+                    "The sample elections are loaded; a national night of "
+                    f"{stations:,} stations now streams in. Ctrl-C stops.",
+                    title="tallyproof election night",
+                )
+            )
+            _stream(url, stations, speed, seed)
+            out.print(f"The night is in. Still serving {url}/ — Ctrl-C stops.")
+            while True:
+                time.sleep(3600)
+    except KeyboardInterrupt:
+        err.print("stopping: the server commits what it has queued, then ends")
+
+
+def _stream(url: str, stations: int, speed: float, seed: int) -> None:
+    with err.status("building the national election"):
+        night = Night(build_national(seed, stations), Faults())
+    sink = ServerSink(url)
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[clock]}"),
+        TimeElapsedColumn(),
+    )
+    try:
+        with Progress(*columns, console=err, transient=True) as bar:
+            task = bar.add_task("forms", total=night.totals.get("form", 0), clock="set-up")
+
+            def advance(tally: Tally, _batch: object) -> None:
+                clock = tally.clock[:16].replace("T", " ") + " PKT"
+                bar.update(task, completed=tally.forms, clock=clock)
+
+            tally = run_night(night, sink, 2000, speed, advance)
+        out.print(summary_table(night, tally))
+    except Stopped as error:
+        err.print(f"the night stopped: {error}")
+    finally:
+        sink.close()

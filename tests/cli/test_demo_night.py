@@ -1,0 +1,62 @@
+"""`tallyproof demo` is an election night: the dashboard answers while the simulated night
+streams in, the night arrives whole, and Ctrl-C stops the server and the demo cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from tests.serving import free_port
+
+
+def _wait_for(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.25)
+    raise AssertionError(f"{what} within {timeout} s")
+
+
+@pytest.mark.slow
+def test_the_demo_serves_the_dashboard_streams_the_night_and_stops_on_ctrl_c(tmp_path):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "demo.log"
+    env = {**os.environ, "COLUMNS": "200"}
+    env.pop("TALLYPROOF_DATABASE_URL", None)
+    command = [sys.executable, "-m", "tallyproof", "--home", str(tmp_path / "home"), "demo",
+               "--stations", "600", "--speed", "0", "--port", str(port)]  # fmt: skip
+    with log.open("wb") as sink:
+        demo = subprocess.Popen(command, stdout=sink, stderr=sink, env=env)
+    try:
+        _wait_for(lambda: httpx.get(f"{url}/", timeout=2).status_code == 200, 120, "a dashboard")
+        assert f"Dashboard: {url}/" in log.read_text("utf-8")
+        elections = httpx.get(f"{url}/v1/elections", timeout=10).json()["elections"]
+        assert "pk-ge-2024" in {e["id"] for e in elections}  # the sample, before the night
+
+        _wait_for(lambda: "The night is in" in log.read_text("utf-8"), 240, "the whole night")
+        sim = "/v1/elections/pk-ge-2024-sim"
+        contests = httpx.get(f"{url}{sim}/contests", timeout=30).json()["contests"]
+        assert len(contests) == 266 + 593
+        assert sum(c["stations_reported"] for c in contests) > 0.95 * sum(
+            c["stations_total"] for c in contests if c["status"] != "postponed"
+        )
+        findings = httpx.get(f"{url}{sim}/findings", timeout=60).json()["findings"]
+        assert "consolidation.winner_differs" in {f["code"] for f in findings}
+    finally:
+        demo.send_signal(signal.SIGINT)
+        code = demo.wait(60)
+    assert code == 0, log.read_text("utf-8")[-3000:]
+    assert "stopping" in log.read_text("utf-8")
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"{url}/v1/health", timeout=2)
