@@ -211,39 +211,41 @@ def split_night(path: Path, forms: int, size: int) -> tuple[list[Any], list[Any]
 
 
 def page_equivalents(url: str, election: str, count: int, stop: threading.Event) -> dict[str, Any]:
-    """`count` clients doing what a live national page does: follow the feed, and on the
-    clock's even seconds after a checkpoint, read the page's four answers at that size."""
-    stats = {"events": 0, "reads": 0}
+    """`count` clients doing what a live national page does to the server: follow the feed's
+    digests (their bytes drained, as a browser's network stack does; a reader dropped for falling
+    behind comes back, as EventSource does), and on the clock's even seconds read the
+    page's four answers (the newest size: every client asks at the same moment)."""
+    stats = {"feed_bytes": 0, "reads": 0, "reconnects": 0}
 
-    async def client() -> None:
-        signed = [None]
-        async with httpx.AsyncClient(base_url=url, timeout=None) as http:
+    feed_params = {"election": election, "digest": "true"}  # as the page asks
 
-            async def follow() -> None:
-                async with http.stream("GET", "/v1/events", params={"election": election}) as feed:
-                    async for line in feed.aiter_lines():
-                        if line.startswith("data:") and '"checkpoint"' in line:
-                            signed[0] = json.loads(line[5:])["tree_size"]
-                        stats["events"] += line.startswith("id:")
+    async def follow(http: httpx.AsyncClient) -> None:
+        while not stop.is_set():
+            try:
+                async with http.stream("GET", "/v1/events", params=feed_params) as feed:
+                    async for chunk in feed.aiter_raw():
+                        stats["feed_bytes"] += len(chunk)
                         if stop.is_set():
                             return
+            except httpx.HTTPError:
+                stats["reconnects"] += 1
+                await asyncio.sleep(1.0)
 
-            async def refresh() -> None:
-                e = f"/v1/elections/{election}"
-                while not stop.is_set():
-                    await asyncio.sleep(2.0 - (time.time() % 2.0))
-                    if signed[0] is None:
-                        continue
-                    q = {"as_of": signed[0]}
-                    paths = [e, f"{e}/standings", f"{e}/reporting", f"{e}/contests"]
-                    params = [q, q, q, q | {"assembly": "NA"}]
-                    await asyncio.gather(
-                        *(http.get(p, params=x) for p, x in zip(paths, params, strict=True))
-                    )
-                    stats["reads"] += 4
+    async def refresh(http: httpx.AsyncClient) -> None:
+        e = f"/v1/elections/{election}"
+        paths = [(e, {}), (f"{e}/standings", {}), (f"{e}/reporting", {})]
+        while not stop.is_set():
+            await asyncio.sleep(2.0 - (time.time() % 2.0))
+            try:
+                await asyncio.gather(*(http.get(p, params=q) for p, q in paths))
+                stats["reads"] += len(paths)
+            except httpx.HTTPError:
+                pass
 
-            follower = asyncio.create_task(follow())
-            await refresh()
+    async def client() -> None:
+        async with httpx.AsyncClient(base_url=url, timeout=None) as http:
+            follower = asyncio.create_task(follow(http))
+            await refresh(http)
             follower.cancel()
 
     async def crowd() -> None:

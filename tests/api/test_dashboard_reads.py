@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 
+import httpx
 import pytest
 
 from tallyproof.domain.problems import Rejected
@@ -15,6 +16,7 @@ from tallyproof.ledger.entries import EntryKind, sign
 from tallyproof.ledger.keys import PublicKey
 from tallyproof.ledger.merkle import ProofError, leaf_hash, verify_inclusion
 from tallyproof.ledger.note import Checkpoint
+from tests.api.test_events import read_events, sse
 from tests.helpers import ELECTION, cli, form_doc, structure_doc
 from tests.serving import Server
 
@@ -220,3 +222,55 @@ def test_the_structure_document_keeps_the_urdu_names():
     again = parse_structure(doc).document()
     assert again["contests"][0]["candidates"][1]["name_ur"] == "بشریٰ"
     assert parse_structure(again) == parse_structure(doc)
+
+
+def test_the_digest_feed_gives_one_event_a_commit_and_resumes_like_the_entries(served_sqlite):
+    served = served_sqlite
+    _submit(served, form_doc(station="S1"), form_doc(station="S2"))
+    copy = form_doc(station="S1", source="agent:PTI", votes=(1, 200, 100))
+    last = _submit(served, copy, key=served.election.agent)
+    entries = read_events(served.url, last, params={"after": -1})
+    mine = [e for e in entries if e["data"]["election"] == ELECTION]
+    digests = _until(served.url, {"after": -1, "election": ELECTION, "digest": "true"}, last)
+    assert {d["event"] for d in digests} == {"digest"}
+    assert sum(d["data"]["entries"] for d in digests) == len(mine)
+    assert [int(d["id"]) for d in digests] == [d["data"]["last"] for d in digests]
+    # every commit ends a digest, with the checkpoint that commit signed
+    ends = {
+        e["data"]["leaf_index"]: e["data"]["checkpoint"]
+        for e in entries
+        if "checkpoint" in e["data"]
+    }
+    for d in digests:
+        if "checkpoint" in d["data"]:
+            assert ends[d["data"]["last"]] == d["data"]["checkpoint"]
+    final = digests[-1]["data"]
+    assert final["kinds"] == {"form": 1} and final["contests"] == ["NA-1"]
+    assert final["latest"] == [
+        {
+            "leaf_index": last - 1,
+            "kind": "form",
+            "received_at": entries[-1]["data"]["received_at"],
+            "station": "S1",
+            "contest": "NA-1",
+            "source": "agent:PTI",
+            "official": False,
+            "supersedes": None,
+        }
+    ]
+    assert "station.source_conflict" in {f["code"] for f in final["findings_opened"]}
+    resumed = _until(
+        served.url, {"after": digests[-2]["id"], "election": ELECTION, "digest": "true"}, last
+    )
+    assert [d["data"] for d in resumed] == [final]
+
+
+def _until(url: str, params: dict, size: int) -> list[dict]:
+    """Digests until the one that reaches `size`."""
+    out = []
+    with httpx.stream("GET", f"{url}/v1/events", params=params, timeout=30) as r:
+        for event in sse(r.iter_lines()):
+            out.append(event)
+            if event["data"]["tree_size"] >= size:
+                return out
+    return out

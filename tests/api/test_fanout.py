@@ -43,7 +43,7 @@ def run(coroutine):
 def test_a_reader_that_keeps_up_is_written_at_once_in_order():
     async def go():
         conn = Connection()
-        reader = Reader(conn.send, None, -1, limit=4)
+        reader = Reader(conn.send, (None, False), -1, limit=4)
         reader.release()
         reader.offer(chunk(0, 1))
         reader.offer(chunk(2))
@@ -55,7 +55,7 @@ def test_a_reader_that_keeps_up_is_written_at_once_in_order():
 def test_runs_during_the_backlog_wait_and_none_is_sent_twice():
     async def go():
         conn = Connection()
-        reader = Reader(conn.send, None, -1, limit=4)
+        reader = Reader(conn.send, (None, False), -1, limit=4)
         reader.offer(chunk(3, 4))  # arrives while the backlog is being sent
         reader.offer(chunk(5))
         await conn.send({"body": b"id: 0\n\nid: 1\n\nid: 2\n\nid: 3\n\n"})  # the backlog
@@ -69,7 +69,7 @@ def test_runs_during_the_backlog_wait_and_none_is_sent_twice():
 def test_a_backed_up_connection_gets_its_runs_later_in_order():
     async def go():
         conn = Connection()
-        reader = Reader(conn.send, None, -1, limit=4)
+        reader = Reader(conn.send, (None, False), -1, limit=4)
         reader.release()
         conn.room.clear()
         reader.offer(chunk(0))  # must wait: a task finishes it
@@ -86,7 +86,7 @@ def test_a_backed_up_connection_gets_its_runs_later_in_order():
 def test_a_reader_too_far_behind_is_let_go():
     async def go():
         conn = Connection()
-        reader = Reader(conn.send, None, -1, limit=3)
+        reader = Reader(conn.send, (None, False), -1, limit=3)
         reader.release()
         conn.room.clear()
         for seq in range(6):
@@ -101,7 +101,7 @@ def test_a_reader_too_far_behind_is_let_go():
 def test_an_election_filter_drops_other_elections_events():
     async def go():
         conn = Connection()
-        reader = Reader(conn.send, "other", -1, limit=4)
+        reader = Reader(conn.send, ("other", False), -1, limit=4)
         reader.release()
         reader.offer(chunk(0, 1))
         assert conn.written == [] and reader.sent == 1

@@ -41,8 +41,16 @@ HEADERS = [
 ]
 
 
-def encode(events: Sequence[LeafEvent], election: str | None = None) -> bytes:
-    """Events as SSE text: the leaf index is the id, the entry's kind the event name."""
+Filter = tuple[str | None, bool]  # the election asked for, and whether as digests
+_LATEST = 10  # entries a digest describes one by one: what a page lists as the latest
+_BRIEF = ("station", "contest", "source", "official", "supersedes", "target", "status")
+
+
+def encode(events: Sequence[LeafEvent], election: str | None = None, digest: bool = False) -> bytes:
+    """Events as SSE text: the leaf index is the id, the entry's kind the event name; or, as
+    digests, one event a commit (see `digests`)."""
+    if digest:
+        return digests(events, election)
     parts = []
     for e in events:
         if election is None or e.election == election:
@@ -51,21 +59,71 @@ def encode(events: Sequence[LeafEvent], election: str | None = None) -> bytes:
     return b"".join(parts)
 
 
+def digests(events: Sequence[LeafEvent], election: str | None) -> bytes:
+    """One `digest` event a commit (a run of events ending at the checkpoint its commit
+    signed, or at the end of what was read): how many entries of each kind, the contests
+    they touched, the last few entries in brief, every finding opened and resolved, and
+    the checkpoint. Its id is the run's last leaf index, so resuming works as for entries.
+    A dashboard needs no more, and on a national night it is a fortieth of the bytes."""
+    parts, run = [], []
+    for e in events:
+        run.append(e)
+        if e.checkpoint is not None:
+            parts.append(_digest(run, election))
+            run = []
+    if run:
+        parts.append(_digest(run, election))
+    return b"".join(parts)
+
+
+def _digest(run: list[LeafEvent], election: str | None) -> bytes:
+    own = [e for e in run if election is None or e.election == election]
+    if not own:
+        return b""
+    last = run[-1]
+    kinds: dict[str, int] = {}
+    contests: set[str] = set()
+    for e in own:
+        kinds[e.kind] = kinds.get(e.kind, 0) + 1
+        code = e.detail.get("contest") or e.detail.get("target")
+        if isinstance(code, str):
+            contests.add(code)
+    doc: dict[str, Any] = {
+        "first": run[0].seq,
+        "last": last.seq,
+        "tree_size": last.seq + 1,
+        "entries": len(own),
+        "kinds": kinds,
+        "contests": sorted(contests),
+        "latest": [_brief(e) for e in own[-_LATEST:]],
+        "findings_opened": [f.as_dict() for e in own for f in e.opened],
+        "findings_resolved": [f.as_dict() for e in own for f in e.resolved],
+    }
+    if last.checkpoint is not None:
+        doc["checkpoint"] = last.checkpoint
+    return b"id: %d\nevent: digest\ndata: %s\n\n" % (last.seq, orjson.dumps(doc))
+
+
+def _brief(e: LeafEvent) -> dict[str, Any]:
+    brief = {"leaf_index": e.seq, "kind": e.kind, "received_at": e.received_at}
+    return brief | {k: e.detail[k] for k in _BRIEF if k in e.detail}
+
+
 @dataclass
 class Chunk:
-    """A run of consecutive events, encoded once per election filter asked for."""
+    """A run of consecutive events, encoded once per filter asked for."""
 
     events: list[LeafEvent]
-    _encoded: dict[str | None, bytes] = field(default_factory=dict)
+    _encoded: dict[Filter, bytes] = field(default_factory=dict)
 
     @property
     def last(self) -> int:
         return self.events[-1].seq
 
-    def encoded(self, election: str | None) -> bytes:
-        found = self._encoded.get(election)
+    def encoded(self, wanted: Filter) -> bytes:
+        found = self._encoded.get(wanted)
         if found is None:
-            found = self._encoded[election] = encode(self.events, election)
+            found = self._encoded[wanted] = encode(self.events, *wanted)
         return found
 
 
@@ -73,8 +131,8 @@ class Reader:
     """One connected reader: where its connection is written, the last leaf it was sent,
     and the runs waiting while its connection is backed up (or its backlog is sent)."""
 
-    def __init__(self, send: Send, election: str | None, sent: int, limit: int) -> None:
-        self.send, self.election, self.sent, self.limit = send, election, sent, limit
+    def __init__(self, send: Send, wanted: Filter, sent: int, limit: int) -> None:
+        self.send, self.wanted, self.sent, self.limit = send, wanted, sent, limit
         self.waiting: deque[Chunk | bytes] = deque()
         self.busy = True  # until its backlog is sent, runs wait
         self.gone = asyncio.Event()
@@ -117,9 +175,9 @@ class Reader:
         if chunk.last <= self.sent:
             return b""
         text = (
-            chunk.encoded(self.election)
+            chunk.encoded(self.wanted)
             if chunk.events[0].seq > self.sent
-            else encode([e for e in chunk.events if e.seq > self.sent], self.election)
+            else encode([e for e in chunk.events if e.seq > self.sent], *self.wanted)
         )
         self.sent = chunk.last
         return text
@@ -209,7 +267,7 @@ class Broadcaster:
             page = await anyio.to_thread.run_sync(next, pages, None, limiter=self._tailing)
             if page is None:
                 return
-            text = encode(page, reader.election)
+            text = encode(page, *reader.wanted)
             if text:
                 await reader.send({"type": "http.response.body", "body": text, "more_body": True})
             reader.sent = page[-1].seq
@@ -229,14 +287,14 @@ class FeedResponse(Response):
 
     media_type = "text/event-stream"
 
-    def __init__(self, broadcaster: Broadcaster, election: str | None, last: int) -> None:
+    def __init__(self, broadcaster: Broadcaster, wanted: Filter, last: int) -> None:
         super().__init__()
-        self.broadcaster, self.election, self.last = broadcaster, election, last
+        self.broadcaster, self.wanted, self.last = broadcaster, wanted, last
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": 200, "headers": HEADERS})
         limit = self.broadcaster.rt.limits.sse_queue
-        reader = Reader(send, self.election, self.last, limit)
+        reader = Reader(send, self.wanted, self.last, limit)
         joined = self.broadcaster.join(reader)
         hung_up = asyncio.ensure_future(_hung_up(receive))
         gone = asyncio.ensure_future(reader.gone.wait())
@@ -291,13 +349,21 @@ async def events(
         ),
     ] = None,
     election: Annotated[str | None, Query(max_length=64)] = None,
+    digest: Annotated[
+        bool,
+        Query(
+            description="One `digest` event a commit (counts, contests touched, the last "
+            "entries in brief, findings, checkpoint) instead of one event an entry"
+        ),
+    ] = False,
 ) -> FeedResponse:
     """Without `Last-Event-ID` or `after`, only what is committed from now on. Each event is
     named by its entry's kind (form, declaration, status, claim, structure, key_registration,
     key_revocation); its data names the findings the entry opened and resolved, and the
-    checkpoint its commit signed when it was the commit's last entry."""
+    checkpoint its commit signed when it was the commit's last entry. With `digest`, one
+    event a commit, its id the commit's last leaf index."""
     broadcaster: Broadcaster = request.app.state.broadcaster
     last = _last_event_id(last_event_id, after)
     if last is None:  # only what is committed from now on
         last = await broadcaster.log_size() - 1
-    return FeedResponse(broadcaster, election, last)
+    return FeedResponse(broadcaster, (election, digest), last)

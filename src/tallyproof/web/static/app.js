@@ -162,19 +162,17 @@ function drawNav(route) {
 function switchElection(id) {
   state.election = id;
   state.feed?.close();
-  const params = new URLSearchParams({ election: id });
+  // one digest a commit, not one event an entry: a national night's hundreds of entries a
+  // second would cost every open page, and the server, forty times the bytes
+  const params = new URLSearchParams({ election: id, digest: "true" });
   if (state.latest > 0) params.set("after", String(Math.max(-1, state.latest - 25)));
   const feed = new EventSource(`/v1/events?${params}`);
-  const handle = (ev) => queueEvent(ev.data);
-  for (const kind of ["form", "declaration", "status", "claim", "structure", "key_registration", "key_revocation"]) {
-    feed.addEventListener(kind, handle);
-  }
+  feed.addEventListener("digest", (ev) => queueEvent(ev.data));
   state.feed = feed;
 }
 
-// Events are taken in twice a second, whatever their rate: on a national night hundreds
-// arrive each second, and a page parses only those it shows (the newest), those that open
-// findings, and the checkpoints.
+// Digests are taken in twice a second, however fast they come: the page redraws once for
+// all of them.
 const SHOWN = 40;
 let queued = [];
 let flushTimer = null;
@@ -185,23 +183,19 @@ function queueEvent(data) {
 }
 
 function flush() {
-  const batch = queued;
+  const digests = queued.map((data) => JSON.parse(data));
   queued = [];
   flushTimer = null;
-  const events = [];
-  batch.forEach((data, i) => {
-    const wanted = i >= batch.length - SHOWN || !data.includes('"findings_opened":[]') || data.includes('"checkpoint"');
-    if (wanted) events.push(JSON.parse(data));
-  });
   const before = state.latest;
-  for (const event of events) {
-    if (!event.checkpoint) continue;
-    state.signed = Math.max(state.signed ?? 0, event.tree_size);
-    state.latest = Math.max(state.latest, event.tree_size);
+  for (const d of digests) {
+    if (!d.checkpoint) continue;
+    state.signed = Math.max(state.signed ?? 0, d.tree_size);
+    state.latest = Math.max(state.latest, d.tree_size);
   }
-  const shown = events.slice(-SHOWN).reverse();
-  state.recent = [...shown, ...state.recent].slice(0, SHOWN);
-  for (const listener of state.listeners) listener(events);
+  const changes = digests.flatMap((d) => d.latest).slice(-SHOWN);
+  const findings = digests.flatMap((d) => d.findings_opened);
+  state.recent = [...[...changes].reverse(), ...state.recent].slice(0, SHOWN); // newest first
+  for (const listener of state.listeners) listener({ changes, findings, digests }); // oldest first
   if (state.latest > before) {
     syncTimeControl();
     if (state.asOf === null) scheduleRefresh();

@@ -32,15 +32,11 @@ async function draw() {
   main.replaceChildren(...parts.filter(Boolean));
 }
 
-const feed = new EventSource(`/v1/events?election=${encodeURIComponent(election)}`);
-for (const kind of ["form", "declaration", "status"]) {
-  feed.addEventListener(kind, (ev) => {
-    if (!ev.data.includes(`"${code}"`)) return; // most of a night's events are of other contests
-    const event = JSON.parse(ev.data);
-    if (event.contest === code || event.target === code) {
-      clearTimeout(timer);
-      timer = setTimeout(draw, 1000);
-    }
-  });
-}
+// one digest a commit; redraw when a commit touched this contest
+const feed = new EventSource(`/v1/events?election=${encodeURIComponent(election)}&digest=true`);
+feed.addEventListener("digest", (ev) => {
+  if (!JSON.parse(ev.data).contests.includes(code)) return;
+  clearTimeout(timer);
+  timer = setTimeout(draw, 1000);
+});
 draw();

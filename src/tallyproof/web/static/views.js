@@ -106,10 +106,10 @@ function liveLists(changes) {
   for (const ev of current().recent) changes.append(changeItem(ev));
   if (!subscribed) {
     subscribed = true;
-    onFeed((events) => {
+    onFeed(({ changes, findings }) => {
       const list = document.querySelector('[data-testid="changes"]');
       if (list) {
-        for (const ev of events.slice(-40)) {
+        for (const ev of changes) {
           const item = changeItem(ev);
           item.classList.add("fresh");
           list.prepend(item);
@@ -118,7 +118,7 @@ function liveLists(changes) {
       }
       const fl = document.querySelector('[data-testid="latest-findings"]');
       if (fl) {
-        for (const ev of events) for (const f of ev.findings_opened || []) fl.prepend(findingItem(f));
+        for (const f of findings) fl.prepend(findingItem(f));
         while (fl.children.length > 50) fl.lastChild.remove();
       }
     });
@@ -132,8 +132,7 @@ function changeItem(ev) {
     : ev.kind === "declaration" ? ["Declared result for ", where, ` by ${sourceName(ev.source || "")}`]
     : ev.kind === "status" ? [`Status order: ${ev.target || ""} ${ev.status || ""}`]
     : [ev.kind.replace("_", " ")];
-  return h("li", {}, h("span", { class: "label" }, `#${fmt(ev.leaf_index)} `), text,
-    ev.findings_opened?.length ? h("span", { class: "badge bad" }, ` ${ev.findings_opened.length} finding(s)`) : null);
+  return h("li", {}, h("span", { class: "label" }, `#${fmt(ev.leaf_index)} `), text);
 }
 
 function findingItem(f) {
