@@ -153,6 +153,7 @@ class ReadModel:
         self._structures: dict[tuple[str, int], ElectionStructure] = {}
         self._answers: OrderedDict[tuple[Any, ...], Answer[Any]] = OrderedDict()
         self._tallies: dict[str, _Tally] = {}
+        self._reports: dict[str, _FirstReports] = {}
 
     @classmethod
     def open(cls, settings: Settings) -> ReadModel:
@@ -289,8 +290,12 @@ class ReadModel:
 
         def compute(reader: Reader, size: int) -> Reporting:
             structure = self._structure(reader, election, size)
-            minutes = reader.first_reports(structure.election.id, size)
-            return Reporting(len(structure.stations), tuple(minutes))
+            eid = structure.election.id
+            kept = self._reports.get(eid)
+            if kept is None:
+                kept = self._reports[eid] = _FirstReports()
+            kept.advance(reader, eid, size)
+            return Reporting(len(structure.stations), kept.minutes(size))
 
         return self._ask(("reporting", election), as_of, compute)
 
@@ -388,6 +393,38 @@ class ReadModel:
         with _kept_for_good():
             tally.advance(reader, size)
         return tally
+
+
+class _FirstReports:
+    """Each station's first official form (its leaf and the minute the log received it), in
+    log order, kept up to a size and advanced by the forms logged since: the reporting curve
+    at a new size reads only the forms of the commits since the last one it answered."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.seen: set[str] = set()
+        self.seqs: list[int] = []
+        self.at: list[str] = []
+
+    def advance(self, reader: Reader, election: str, size: int) -> None:
+        if size <= self.size:
+            return
+        if self.size == 0:  # the whole log so far: one query, a row a station
+            rows = reader.first_reports(election, size)
+        else:
+            since = reader.form_rows(election, size, official=True, since=self.size)
+            rows = [(r.seq, r.station, r.received_at[:16]) for r in since]
+        for seq, station, minute in rows:
+            if station not in self.seen:
+                self.seen.add(station)
+                self.seqs.append(seq)
+                self.at.append(minute)
+        self.size = size
+
+    def minutes(self, size: int) -> tuple[tuple[str, int], ...]:
+        """(minute, stations first reported in it) for the log at `size` (≤ the kept one)."""
+        counts = Counter(self.at[: bisect_left(self.seqs, size)])
+        return tuple(sorted(counts.items()))
 
 
 def in_order(lives: list[FindingLife]) -> list[FindingLife]:

@@ -228,24 +228,22 @@ class Reader:
             out.update((seq, bytes(data)) for seq, data in self.conn.execute(query))
         return out
 
-    def first_reports(self, election: str, before: int) -> list[tuple[str, int]]:
-        """How many stations first reported an official form in each minute the log received
-        one, before position `before`: (minute "YYYY-MM-DDTHH:MM", stations), in time order."""
+    def first_reports(self, election: str, before: int) -> list[tuple[int, str, str]]:
+        """Each station's first official form before position `before`: (its leaf, the
+        station, the minute "YYYY-MM-DDTHH:MM" the log received it), in log order."""
         f, e = schema.forms, schema.ledger_entries
         first = (
-            select(func.min(f.c.seq).label("seq"))
+            select(f.c.station, func.min(f.c.seq).label("seq"))
             .where(f.c.election_id == election, f.c.official.is_(True), f.c.seq < before)
             .group_by(f.c.station)
             .subquery()
         )
-        minute = func.substr(e.c.received_at, 1, 16)
         query = (
-            select(minute, func.count())
+            select(first.c.seq, first.c.station, func.substr(e.c.received_at, 1, 16))
             .select_from(first.join(e, e.c.seq == first.c.seq))
-            .group_by(minute)
-            .order_by(minute)
+            .order_by(first.c.seq)
         )
-        return [(m, n) for m, n in self.conn.execute(query)]
+        return [(seq, station, minute) for seq, station, minute in self.conn.execute(query)]
 
     def entry_by_id(self, kind: str, entry_id: str) -> Row[Any] | None:
         t = schema.ledger_entries
