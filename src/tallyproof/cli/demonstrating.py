@@ -16,10 +16,9 @@ from pathlib import Path
 
 import httpx
 from rich.panel import Panel
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from tallyproof.cli.common import ExitCode, err, fail, out
-from tallyproof.cli.simulating import ServerSink, Stopped, Tally, run_night, summary_table
+from tallyproof.cli.simulating import ServerSink, Stopped, send_night, summary_table
 from tallyproof.sample.national import build_national
 from tallyproof.sample.night import Faults, Night
 from tallyproof.service.settings import Settings
@@ -109,23 +108,8 @@ def _stream(url: str, stations: int, speed: float, seed: int) -> None:
     with err.status("building the national election"):
         night = Night(build_national(seed, stations), Faults())
     sink = ServerSink(url)
-    columns = (
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[clock]}"),
-        TimeElapsedColumn(),
-    )
     try:
-        with Progress(*columns, console=err, transient=True) as bar:
-            task = bar.add_task("forms", total=night.totals.get("form", 0), clock="set-up")
-
-            def advance(tally: Tally, _batch: object) -> None:
-                clock = tally.clock[:16].replace("T", " ") + " PKT"
-                bar.update(task, completed=tally.forms, clock=clock)
-
-            tally = run_night(night, sink, 2000, speed, advance)
-        out.print(summary_table(night, tally))
+        out.print(summary_table(night, send_night(night, sink, 2000, speed)))
     except Stopped as error:
         err.print(f"the night stopped: {error}")
     finally:

@@ -470,6 +470,14 @@ def _one_sink(out_file: Path | None, into_store: bool, server: str | None, speed
 def _run(make: Callable[[], Night], sink: Sink, size: int, speed: float) -> tuple[Night, Tally]:
     """Build the night (once the sink is ready), send it with a progress bar."""
     night = make()
+    try:
+        return night, send_night(night, sink, size, speed)
+    except Stopped as error:
+        raise fail(str(error), error.code) from None
+
+
+def send_night(night: Night, sink: Sink, size: int, speed: float) -> Tally:
+    """The night into the sink, with a progress bar: station forms sent, simulated clock."""
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -484,10 +492,7 @@ def _run(make: Callable[[], Night], sink: Sink, size: int, speed: float) -> tupl
             clock = tally.clock[:16].replace("T", " ") + " PKT"
             bar.update(task, completed=tally.forms, clock=clock)
 
-        try:
-            return night, run_night(night, sink, size, speed, advance)
-        except Stopped as error:
-            raise fail(str(error), error.code) from None
+        return run_night(night, sink, size, speed, advance)
 
 
 def _report(night: Night, tally: Tally, as_json: bool) -> None:
