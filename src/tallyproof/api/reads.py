@@ -238,7 +238,7 @@ async def findings(
     def compute(size: int) -> tuple[int, Any]:
         a = rt.model.findings(election, contest, size)
         kept = [x for x in a.value if keep(x)]
-        doc = lives_document(kept[:limit], a.tree_size, a.checkpoint) | {"total": len(kept)}
+        doc = lives_document(kept[:limit], a.tree_size, a.checkpoint, len(kept))
         return a.tree_size, doc
 
     # every contest's findings are replayed for a whole election: seconds, nationally

@@ -599,7 +599,8 @@ class _ElectionRun:
             doc = self.out.read_json(at(f"{contest_dir(self.eid, contest.code)}/findings", size))
             lives.append(doc["findings"])
         ordered = sorted(chain.from_iterable(lives), key=_severity_order)
-        return {"tree_size": self.size, "checkpoint": self.note, "findings": ordered}
+        doc = {"tree_size": self.size, "checkpoint": self.note, "findings": ordered}
+        return doc | {"total": len(ordered)}
 
     def _contest_index(self) -> None:
         """Where each contest's current answers are: their sizes."""

@@ -256,9 +256,14 @@ def station_document(
     }
 
 
-def lives_document(lives: Sequence[FindingLife], size: int, note: str) -> dict[str, Any]:
-    """Findings, open and resolved, with their lives (GET .../findings?state=all)."""
-    return {"tree_size": size, "checkpoint": note, "findings": [life_dict(x) for x in lives]}
+def lives_document(
+    lives: Sequence[FindingLife], size: int, note: str, total: int | None = None
+) -> dict[str, Any]:
+    """Findings, open and resolved, with their lives (GET .../findings?state=all); `total`
+    counts those matching before a limit cut the list (all of them without one)."""
+    found = [life_dict(x) for x in lives]
+    doc = {"tree_size": size, "checkpoint": note, "findings": found}
+    return doc | {"total": len(found) if total is None else total}
 
 
 def history_document(changes: Sequence[Change], size: int, note: str) -> dict[str, Any]:
