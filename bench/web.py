@@ -224,11 +224,14 @@ def split_night(path: Path, forms: int, size: int) -> tuple[list[Any], list[Any]
 # --- what is open while the night comes in -------------------------------------------------
 
 
-def page_equivalents(url: str, election: str, count: int, stop: threading.Event) -> dict[str, Any]:
+def page_equivalents(
+    url: str, election: str, count: int, stop: threading.Event, parts: str = "clients"
+) -> dict[str, Any]:
     """`count` clients doing what a live national page does to the server: follow the feed's
     digests (their bytes drained, as a browser's network stack does; a reader dropped for falling
     behind comes back, as EventSource does), and on the clock's even seconds read the
-    page's four answers (the newest size: every client asks at the same moment)."""
+    page's three answers (the newest size: every client asks at the same moment). `parts`
+    "feed" or "reads" keeps only that half, to say which costs what."""
     stats = {"feed_bytes": 0, "reads": 0, "reconnects": 0}
 
     feed_params = {"election": election, "digest": "true"}  # as the page asks
@@ -258,9 +261,13 @@ def page_equivalents(url: str, election: str, count: int, stop: threading.Event)
 
     async def client() -> None:
         async with httpx.AsyncClient(base_url=url, timeout=None) as http:
-            follower = asyncio.create_task(follow(http))
+            if parts == "feed":
+                await follow(http)
+                return
+            follower = asyncio.create_task(follow(http)) if parts == "clients" else None
             await refresh(http)
-            follower.cancel()
+            if follower:
+                follower.cancel()
 
     async def crowd() -> None:
         await asyncio.gather(*(client() for _ in range(count)), return_exceptions=True)
@@ -269,8 +276,11 @@ def page_equivalents(url: str, election: str, count: int, stop: threading.Event)
     return stats
 
 
+CROWDS = ("clients", "feed", "reads")  # page-equivalent clients, whole or in halves
+
+
 def ingest(path: Path, args: argparse.Namespace, crowd: str) -> dict[str, Any]:
-    """Forms a second into a fresh server while `crowd` ("none", "clients", "chromium")
+    """Forms a second into a fresh server while `crowd` ("none", "chromium" or one of CROWDS)
     watches; the server is left running for the caller when asked."""
     setup, measured, _ = split_night(path, args.forms, args.batch)
     served = Served(WORK / f"ingest-{crowd}", args.workers, fresh=True)
@@ -279,10 +289,10 @@ def ingest(path: Path, args: argparse.Namespace, crowd: str) -> dict[str, Any]:
     try:
         send(served.url, setup, 1)
         election = setup[0][2][0]["structure"]["election"]["id"]
-        if crowd == "clients":
+        if crowd in CROWDS:
             watcher = threading.Thread(
                 target=lambda: stats.update(
-                    page_equivalents(served.url, election, args.pages, stop)
+                    page_equivalents(served.url, election, args.pages, stop, crowd)
                 )
             )
             watcher.start()
@@ -410,8 +420,13 @@ def main() -> None:
         clients = ingest(path, args, "clients")
     with console.status(f"ingest with {args.pages} Chromium pages"):
         chromium = ingest(path, args, "chromium")
-    figures["ingest"] = {"none": none, "clients": clients, "chromium": chromium}
-    for name, run in (("clients", clients), ("chromium", chromium)):
+    with console.status(f"ingest with {args.pages} clients following the feed, no reads"):
+        feed = ingest(path, args, "feed")
+    with console.status(f"ingest with {args.pages} clients reading, no feed"):
+        reads = ingest(path, args, "reads")
+    runs = {"clients": clients, "chromium": chromium, "feed": feed, "reads": reads}
+    figures["ingest"] = {"none": none, **runs}
+    for name, run in runs.items():
         ratio = run["forms_per_second"] / none["forms_per_second"]
         figures[f"ingest_ratio_{name}"] = round(ratio, 3)
         # the server's own share: with the readers' machines elsewhere, ingest slows by the
@@ -494,8 +509,13 @@ def report(f: dict[str, Any]) -> None:
     table.add_column("target", justify="right")
     ing = f["ingest"]
     table.add_row("ingest, nothing open (forms/s)", f"{ing['none']['forms_per_second']:,.0f}", "")
-    for name in ("clients", "chromium"):
-        label = "page-equivalent clients" if name == "clients" else "Chromium pages"
+    labels = {
+        "clients": "page-equivalent clients",
+        "chromium": "Chromium pages",
+        "feed": "clients, feed only",
+        "reads": "clients, reads only",
+    }
+    for name, label in labels.items():
         table.add_row(
             f"ingest, {f['pages']} {label} (forms/s)", f"{ing[name]['forms_per_second']:,.0f}", ""
         )
