@@ -220,3 +220,27 @@ def test_the_running_tally_equals_a_recount_at_every_size(tmp_path_factory, step
             model.contest(ELECTION, "NA-1", size).value
             == by_rows.contest(ELECTION, "NA-1", size).value
         )
+
+
+def test_stations_reported_advanced_size_by_size_is_the_curve_read_whole(tmp_path, store_url):
+    """The reporting curve kept and advanced by the forms since (a station counted once, at
+    its first official form; an agent's copy not at all) is, at every size, the one a fresh
+    read model builds from the whole log up to it."""
+    e = make_election(tmp_path / "h", store_url)
+    sizes = []
+    for doc, key in [
+        (form_doc(station="S1"), None),
+        (form_doc(station="S2", source="agent:PTI"), e.agent),
+        (form_doc(station="S1", contest="PP-1", votes=(10, 20)), None),
+        (form_doc(station="S2"), None),
+        (form_doc(station="S3", votes=(1, 2, 3)), None),
+    ]:
+        assert e.submit_one(doc, key=key).accepted
+        sizes.append(e.ctx.state.size)
+    kept = ReadModel.open(e.ctx.settings)
+    reported = []
+    for size in sizes:
+        curve = kept.reporting(ELECTION, size).value
+        assert curve == ReadModel.open(e.ctx.settings).reporting(ELECTION, size).value
+        reported.append(sum(n for _, n in curve.minutes))
+    assert reported == [1, 1, 1, 2, 3]

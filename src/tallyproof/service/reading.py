@@ -412,8 +412,7 @@ class _FirstReports:
         if self.size == 0:  # the whole log so far: one query, a row a station
             rows = reader.first_reports(election, size)
         else:
-            since = reader.form_rows(election, size, official=True, since=self.size)
-            rows = [(r.seq, r.station, r.received_at[:16]) for r in since]
+            rows = reader.arrivals_since(election, self.size, size)
         for seq, station, minute in rows:
             if station not in self.seen:
                 self.seen.add(station)

@@ -245,6 +245,14 @@ class Reader:
         )
         return [(seq, station, minute) for seq, station, minute in self.conn.execute(query)]
 
+    def arrivals_since(self, election: str, since: int, before: int) -> list[tuple[int, str, str]]:
+        """The official forms logged at positions [since, before): (leaf, station, minute
+        received), in log order; no form's bytes are read, as the reporting curve needs none."""
+        values = {"election": election, "since": since, "before": before}
+        return [
+            (seq, station, minute) for seq, station, minute in self.conn.execute(_ARRIVALS, values)
+        ]
+
     def entry_by_id(self, kind: str, entry_id: str) -> Row[Any] | None:
         t = schema.ledger_entries
         return self.conn.execute(
@@ -450,6 +458,14 @@ _ELECTION_IDS = select(_E.c.election_id).where(_E.c.seq < bindparam("before")).o
 _F = schema.forms
 _OFFICIAL_COUNTS = (
     select(_F.c.seq, _F.c.station, _F.c.contest, _F.c.votes, _F.c.rejected, _F.c.polled)
+    .where(_F.c.election_id == bindparam("election"))
+    .where(_F.c.seq >= bindparam("since"), _F.c.seq < bindparam("before"))
+    .where(_F.c.official.is_(True))
+    .order_by(_F.c.seq)
+)
+_ARRIVALS = (
+    select(_F.c.seq, _F.c.station, func.substr(schema.ledger_entries.c.received_at, 1, 16))
+    .join(schema.ledger_entries, schema.ledger_entries.c.seq == _F.c.seq)
     .where(_F.c.election_id == bindparam("election"))
     .where(_F.c.seq >= bindparam("since"), _F.c.seq < bindparam("before"))
     .where(_F.c.official.is_(True))
