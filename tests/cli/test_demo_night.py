@@ -62,3 +62,26 @@ def test_the_demo_serves_the_dashboard_streams_the_night_and_stops_on_ctrl_c(tmp
     assert "stopping" in log.read_text("utf-8")
     with pytest.raises(httpx.HTTPError):
         httpx.get(f"{url}/v1/health", timeout=2)
+
+
+def test_sigterm_mid_night_stops_the_server_with_the_demo(tmp_path):
+    """The server runs in a session of its own: killed politely, the demo takes it down too
+    rather than leaving it serving with no one to stop it."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = tmp_path / "demo.log"
+    env = {**os.environ, "COLUMNS": "200"}
+    env.pop("TALLYPROOF_DATABASE_URL", None)
+    command = [sys.executable, "-m", "tallyproof", "--home", str(tmp_path / "home"), "demo",
+               "--stations", "600", "--speed", "60", "--port", str(port)]  # fmt: skip
+    with log.open("wb") as sink:
+        demo = subprocess.Popen(command, stdout=sink, stderr=sink, env=env)
+    try:
+        _wait_for(lambda: f"Dashboard: {url}/" in log.read_text("utf-8"), 120, "the address")
+    finally:
+        demo.send_signal(signal.SIGTERM)
+        code = demo.wait(60)
+    assert code == 0, log.read_text("utf-8")[-3000:]
+    assert "stopping" in log.read_text("utf-8")
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"{url}/v1/health", timeout=2)

@@ -84,7 +84,11 @@ def election_night(
     speed: float,
     seed: int,
 ) -> None:
-    """Serve the home and stream the simulated night into it; serve on until Ctrl-C."""
+    """Serve the home and stream the simulated night into it; serve on until Ctrl-C (or
+    SIGTERM, or the terminal closing: the server is in a session of its own, and would
+    otherwise outlive the demo)."""
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, _interrupt)
     try:
         with served(settings, host, port, workers) as url:
             out.print(
@@ -102,6 +106,10 @@ def election_night(
                 time.sleep(3600)
     except KeyboardInterrupt:
         err.print("stopping: the server commits what it has queued, then ends")
+
+
+def _interrupt(number: int, frame: object) -> None:
+    raise KeyboardInterrupt(signal.Signals(number).name)
 
 
 def _stream(url: str, stations: int, speed: float, seed: int) -> None:
