@@ -117,6 +117,14 @@ def test_reporting_counts_each_station_once_at_its_first_official_form(served_sq
     assert all(len(m["minute"]) == 16 for m in now["minutes"])
     then = served.http.get(f"{E}/reporting", params={"as_of": before}).json()
     assert sum(m["stations"] for m in then["minutes"]) == 1
+    # a night compressed into minutes (the demo, a by-election) is drawn by the second
+    fine = served.http.get(f"{E}/reporting", params={"per": "second"}).json()
+    assert fine["per"] == "second" and "minutes" not in fine
+    assert sum(s["stations"] for s in fine["seconds"]) == 2
+    assert all(len(s["second"]) == 19 for s in fine["seconds"])
+    assert {s["second"][:16] for s in fine["seconds"]} == {m["minute"] for m in now["minutes"]}
+    refused = served.http.get(f"{E}/reporting", params={"per": "hour"})
+    assert refused.status_code == 400 and "per" in refused.text
 
 
 def test_findings_come_a_page_at_a_time_with_their_total(served_sqlite):

@@ -242,5 +242,5 @@ def test_stations_reported_advanced_size_by_size_is_the_curve_read_whole(tmp_pat
     for size in sizes:
         curve = kept.reporting(ELECTION, size).value
         assert curve == ReadModel.open(e.ctx.settings).reporting(ELECTION, size).value
-        reported.append(sum(n for _, n in curve.minutes))
+        reported.append(sum(n for _, n in curve.times))
     assert reported == [1, 1, 1, 2, 3]

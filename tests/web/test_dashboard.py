@@ -250,6 +250,18 @@ def test_screenshots_for_a_person_to_look_at(sample, open_tab):
             assert path.stat().st_size > 10_000, path
 
 
+def test_a_night_that_came_in_within_minutes_is_drawn_by_the_second(open_tab):
+    """The sample came in within seconds: by the minute its curve would be one vertical
+    step, so the national page asks for seconds and says so under the figure."""
+    tab = open_tab(f"#/{ELECTION}")
+    caption = tab.page.locator("figure figcaption", has_text="Polling stations").text_content()
+    assert "by the second the log received it: 100 of 100" in caption, caption
+    labels = tab.js(
+        "() => [...document.querySelectorAll('figure svg text')].map((t) => t.textContent)"
+    )
+    assert any(len(x) == len("11:12:05 UTC") and x.endswith(" UTC") for x in labels), labels
+
+
 # ---------------------------------------------------------------- 1. live updates
 
 

@@ -31,7 +31,7 @@ from tallyproof.formats.answers import (
 from tallyproof.ledger.intake import MAX_SAFE_INTEGER
 from tallyproof.service.log import QueryError
 from tallyproof.service.queries import UnknownElection
-from tallyproof.service.reading import Answer, FindingLife
+from tallyproof.service.reading import REPORTING_PER, Answer, FindingLife
 
 router = APIRouter(prefix="/v1", tags=["results"])
 AsOf = Annotated[
@@ -312,15 +312,24 @@ async def claims(
 
 @router.get(
     "/elections/{election}/reporting",
-    summary="Stations reported over time: how many first reported in each minute",
+    summary="Stations reported over time: how many first reported in each minute (or second)",
 )
-async def reporting(request: Request, election: str, as_of: AsOf = None) -> Response:
+async def reporting(
+    request: Request,
+    election: str,
+    as_of: AsOf = None,
+    per: Annotated[
+        str, Query(description="minute (`minutes`: [{minute, stations}]) or second (`seconds`)")
+    ] = "minute",
+) -> Response:
     rt = _rt(request)
+    if per not in REPORTING_PER:
+        raise QueryError("query.choice", "per", f"must be one of {', '.join(REPORTING_PER)}")
 
     def compute(size: int) -> tuple[int, Any]:
-        a = rt.model.reporting(election, size)
-        minutes = [{"minute": m, "stations": n} for m, n in a.value.minutes]
-        doc = answer_record(a, "minutes", minutes) | {"stations": a.value.stations}
+        a = rt.model.reporting(election, size, per)
+        times = [{per: t, "stations": n} for t, n in a.value.times]
+        doc = answer_record(a, per + "s", times) | {"per": per, "stations": a.value.stations}
         return a.tree_size, doc
 
     return await answer(request, rt, as_of, compute, heavy=True)

@@ -113,11 +113,12 @@ class Change:
 
 @dataclass(frozen=True)
 class Reporting:
-    """Stations reported over time: (minute the log received them, stations first reported
-    then), in time order, out of `stations`."""
+    """Stations reported over time: (the minute, or second, the log received them, stations
+    first reported then), in time order, out of `stations`."""
 
     stations: int
-    minutes: tuple[tuple[str, int], ...]
+    per: str  # "minute" or "second"
+    times: tuple[tuple[str, int], ...]
 
 
 @dataclass(frozen=True)
@@ -284,9 +285,14 @@ class ReadModel:
 
         return self._ask(("claims", election, contest), as_of, compute)
 
-    def reporting(self, election: str | None, as_of: AsOf = None) -> Answer[Reporting]:
+    def reporting(
+        self, election: str | None, as_of: AsOf = None, per: str = "minute"
+    ) -> Answer[Reporting]:
         """Stations reported over the night: how many first sent an official form in each
-        minute the log received one."""
+        minute (or second: a night compressed into minutes, a by-election) the log received
+        one."""
+        if per not in REPORTING_PER:
+            raise ValueError(f"per must be one of {', '.join(REPORTING_PER)}")
 
         def compute(reader: Reader, size: int) -> Reporting:
             structure = self._structure(reader, election, size)
@@ -295,9 +301,9 @@ class ReadModel:
             if kept is None:
                 kept = self._reports[eid] = _FirstReports()
             kept.advance(reader, eid, size)
-            return Reporting(len(structure.stations), kept.minutes(size))
+            return Reporting(len(structure.stations), per, kept.curve(size, per))
 
-        return self._ask(("reporting", election), as_of, compute)
+        return self._ask(("reporting", election, per), as_of, compute)
 
     def warm(self) -> int:
         """Bring every election's kept tally up to the newest checkpoint, and say its size: a
@@ -395,8 +401,11 @@ class ReadModel:
         return tally
 
 
+REPORTING_PER = {"minute": 16, "second": 19}  # how much of an ISO time names the bucket
+
+
 class _FirstReports:
-    """Each station's first official form (its leaf and the minute the log received it), in
+    """Each station's first official form (its leaf and the second the log received it), in
     log order, kept up to a size and advanced by the forms logged since: the reporting curve
     at a new size reads only the forms of the commits since the last one it answered."""
 
@@ -420,9 +429,11 @@ class _FirstReports:
                 self.at.append(minute)
         self.size = size
 
-    def minutes(self, size: int) -> tuple[tuple[str, int], ...]:
-        """(minute, stations first reported in it) for the log at `size` (≤ the kept one)."""
-        counts = Counter(self.at[: bisect_left(self.seqs, size)])
+    def curve(self, size: int, per: str) -> tuple[tuple[str, int], ...]:
+        """(minute or second, stations first reported in it) for the log at `size` (≤ the
+        kept one); times are kept to the second, "YYYY-MM-DDTHH:MM:SS"."""
+        width = REPORTING_PER[per]
+        counts = Counter(t[:width] for t in self.at[: bisect_left(self.seqs, size)])
         return tuple(sorted(counts.items()))
 
 

@@ -230,7 +230,7 @@ class Reader:
 
     def first_reports(self, election: str, before: int) -> list[tuple[int, str, str]]:
         """Each station's first official form before position `before`: (its leaf, the
-        station, the minute "YYYY-MM-DDTHH:MM" the log received it), in log order."""
+        station, the second "YYYY-MM-DDTHH:MM:SS" the log received it), in log order."""
         f, e = schema.forms, schema.ledger_entries
         first = (
             select(f.c.station, func.min(f.c.seq).label("seq"))
@@ -239,14 +239,14 @@ class Reader:
             .subquery()
         )
         query = (
-            select(first.c.seq, first.c.station, func.substr(e.c.received_at, 1, 16))
+            select(first.c.seq, first.c.station, func.substr(e.c.received_at, 1, 19))
             .select_from(first.join(e, e.c.seq == first.c.seq))
             .order_by(first.c.seq)
         )
         return [(seq, station, minute) for seq, station, minute in self.conn.execute(query)]
 
     def arrivals_since(self, election: str, since: int, before: int) -> list[tuple[int, str, str]]:
-        """The official forms logged at positions [since, before): (leaf, station, minute
+        """The official forms logged at positions [since, before): (leaf, station, second
         received), in log order; no form's bytes are read, as the reporting curve needs none."""
         values = {"election": election, "since": since, "before": before}
         return [
@@ -464,7 +464,7 @@ _OFFICIAL_COUNTS = (
     .order_by(_F.c.seq)
 )
 _ARRIVALS = (
-    select(_F.c.seq, _F.c.station, func.substr(schema.ledger_entries.c.received_at, 1, 16))
+    select(_F.c.seq, _F.c.station, func.substr(schema.ledger_entries.c.received_at, 1, 19))
     .join(schema.ledger_entries, schema.ledger_entries.c.seq == _F.c.seq)
     .where(_F.c.election_id == bindparam("election"))
     .where(_F.c.seq >= bindparam("since"), _F.c.seq < bindparam("before"))

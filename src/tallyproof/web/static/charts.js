@@ -13,7 +13,7 @@ export function hemicycle(rows, totalSeats, title) {
   while (seats.length < totalSeats) seats.push(null);
   const positions = layout(totalSeats);
   const majority = Math.floor(totalSeats / 2) + 1;
-  const svg = s("svg", { viewBox: "-110 -105 220 112", role: "img", "aria-labelledby": "seat-title seat-desc" },
+  const svg = s("svg", { viewBox: "-110 -117 220 124", role: "img", "aria-labelledby": "seat-title seat-desc" },
     s("title", { id: "seat-title" }, title),
     s("desc", { id: "seat-desc" }, rows.map((r) => `${r.side}: ${r.won} won, ${r.leading} leading`).join("; ")));
   positions.forEach((p, i) => {
@@ -24,8 +24,9 @@ export function hemicycle(rows, totalSeats, title) {
       fill: seat && !seat.won ? "#fff" : fill, stroke: fill, "stroke-width": seat && !seat.won ? 1.2 : 0,
     }));
   });
-  svg.append(s("line", { x1: 0, y1: -102, x2: 0, y2: 2, stroke: "#1b1f24", "stroke-dasharray": "3 2", "stroke-width": 0.8 }));
-  svg.append(s("text", { x: 2, y: -96, "font-size": 6 }, `majority ${fmt(majority)}`));
+  // the label above the outer row, where no seat is
+  svg.append(s("line", { x1: 0, y1: -108, x2: 0, y2: 2, stroke: "#1b1f24", "stroke-dasharray": "3 2", "stroke-width": 0.8 }));
+  svg.append(s("text", { x: 0, y: -110, "font-size": 6, "text-anchor": "middle" }, `majority ${fmt(majority)}`));
   return svg;
 }
 
@@ -51,13 +52,14 @@ function layout(n) {
 }
 
 // Cumulative stations reported against the time the log received their first form.
-export function reportingCurve(minutes, totalStations) {
+// `rows` are [{minute, stations}] or, `per` "second", [{second, stations}]
+export function reportingCurve(rows, totalStations, per = "minute") {
   const w = 640, ht = 220, pad = 40;
   const points = [];
   let sum = 0;
-  for (const m of minutes) {
+  for (const m of rows) {
     sum += m.stations;
-    points.push({ t: Date.parse(m.minute + ":00Z"), n: sum });
+    points.push({ t: Date.parse(per === "second" ? m.second + "Z" : m.minute + ":00Z"), n: sum });
   }
   const svg = s("svg", { viewBox: `0 0 ${w} ${ht}`, role: "img", "aria-labelledby": "rep-title rep-desc" },
     s("title", { id: "rep-title" }, "Stations reported over time"),
@@ -68,15 +70,15 @@ export function reportingCurve(minutes, totalStations) {
   svg.append(s("text", { x: 4, y: y(totalStations) + 4, "font-size": 11 }, fmt(totalStations)));
   svg.append(s("text", { x: 4, y: y(0) + 4, "font-size": 11 }, "0"));
   if (points.length) {
-    const t0 = points[0].t, t1 = Math.max(points[points.length - 1].t, t0 + 60000);
+    const t0 = points[0].t, t1 = Math.max(points[points.length - 1].t, t0 + (per === "second" ? 10000 : 60000));
     const x = (t) => pad + ((w - pad - 10) * (t - t0)) / (t1 - t0);
     const path = [`M${x(t0).toFixed(1)},${y(0).toFixed(1)}`];
     for (const p of points) path.push(`L${x(p.t).toFixed(1)},${y(p.n).toFixed(1)}`);
     svg.append(s("path", { d: path.join(" "), fill: "none", stroke: "#0b5cad", "stroke-width": 2.5 }));
-    const label = (t) => new Date(t).toISOString().slice(11, 16) + " UTC";
+    const label = (t) => new Date(t).toISOString().slice(11, per === "second" ? 19 : 16) + " UTC";
     svg.append(s("text", { x: pad, y: ht - 12, "font-size": 11 }, label(t0)));
     svg.append(s("text", { x: w - 10, y: ht - 12, "font-size": 11, "text-anchor": "end" }, label(t1)));
   }
   return h("figure", {}, svg,
-    h("figcaption", {}, `Polling stations that have reported (a first official form received by the log), by the minute the log received it: ${fmt(sum)} of ${fmt(totalStations)}.`));
+    h("figcaption", {}, `Polling stations that have reported (a first official form received by the log), by the ${per} the log received it: ${fmt(sum)} of ${fmt(totalStations)}.`));
 }

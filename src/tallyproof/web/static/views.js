@@ -31,13 +31,18 @@ function statusBadge(c) {
 }
 
 // ---- national ------------------------------------------------------------------------
+const FINE_BELOW = 5; // minutes of reporting under which the curve is asked by the second
 async function national() {
-  const [election, standings, reporting] = await Promise.all([
+  const [election, standings, byMinute] = await Promise.all([
     api(E()), api(`${E()}/standings`), api(`${E()}/reporting`),
   ]);
+  // a night that came in within a few minutes (a demo, a by-election) is drawn by the second
+  const reporting = byMinute.minutes.length < FINE_BELOW
+    ? await api(`${E()}/reporting`, { per: "second" }) : byMinute;
+  const curve = reporting.minutes ?? reporting.seconds;
   const size = standings.tree_size;
   const e = election.election;
-  const reported = reporting.minutes.reduce((a, m) => a + m.stations, 0);
+  const reported = curve.reduce((a, m) => a + m.stations, 0);
   const na = standings.standings.filter((r) => r.assembly === "NA");
   const naSeats = e.assemblies.find((a) => a.code === "NA")?.contests ?? 0;
   const changes = h("ol", { class: "changes", "data-testid": "changes", "aria-live": "off" });
@@ -65,7 +70,7 @@ async function national() {
         sideTable("NA", na, size)),
       h("section", { class: "card", "aria-labelledby": "rep-h" },
         h("h2", { id: "rep-h" }, "Reporting"),
-        reportingCurve(reporting.minutes, reporting.stations))),
+        reportingCurve(curve, reporting.stations, reporting.per))),
     h("section", { "aria-labelledby": "st-h" }, h("h2", { id: "st-h" }, "Standings in every assembly"),
       h("div", { class: "grid" }, election.election.assemblies.filter((a) => a.code !== "NA").map((a) =>
         h("div", { class: "card" }, h("h3", {}, h("a", { href: link("assembly", a.code) }, a.name)),
