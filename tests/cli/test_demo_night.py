@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -27,21 +28,42 @@ def _wait_for(predicate, timeout: float, what: str) -> None:
     raise AssertionError(f"{what} within {timeout} s")
 
 
-@pytest.mark.slow
-def test_the_demo_serves_the_dashboard_streams_the_night_and_stops_on_ctrl_c(tmp_path):
+def _demo(tmp_path, speed: str) -> tuple[subprocess.Popen[bytes], str, Path]:
+    """`tallyproof demo` on a fresh home and port (600 stations), its output in a log."""
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
     log = tmp_path / "demo.log"
     env = {**os.environ, "COLUMNS": "200"}
     env.pop("TALLYPROOF_DATABASE_URL", None)
     command = [sys.executable, "-m", "tallyproof", "--home", str(tmp_path / "home"), "demo",
-               "--stations", "600", "--speed", "0", "--port", str(port)]  # fmt: skip
+               "--stations", "600", "--speed", speed, "--port", str(port)]  # fmt: skip
     with log.open("wb") as sink:
         demo = subprocess.Popen(command, stdout=sink, stderr=sink, env=env)
+    url = f"http://127.0.0.1:{port}"
+    # the address is printed once the dashboard answers (the server may answer a moment
+    # before the demo has seen it do so)
     try:
-        # the address is printed once the dashboard answers (the server may answer a moment
-        # before the demo has seen it do so)
         _wait_for(lambda: f"Dashboard: {url}/" in log.read_text("utf-8"), 120, "the address")
+    except BaseException:
+        demo.send_signal(signal.SIGINT)
+        demo.wait(60)
+        raise
+    return demo, url, log
+
+
+def _stopped(demo: subprocess.Popen[bytes], url: str, log: Path, signal_number: int) -> None:
+    """Signal the demo; it ends with 0, says it is stopping, and its server is gone."""
+    demo.send_signal(signal_number)
+    code = demo.wait(60)
+    assert code == 0, log.read_text("utf-8")[-3000:]
+    assert "stopping" in log.read_text("utf-8")
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"{url}/v1/health", timeout=2)
+
+
+@pytest.mark.slow
+def test_the_demo_serves_the_dashboard_streams_the_night_and_stops_on_ctrl_c(tmp_path):
+    demo, url, log = _demo(tmp_path, "0")
+    try:
         assert httpx.get(f"{url}/", timeout=5).status_code == 200
         elections = httpx.get(f"{url}/v1/elections", timeout=10).json()["elections"]
         assert "pk-ge-2024" in {e["id"] for e in elections}  # the sample, before the night
@@ -55,33 +77,15 @@ def test_the_demo_serves_the_dashboard_streams_the_night_and_stops_on_ctrl_c(tmp
         )
         findings = httpx.get(f"{url}{sim}/findings", timeout=60).json()["findings"]
         assert "consolidation.winner_differs" in {f["code"] for f in findings}
-    finally:
+    except BaseException:
         demo.send_signal(signal.SIGINT)
-        code = demo.wait(60)
-    assert code == 0, log.read_text("utf-8")[-3000:]
-    assert "stopping" in log.read_text("utf-8")
-    with pytest.raises(httpx.HTTPError):
-        httpx.get(f"{url}/v1/health", timeout=2)
+        demo.wait(60)
+        raise
+    _stopped(demo, url, log, signal.SIGINT)
 
 
 def test_sigterm_mid_night_stops_the_server_with_the_demo(tmp_path):
     """The server runs in a session of its own: killed politely, the demo takes it down too
     rather than leaving it serving with no one to stop it."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = tmp_path / "demo.log"
-    env = {**os.environ, "COLUMNS": "200"}
-    env.pop("TALLYPROOF_DATABASE_URL", None)
-    command = [sys.executable, "-m", "tallyproof", "--home", str(tmp_path / "home"), "demo",
-               "--stations", "600", "--speed", "60", "--port", str(port)]  # fmt: skip
-    with log.open("wb") as sink:
-        demo = subprocess.Popen(command, stdout=sink, stderr=sink, env=env)
-    try:
-        _wait_for(lambda: f"Dashboard: {url}/" in log.read_text("utf-8"), 120, "the address")
-    finally:
-        demo.send_signal(signal.SIGTERM)
-        code = demo.wait(60)
-    assert code == 0, log.read_text("utf-8")[-3000:]
-    assert "stopping" in log.read_text("utf-8")
-    with pytest.raises(httpx.HTTPError):
-        httpx.get(f"{url}/v1/health", timeout=2)
+    demo, url, log = _demo(tmp_path, "60")
+    _stopped(demo, url, log, signal.SIGTERM)

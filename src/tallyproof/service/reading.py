@@ -422,11 +422,11 @@ class _FirstReports:
             rows = reader.first_reports(election, size)
         else:
             rows = reader.arrivals_since(election, self.size, size)
-        for seq, station, minute in rows:
+        for seq, station, second in rows:
             if station not in self.seen:
                 self.seen.add(station)
                 self.seqs.append(seq)
-                self.at.append(minute)
+                self.at.append(second)
         self.size = size
 
     def curve(self, size: int, per: str) -> tuple[tuple[str, int], ...]:

@@ -243,14 +243,14 @@ class Reader:
             .select_from(first.join(e, e.c.seq == first.c.seq))
             .order_by(first.c.seq)
         )
-        return [(seq, station, minute) for seq, station, minute in self.conn.execute(query)]
+        return [(seq, station, second) for seq, station, second in self.conn.execute(query)]
 
     def arrivals_since(self, election: str, since: int, before: int) -> list[tuple[int, str, str]]:
         """The official forms logged at positions [since, before): (leaf, station, second
         received), in log order; no form's bytes are read, as the reporting curve needs none."""
         values = {"election": election, "since": since, "before": before}
         return [
-            (seq, station, minute) for seq, station, minute in self.conn.execute(_ARRIVALS, values)
+            (seq, station, second) for seq, station, second in self.conn.execute(_ARRIVALS, values)
         ]
 
     def entry_by_id(self, kind: str, entry_id: str) -> Row[Any] | None:
