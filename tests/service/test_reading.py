@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from tallyproof.domain.consolidation import consolidate, latest_forms
@@ -14,7 +14,7 @@ from tallyproof.domain.standings import seat_standings
 from tallyproof.ledger.note import Checkpoint
 from tallyproof.service import queries
 from tallyproof.service.queries import UnknownElection
-from tallyproof.service.reading import ReadModel, parse_as_of
+from tallyproof.service.reading import ReadModel, in_order, parse_as_of
 from tallyproof.service.settings import Settings
 from tests.helpers import ELECTION, form_doc, make_election
 
@@ -244,3 +244,75 @@ def test_stations_reported_advanced_size_by_size_is_the_curve_read_whole(tmp_pat
         assert curve == ReadModel.open(e.ctx.settings).reporting(ELECTION, size).value
         reported.append(sum(n for _, n in curve.times))
     assert reported == [1, 1, 1, 2, 3]
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(
+        st.one_of(
+            st.tuples(
+                st.sampled_from(["presiding_officer", "agent:PTI"]),
+                st.sampled_from(["NA-1", "NA-1", "PP-1"]),
+                st.integers(1, 2),
+                st.tuples(*[st.integers(0, 500)] * 3),
+                st.booleans(),
+            ),
+            st.tuples(st.just("declare"), st.tuples(*[st.integers(0, 2000)] * 3)),
+            st.tuples(
+                st.just("order"),
+                st.sampled_from(
+                    [("contest", "NA-1", s) for s in ("postponed", "final", "counting")]
+                    + [("station", "S2", s) for s in ("suspended", "re_poll_ordered", "open")]
+                ),
+            ),
+        ),
+        min_size=3,
+        max_size=14,
+    ),
+    st.integers(1, 4),
+)
+def test_the_elections_findings_kept_and_advanced_are_the_replayed_ones(
+    tmp_path_factory, steps, stride
+):
+    """The whole election's findings, kept and advanced by the entries since (asked at every
+    `stride`-th size, forwards), then asked at earlier sizes (replayed): each answer is the
+    one its contests replayed one by one give, life for life."""
+    e = make_election(tmp_path_factory.mktemp("findings"))
+    heads: dict[tuple[str, str, str], str] = {}
+    sizes = []
+    for step in steps:
+        if step[0] == "declare":
+            votes = dict(zip(["NA-1/a", "NA-1/b", "NA-1/c"], step[1], strict=True))
+            body = {"election": ELECTION, "contest": "NA-1", "source": "returning_officer"}
+            outcome = e.declare(body | {"votes": votes, "time": "2024-02-09T10:00:00Z"})
+        elif step[0] == "order":
+            outcome = e.order(*step[1], "ordered")
+        else:
+            source, contest, station, votes, correct = step
+            place = (source, contest, f"S{station}")
+            fix = correct and place in heads
+            extra = {"supersedes": heads[place], "reason": "correction"} if fix else {}
+            doc = form_doc(f"S{station}", votes, source=source, contest=contest, **extra)
+            outcome = e.submit_one(doc, key=e.agent if source != "presiding_officer" else None)
+            if outcome.accepted:
+                heads[place] = outcome.entry_id
+        if outcome.accepted:
+            sizes.append(e.ctx.state.size)
+    kept = ReadModel.open(e.ctx.settings)
+    by_contest = ReadModel.open(e.ctx.settings)
+
+    def replayed(size: int) -> list:
+        lives = [
+            life
+            for code in ("NA-1", "PP-1")
+            for life in by_contest.findings(ELECTION, code, size).value
+        ]
+        return in_order(lives)
+
+    for size in sizes[::stride] + sizes[-1:]:
+        assert kept.findings(ELECTION, None, size).value == replayed(size)
+    for size in reversed(sizes):
+        assert kept.findings(ELECTION, None, size).value == replayed(size)
+    event(f"findings: {min(len(replayed(sizes[-1])), 3)}" if sizes else "nothing accepted")

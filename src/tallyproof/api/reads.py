@@ -241,7 +241,8 @@ async def findings(
         doc = lives_document(kept[:limit], a.tree_size, a.checkpoint, len(kept))
         return a.tree_size, doc
 
-    # every contest's findings are replayed for a whole election: seconds, nationally
+    # a whole election's: a first answer replays every contest (seconds, nationally), and
+    # so does one at a size behind the kept one; later ones advance what is kept
     return await answer(request, rt, as_of, compute, heavy=contest is None)
 
 

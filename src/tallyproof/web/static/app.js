@@ -26,12 +26,14 @@ export class ApiError extends Error {
   }
 }
 
-export async function api(path, params = {}, { live = false } = {}) {
+export async function api(path, params = {}, { live = false, newest = false } = {}) {
   const query = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) if (v !== null && v !== undefined && v !== "") query.set(k, v);
   // a live page asks for the size the feed last announced, so that every page open at that
-  // moment asks the same question, answered once and cached (and cacheable: it is settled)
-  const at = state.asOf ?? state.signed;
+  // moment asks the same question, answered once and cached (and cacheable: it is settled);
+  // `newest` asks a live question at the newest size instead: the whole election's findings,
+  // which the server keeps and advances, but must replay (seconds) at a size behind its own
+  const at = newest ? state.asOf : state.asOf ?? state.signed;
   if (!live && at !== null && !query.has("as_of")) query.set("as_of", at);
   const url = `/v1${path}${query.toString() ? "?" + query : ""}`;
   const response = await fetch(url, { headers: { Accept: "application/json" } });

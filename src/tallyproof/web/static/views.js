@@ -80,14 +80,15 @@ async function national() {
       h("section", { class: "card", "aria-labelledby": "fi-h" }, h("h2", { id: "fi-h" }, "Latest findings"), findings)));
 }
 
-// The whole election's findings are replayed from the log to answer: a live page asks again
-// every half minute, and the feed adds the findings each entry opens in between.
+// The whole election's findings cost the server the entries since it last answered them (and
+// a first answer, a replay of the log): a live page asks again every half minute, and the
+// feed adds the findings each entry opens in between.
 const FINDINGS_MS = 30000;
 let kept = { key: null, at: 0, answer: null };
 async function severeFindings() {
   const key = `${current().election}@${current().asOf}`;
   const fresh = current().asOf !== null || kept.key !== key || Date.now() - kept.at > FINDINGS_MS;
-  if (fresh) kept = { key, at: Date.now(), answer: await api(`${E()}/findings`, { severity: "high", limit: 25 }) };
+  if (fresh) kept = { key, at: Date.now(), answer: await api(`${E()}/findings`, { severity: "high", limit: 25 }, { newest: true }) };
   return kept.answer;
 }
 
@@ -358,7 +359,8 @@ function formsTable(code, forms, size) {
 async function findings(route) {
   const p = route.params;
   const params = { contest: p.get("contest"), code: p.get("code"), severity: p.get("severity") || "low", state: p.get("state") || "open", limit: 500 };
-  const answer = await api(`${E()}/findings`, params);
+  // a whole election's findings at the newest size (see `api`); one contest's at any
+  const answer = await api(`${E()}/findings`, params, { newest: !params.contest });
   const form = h("form", { class: "filters", "aria-label": "Filter the findings", onsubmit: (ev) => {
     ev.preventDefault();
     const data = new FormData(ev.target);
