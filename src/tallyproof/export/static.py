@@ -58,9 +58,11 @@ from tallyproof.service.queries import UnknownElection
 from tallyproof.service.reading import (
     Answer,
     AsOf,
+    KeptTimelines,
     ReadModel,
     Timeline,
     in_order,
+    ordered_contests,
     status_order,
 )
 from tallyproof.service.state import StoreInconsistent
@@ -344,67 +346,6 @@ def _severity_order(life: dict[str, Any]) -> tuple[Any, ...]:
     )
 
 
-# --- each contest's timeline, kept ------------------------------------------------------------
-
-
-class _Timelines:
-    """Each contest's timeline of one election (`service.reading.Timeline`, the one the read
-    model replays for findings and history), kept at one size and advanced by the entries
-    logged since, as the live feed keeps them: a kept contest's findings then cost the
-    entries since the last run, not a replay of the contest. A contest not yet kept is
-    replayed from the log when first asked about."""
-
-    def __init__(self, structure: ElectionStructure, keep_changes: bool) -> None:
-        self.structure = structure
-        self.keep_changes = keep_changes
-        self.size = 0
-        self.kept: dict[str, Timeline] = {}
-
-    def at(self, reader: Reader, size: int, codes: Sequence[str]) -> dict[str, Timeline]:
-        """The timelines of `codes` at `size` (never earlier than the size kept)."""
-        if size < self.size:
-            self.kept.clear()
-        elif self.kept:
-            self._advance(reader, size)
-        self.size = size
-        for code in codes:
-            if code not in self.kept:
-                contest = self.structure.contest(code)
-                assert contest is not None, code
-                self.kept[code] = Timeline.replay(
-                    reader, self.structure, contest, size, keep_changes=self.keep_changes
-                )
-        return {code: self.kept[code] for code in codes}
-
-    def _advance(self, reader: Reader, size: int) -> None:
-        """Apply the entries of [self.size, size) to the timelines of the contests each
-        touches, in log order: what `Timeline.replay` would have applied."""
-        eid = self.structure.election.id
-        forms = reader.form_rows(eid, size, since=self.size, timed=self.keep_changes)
-        entries: list[tuple[int, str, str, Any]] = [(f.seq, f.contest, "form", f) for f in forms]
-        for doc in reader.document_rows("declaration", eid, size, self.size):
-            entries.append(
-                (doc.seq, leaf_body(doc.leaf_data).get("contest", ""), "declaration", doc)
-            )
-        for doc in reader.document_rows("status", eid, size, self.size):
-            order = status_order(doc)
-            for code in _ordered_contests(self.structure, order.scope, order.target):
-                entries.append((doc.seq, code, "status", (doc, order)))
-        entries.sort(key=lambda e: e[0])
-        for seq, code, kind, item in entries:
-            timeline = self.kept.get(code)
-            if timeline is not None:
-                timeline.apply(seq, kind, item)
-
-
-def _ordered_contests(structure: ElectionStructure, scope: str, target: str) -> list[str]:
-    """The contests a status order touches: its contest, or each contest its station serves."""
-    if scope == "contest":
-        return [target]
-    station = structure.station(target)
-    return list(station.contests) if station is not None else []
-
-
 # --- one election ----------------------------------------------------------------------------
 
 
@@ -424,7 +365,7 @@ class _ElectionRun:
     def __init__(
         self,
         ctx: _Context,
-        timelines: _Timelines,
+        timelines: KeptTimelines,
         structure: ElectionStructure,
         target: tuple[int, str],
         old: ElectionState | None,
@@ -479,7 +420,7 @@ class _ElectionRun:
             contests.add(leaf_body(doc.leaf_data).get("contest", ""))
         for doc in reader.document_rows("status", self.eid, self.size, self.since):
             order = status_order(doc)
-            contests.update(_ordered_contests(self.structure, order.scope, order.target))
+            contests.update(ordered_contests(self.structure, order.scope, order.target))
         filed = reader.document_rows("claim", self.eid, self.size, self.since)
         claims = bool(filed) or (has_claims and bool(contests))
         known = {c.code for c in self.structure.contests}
@@ -795,7 +736,7 @@ class Publisher:
         self.directory = directory
         self.log_key = log_key  # the log's verifier key, named in index.json if given
         self.history = history
-        self._timelines: dict[str, _Timelines] = {}
+        self._timelines: dict[str, KeptTimelines] = {}
 
     def publish(
         self, model: ReadModel, as_of: AsOf = None, progress: Progress | None = None
@@ -819,10 +760,10 @@ class Publisher:
         report.seconds = round(time.perf_counter() - started, 3)
         return report
 
-    def timelines_of(self, structure: ElectionStructure) -> _Timelines:
+    def timelines_of(self, structure: ElectionStructure) -> KeptTimelines:
         kept = self._timelines.get(structure.election.id)
         if kept is None or kept.keep_changes != self.history:
-            kept = self._timelines[structure.election.id] = _Timelines(structure, self.history)
+            kept = self._timelines[structure.election.id] = KeptTimelines(structure, self.history)
         return kept
 
     def _publish_at(self, ctx: _Context, state: State, target: tuple[int, str]) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from tallyproof.domain.findings import Finding
 from tallyproof.domain.structure import ElectionStructure, logged_structure
 from tallyproof.ledger.entries import leaf_body
-from tallyproof.service.reading import Timeline, status_order
+from tallyproof.service.reading import Timeline, ordered_contests, status_order
 from tallyproof.store.database import Reader, Store
 from tallyproof.store.records import DocumentRow, FormRow
 
@@ -69,14 +69,6 @@ class _Election:
                 return None
             found = self.timelines[code] = Timeline(self.structure, contest, keep_changes=False)
         return found
-
-    def contests_of_order(self, scope: str, target: str) -> list[str]:
-        """The contests a status order touches: its contest, or every contest its station
-        serves."""
-        if scope == "contest":
-            return [target]
-        station = self.structure.station(target)
-        return list(station.contests) if station is not None else []
 
 
 @dataclass
@@ -140,7 +132,7 @@ class Feed:
         elif row.kind == "status":
             doc = leaves.documents[row.seq]
             order = status_order(doc)
-            for code in election.contests_of_order(order.scope, order.target):
+            for code in ordered_contests(election.structure, order.scope, order.target):
                 touched.append((code, "status", (doc, order)))
         opened: list[Finding] = []
         resolved: list[Finding] = []

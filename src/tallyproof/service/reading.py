@@ -155,7 +155,7 @@ class ReadModel:
         self._answers: OrderedDict[tuple[Any, ...], Answer[Any]] = OrderedDict()
         self._tallies: dict[str, _Tally] = {}
         self._reports: dict[str, _FirstReports] = {}
-        self._findings: dict[str, _KeptFindings] = {}
+        self._findings: dict[str, KeptTimelines] = {}
 
     @classmethod
     def open(cls, settings: Settings) -> ReadModel:
@@ -242,15 +242,15 @@ class ReadModel:
         eid = structure.election.id
         kept = self._findings.get(eid)
         if kept is None or kept.structure is not structure:
-            kept = self._findings[eid] = _KeptFindings(structure)
+            kept = self._findings[eid] = KeptTimelines(structure, keep_changes=False)
         if size < kept.size:
             return [
                 life
                 for c in structure.contests
                 for life in Timeline.replay(reader, structure, c, size).lives()
             ]
-        kept.advance(reader, size)
-        return kept.lives()
+        timelines = kept.at(reader, size, [c.code for c in structure.contests])
+        return [life for t in timelines.values() for life in t.lives()]
 
     def forms(
         self,
@@ -420,59 +420,63 @@ class ReadModel:
         return tally
 
 
-class _KeptFindings:
-    """Every contest's timeline of one election, kept at a size and advanced by the entries
-    logged since: the whole election's findings at a newer size cost the entries since it
-    was last asked, where replaying the night cost ten seconds nationally."""
+class KeptTimelines:
+    """Each contest's timeline of one election (`Timeline`, the one replayed for findings
+    and history), kept at one size and advanced by the entries logged since, as the live
+    feed keeps them: a kept contest's findings then cost the entries since it was last
+    asked, not a replay of the contest (the static files' runs; the whole election's
+    findings, where a replay cost ten seconds nationally). A contest not yet kept is
+    replayed from the log when first asked about."""
 
-    def __init__(self, structure: ElectionStructure) -> None:
+    def __init__(self, structure: ElectionStructure, keep_changes: bool) -> None:
         self.structure = structure
+        self.keep_changes = keep_changes
         self.size = 0
-        self.timelines = {
-            c.code: Timeline(structure, c, keep_changes=False) for c in structure.contests
-        }
+        self.kept: dict[str, Timeline] = {}
 
-    def advance(self, reader: Reader, size: int) -> None:
-        """Apply the forms, declarations and status orders of [self.size, size) in log
-        order, each to the contests it belongs to, as `Timeline.replay` would."""
-        if size <= self.size:
-            return
-        eid = self.structure.election.id
-        entries: list[tuple[int, str, Any]] = [
-            (row.seq, "form", row)
-            for row in reader.form_rows(eid, size, since=self.size, timed=False)
-        ]
-        entries += [
-            (doc.seq, "declaration", doc)
-            for doc in reader.document_rows("declaration", eid, size, self.size)
-        ]
-        entries += [
-            (doc.seq, "status", (doc, status_order(doc)))
-            for doc in reader.document_rows("status", eid, size, self.size)
-        ]
-        entries.sort(key=itemgetter(0))
-        for seq, kind, item in entries:
-            for code in self._contests(kind, item):
-                timeline = self.timelines.get(code)
-                if timeline is not None:
-                    timeline.apply(seq, kind, item)
+    def at(self, reader: Reader, size: int, codes: Sequence[str]) -> dict[str, Timeline]:
+        """The timelines of `codes` at `size` (never earlier than the size kept)."""
+        if size < self.size:
+            self.kept.clear()
+        elif self.kept:
+            self._advance(reader, size)
         self.size = size
+        for code in codes:
+            if code not in self.kept:
+                contest = self.structure.contest(code)
+                assert contest is not None, code
+                self.kept[code] = Timeline.replay(
+                    reader, self.structure, contest, size, keep_changes=self.keep_changes
+                )
+        return {code: self.kept[code] for code in codes}
 
-    def _contests(self, kind: str, item: Any) -> list[str]:
-        if kind == "form":
-            return [item.contest]
-        if kind == "declaration":
-            return [str(leaf_body(item.leaf_data).get("contest", ""))]
-        order: StatusOrder = item[1]
-        if order.scope == "contest":
-            return [order.target]
-        if order.scope == "station":
-            station = self.structure.station(order.target)
-            return list(station.contests) if station is not None else []
-        return []
+    def _advance(self, reader: Reader, size: int) -> None:
+        """Apply the entries of [self.size, size) to the timelines of the contests each
+        touches, in log order: what `Timeline.replay` would have applied."""
+        eid = self.structure.election.id
+        forms = reader.form_rows(eid, size, since=self.size, timed=self.keep_changes)
+        entries: list[tuple[int, str, str, Any]] = [(f.seq, f.contest, "form", f) for f in forms]
+        for doc in reader.document_rows("declaration", eid, size, self.size):
+            entries.append(
+                (doc.seq, leaf_body(doc.leaf_data).get("contest", ""), "declaration", doc)
+            )
+        for doc in reader.document_rows("status", eid, size, self.size):
+            order = status_order(doc)
+            for code in ordered_contests(self.structure, order.scope, order.target):
+                entries.append((doc.seq, code, "status", (doc, order)))
+        entries.sort(key=lambda e: e[0])
+        for seq, code, kind, item in entries:
+            timeline = self.kept.get(code)
+            if timeline is not None:
+                timeline.apply(seq, kind, item)
 
-    def lives(self) -> list[FindingLife]:
-        return [life for t in self.timelines.values() for life in t.lives()]
+
+def ordered_contests(structure: ElectionStructure, scope: str, target: str) -> list[str]:
+    """The contests a status order touches: its contest, or each contest its station serves."""
+    if scope == "contest":
+        return [target]
+    station = structure.station(target)
+    return list(station.contests) if station is not None else []
 
 
 REPORTING_PER = {"minute": 16, "second": 19}  # how much of an ISO time names the bucket
