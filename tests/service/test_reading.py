@@ -19,6 +19,13 @@ from tallyproof.service.settings import Settings
 from tests.helpers import ELECTION, form_doc, make_election
 
 
+def declare_na1(e, votes: tuple[int, int, int]):
+    """The returning officer's declaration of NA-1 with these votes for a, b and c."""
+    body = {"election": ELECTION, "contest": "NA-1", "source": "returning_officer"}
+    named = dict(zip(["NA-1/a", "NA-1/b", "NA-1/c"], votes, strict=True))
+    return e.declare(body | {"votes": named, "time": "2024-02-09T10:00:00Z"})
+
+
 def votes_of(view) -> dict[str, int]:
     return {s.candidate: s.votes for s in view.computed.ranking}
 
@@ -181,9 +188,7 @@ def test_the_running_tally_equals_a_recount_at_every_size(tmp_path_factory, step
     sizes, expected = [], []
     for step in steps:
         if step[0] == "declare":
-            votes = dict(zip(["NA-1/a", "NA-1/b", "NA-1/c"], step[1], strict=True))
-            body = {"election": ELECTION, "contest": "NA-1", "source": "returning_officer"}
-            outcome = e.declare(body | {"votes": votes, "time": "2024-02-09T10:00:00Z"})
+            outcome = declare_na1(e, step[1])
         elif step[0] == "order":
             outcome = e.order("contest", "NA-1", step[1], "ordered")
         else:
@@ -284,9 +289,7 @@ def test_the_elections_findings_kept_and_advanced_are_the_replayed_ones(
     sizes = []
     for step in steps:
         if step[0] == "declare":
-            votes = dict(zip(["NA-1/a", "NA-1/b", "NA-1/c"], step[1], strict=True))
-            body = {"election": ELECTION, "contest": "NA-1", "source": "returning_officer"}
-            outcome = e.declare(body | {"votes": votes, "time": "2024-02-09T10:00:00Z"})
+            outcome = declare_na1(e, step[1])
         elif step[0] == "order":
             outcome = e.order(*step[1], "ordered")
         else:
