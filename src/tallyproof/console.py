@@ -139,12 +139,37 @@ def audit_table(report: AuditReport, limit: int = 40) -> Table:
     table.add_row("signatures verified", f"{report.signatures_checked:,}")
     table.add_row("checkpoints (signature, root, consistency)", f"{report.checkpoints_checked:,}")
     table.add_row("contests re-tallied and compared", f"{report.contests_retallied:,}")
+    _witness_rows(table, report.witnesses, report.checkpoints_given)
     table.add_row("root", report.root)
     for issue in report.issues[:limit]:
         table.add_row(f"[red]{issue.code}[/] {issue.where}", issue.message)
     if len(report.issues) > limit:
         table.caption = f"{len(report.issues) - limit} more; see --report or --json"
     return _unclipped(table)
+
+
+def _witness_rows(table: Table, found: dict[str, Any] | None, given: int) -> None:
+    """Which witnesses cosigned, against whose policy, and how much of the log they cover."""
+    if found is not None:
+        policy = found["policy"]
+        names = ", ".join(w["name"] for w in policy["witnesses"]) or "none"
+        table.add_row(
+            f"witness policy ({found['policy_from']}): quorum {policy['quorum']} of {names}",
+            f"{len(policy['witnesses']):,}",
+        )
+        table.add_row("checkpoints witnessed by the quorum", f"{found['checkpoints_witnessed']:,}")
+        newest = found["newest_witnessed"]
+        if newest is not None:
+            by = ", ".join(c["witness"] for c in newest["cosigned_by"])
+            table.add_row(
+                f"newest witnessed checkpoint (cosigned by {by})", f"{newest['tree_size']:,}"
+            )
+        table.add_row(
+            "entries after the newest witnessed checkpoint",
+            f"{found['entries_after_newest_witnessed']:,}",
+        )
+    if given:
+        table.add_row("checkpoints from elsewhere checked for a fork", f"{given:,}")
 
 
 def import_table(

@@ -18,6 +18,7 @@ from tallyproof.api.limits import (
 from tallyproof.domain.problems import Rejected
 from tallyproof.formats.structure import FileFormatError
 from tallyproof.importers.stations import MappingError
+from tallyproof.ledger.cosignature import PolicyError, WitnessRefusal
 from tallyproof.ledger.entries import EnvelopeError
 from tallyproof.ledger.intake import InputError
 from tallyproof.ledger.keys import KeyTextError
@@ -60,6 +61,8 @@ TABLE: tuple[tuple[type[BaseException], ErrorRule], ...] = (
     (FileFormatError, ErrorRule("input.unreadable", ExitCode.NOT_READY, 400)),
     (MappingError, ErrorRule("mapping.invalid", ExitCode.NOT_READY, 400)),
     (KeyTextError, ErrorRule("key.invalid", ExitCode.NOT_READY, 400)),
+    (PolicyError, ErrorRule("witness.policy", ExitCode.NOT_READY, 400)),
+    (WitnessRefusal, ErrorRule("witness.refused", ExitCode.REFUSED, 422)),
     (EnvelopeError, ErrorRule("schema.envelope", ExitCode.NOT_READY, 400)),
     (ReceiptError, ErrorRule("receipt.invalid", ExitCode.REFUSED, 422)),
     (InputError, ErrorRule("input.invalid", ExitCode.REFUSED, 400)),

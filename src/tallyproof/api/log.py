@@ -22,6 +22,7 @@ from tallyproof.service.log import (
     NotInLog,
     QueryError,
 )
+from tallyproof.service.witnessing import WitnessedCheckpoint
 from tallyproof.store.records import CheckpointRow
 
 router = APIRouter(prefix="/v1", tags=["log"])
@@ -53,6 +54,54 @@ async def latest_checkpoint(request: Request) -> Response:
     rt = _rt(request)
     row = await rt.read(rt.log.checkpoint)
     return _send(request, _checkpoint(row), row.tree_size, settled=False)
+
+
+@router.get(
+    "/checkpoints/witnessed",
+    summary="The newest checkpoint the witnesses' quorum cosigned, with their cosignatures",
+)
+async def witnessed_checkpoint(request: Request) -> Response:
+    """404 `witness.none` until the quorum (GET /v1/witnesses) has cosigned a checkpoint."""
+    rt = _rt(request)
+    found = await rt.read(rt.witnessing.newest_witnessed)
+    return _send(request, _witnessed(found), found.tree_size, settled=False)
+
+
+@router.get(
+    "/checkpoints/{size}/cosignatures",
+    summary="The witnesses' cosignatures collected so far on the checkpoint of this size",
+)
+async def cosignatures(request: Request, size: Size) -> Response:
+    rt = _rt(request)
+    found = await rt.read(lambda: rt.witnessing.checkpoint(size))
+    return _send(request, _witnessed(found), size, settled=False)
+
+
+@router.get("/witnesses", summary="The witnesses this log asks, its quorum, what they cosigned")
+async def witnesses(request: Request) -> Response:
+    """Each witness's name, cosignature vkey and address; the quorum; the newest size each
+    cosigned, and the newest the quorum did (`witnessed`). A reader may trust other
+    witnesses: this is the log's configuration, not a reader's policy."""
+    rt = _rt(request)
+    doc = await rt.read(rt.witnessing.state)
+    return Response(orjson.dumps(doc), media_type="application/json")
+
+
+@router.get(
+    "/receipts/{kind}/{entry_id}",
+    summary="An entry's receipt against the newest checkpoint the witnesses' quorum cosigned",
+)
+async def witnessed_receipt(
+    request: Request,
+    kind: Annotated[str, Path(max_length=32)],
+    entry_id: Annotated[str, Path(max_length=64)],
+) -> Response:
+    """The receipt of the submission answer was against the checkpoint of its commit, which
+    witnesses cosign later, if ever (they are asked about the newest); this one proves the
+    entry in a tree the quorum cosigned, its checkpoint carrying their lines."""
+    rt = _rt(request)
+    receipt = await rt.read(lambda: rt.witnessing.receipt(kind, entry_id), heavy=True)
+    return _send(request, receipt.as_dict(), receipt.tree_size, settled=False)
 
 
 @router.get("/checkpoints/{size}", summary="The checkpoint signed at exactly this size")
@@ -139,6 +188,16 @@ def _send(request: Request, doc: Any, size: int, *, settled: bool) -> Response:
 
 def _checkpoint(row: CheckpointRow) -> dict[str, Any]:
     return {"tree_size": row.tree_size, "checkpoint": row.note, "published_at": row.published_at}
+
+
+def _witnessed(found: WitnessedCheckpoint) -> dict[str, Any]:
+    return {
+        "tree_size": found.tree_size,
+        "checkpoint": found.note,
+        "cosigned": found.cosigned,
+        "published_at": found.published_at,
+        **found.witnessed.as_dict(),
+    }
 
 
 def _inclusion(p: Inclusion) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from tallyproof.service.outcomes import Outcome
 from tallyproof.service.preparation import prepare
 from tallyproof.service.reading import ReadModel
 from tallyproof.service.signers import KeyBook
+from tallyproof.service.witnessing import Witnessing, read_policy
 from tallyproof.store.database import Store
 
 T = TypeVar("T")
@@ -67,6 +68,7 @@ class Runtime:
         self.keys = KeyBook(self.primary)
         self.model = ReadModel(self.store)
         self.log = LogView(self.store)
+        self.witnessing = Witnessing(self.store, read_policy(settings.store), self.log)
         self.rates = KeyRates(self.limits.per_key_per_minute)
         self.reads = anyio.CapacityLimiter(1)
         self._rendered: OrderedDict[tuple[Any, ...], Rendered] = OrderedDict()

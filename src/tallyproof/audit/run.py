@@ -18,6 +18,15 @@ from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
 from tallyproof.audit.replay import Issue, Replay
+from tallyproof.audit.witnesses import (
+    SignedCheckpoint,
+    WitnessReport,
+    check_witnessed,
+    find_forks,
+    read_policy_file,
+    signed_by_log,
+)
+from tallyproof.ledger.cosignature import WitnessPolicy
 from tallyproof.ledger.intake import MAX_STRUCTURE_BYTES, InputError, load_json
 from tallyproof.ledger.keys import KeyTextError, PublicKey
 from tallyproof.ledger.merkle import MerkleTree, ProofError, leaf_hash, verify_consistency
@@ -39,6 +48,8 @@ class AuditReport:
     checkpoints_checked: int = 0
     contests_retallied: int = 0
     issues: list[Issue] = field(default_factory=list)
+    witnesses: dict[str, Any] | None = None  # which witnesses cosigned what (audit/witnesses)
+    checkpoints_given: int = 0  # signed notes from elsewhere, checked for forks
 
     @property
     def ok(self) -> bool:
@@ -54,16 +65,24 @@ class AuditReport:
             "signatures_checked": self.signatures_checked,
             "checkpoints_checked": self.checkpoints_checked,
             "contests_retallied": self.contests_retallied,
+            "witnesses": self.witnesses,
+            "checkpoints_given": self.checkpoints_given,
             "issues": [i.as_dict() for i in self.issues],
         }
 
 
 def audit_bundle(
-    directory: Path, workers: int = 0, receipts: Sequence[Receipt] = ()
+    directory: Path,
+    workers: int = 0,
+    receipts: Sequence[Receipt] = (),
+    witnessing: Witnessing | None = None,
 ) -> AuditReport:
     """Re-verify everything: files, entries, signatures, rules, Merkle root, checkpoints and
     their consistency, and every published result; and, given receipts submitters hold,
-    that each is for an entry of this ledger under a checkpoint consistent with it."""
+    that each is for an entry of this ledger under a checkpoint consistent with it. Which
+    witnesses cosigned each checkpoint is reported against the reader's witness policy (else
+    the bundle's own), and signed checkpoints from elsewhere are checked for a fork."""
+    witnessing = witnessing or Witnessing()
     report = AuditReport(str(directory))
     manifest = _guarded(report, "manifest.json", _manifest, directory, report)
     if manifest is None:
@@ -86,7 +105,18 @@ def audit_bundle(
     report.root = base64.b64encode(tree.root()).decode()
     _check_tree(manifest, tree, report)
     path = directory / "checkpoints.jsonl"
-    _guarded(report, path.name, _check_checkpoints, path, tree, log_key, manifest, report)
+    signed = _guarded(report, path.name, _check_checkpoints, path, tree, log_key, manifest, report)
+    _guarded(
+        report,
+        "witnesses",
+        _check_witnesses,
+        directory,
+        signed or [],
+        witnessing,
+        tree,
+        log_key,
+        report,
+    )
     _guarded(report, "results.json", _check_results, directory / "results.json", replay, report)
     _guarded(report, "keys.json", _check_keys, directory / "keys.json", replay, report)
     _check_receipts(receipts, tree, log_key, report)
@@ -122,7 +152,7 @@ def _issue_order(issue: Issue) -> tuple[int, str]:
 
 _NUMBER = re.compile(r"[0-9]{1,18}")
 _BUNDLE_FILE = re.compile(
-    r"(ledger\.jsonl|checkpoints\.jsonl|results\.json|keys\.json|"
+    r"(ledger\.jsonl|checkpoints\.jsonl|results\.json|keys\.json|witnesses\.json|"
     r"structure/[A-Za-z0-9][A-Za-z0-9._:-]{0,63}\.json)"
 )
 
@@ -299,11 +329,56 @@ def _check_tree(manifest: dict[str, Any], tree: MerkleTree, report: AuditReport)
         )
 
 
+@dataclass(frozen=True)
+class Witnessing:
+    """What the reader asks of witnesses: their policy (None: the bundle's witnesses.json),
+    whether the newest checkpoint must be witnessed, and signed notes kept elsewhere."""
+
+    policy: WitnessPolicy | None = None
+    require: bool = False
+    others: tuple[tuple[str, str], ...] = ()  # (note, where it was found)
+
+
+def _check_witnesses(
+    directory: Path,
+    signed: Sequence[tuple[SignedCheckpoint, Sequence[str]]],
+    witnessing: Witnessing,
+    tree: MerkleTree,
+    log_key: PublicKey,
+    report: AuditReport,
+) -> None:
+    policy, source = witnessing.policy, "given"
+    bundled = directory / "witnesses.json"
+    if policy is None:
+        policy, source = WitnessPolicy(), "none"
+        if bundled.exists():
+            policy = read_policy_file(bundled)
+            source = "the bundle's witnesses.json (the log's own choice of witnesses)"
+    found = WitnessReport(policy, source)
+    report.issues += check_witnessed(signed, found, witnessing.require, tree.size)
+    report.witnesses = found.as_dict(tree.size)
+    others = signed_by_log(witnessing.others, log_key)
+    report.checkpoints_given = len(witnessing.others)
+    unsigned = len(witnessing.others) - len(others)
+    if unsigned:
+        report.issues.append(
+            Issue(
+                "audit.checkpoint_signature",
+                "checkpoints given",
+                f"{unsigned} of the notes given are not signed by the log's key: no evidence",
+            )
+        )
+    report.issues += find_forks([s for s, _ in signed], others, tree)
+
+
 def _check_checkpoints(
     path: Path, tree: MerkleTree, log_key: PublicKey, manifest: dict[str, Any], report: AuditReport
-) -> None:
+) -> list[tuple[SignedCheckpoint, list[str]]]:
+    """Each checkpoint's signature, root and consistency with the one before; returns the
+    ones the log signed with the cosignature lines the bundle carries for each."""
     previous: tuple[int, bytes] | None = None
     latest = 0
+    signed: list[tuple[SignedCheckpoint, list[str]]] = []
     for line in path.read_bytes().splitlines():
         record = load_json(line)
         where = f"checkpoint {record.get('tree_size')}"
@@ -313,6 +388,11 @@ def _check_checkpoints(
         except (NoteError, KeyError) as err:
             report.issues.append(Issue("audit.checkpoint_signature", where, str(err)))
             continue
+        lines = record.get("cosignatures", [])
+        if not isinstance(lines, list) or not all(isinstance(x, str) for x in lines):
+            report.issues.append(Issue("audit.cosignature", where, "cosignatures is not a list"))
+            lines = []
+        signed.append((SignedCheckpoint(checkpoint, record["note"], f"bundle {where}"), lines))
         if checkpoint.origin != manifest.get("origin") or checkpoint.size != record["tree_size"]:
             report.issues.append(
                 Issue("audit.checkpoint", where, "origin or size differs from the note")
@@ -369,6 +449,7 @@ def _check_checkpoints(
                 f"the latest checkpoint covers {latest} of {tree.size} entries",
             )
         )
+    return signed
 
 
 def _check_receipts(

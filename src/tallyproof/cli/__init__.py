@@ -14,6 +14,7 @@ from tallyproof.cli import (
     serving,
     simulating,
     submitting,
+    witnessing,
 )
 from tallyproof.cli.common import app
 
@@ -32,6 +33,7 @@ __all__ = [
     "serving",
     "simulating",
     "submitting",
+    "witnessing",
 ]
 
 

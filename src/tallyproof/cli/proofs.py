@@ -14,7 +14,8 @@ import typer
 from rich.markup import escape
 
 from tallyproof import console as render
-from tallyproof.audit.run import audit_bundle
+from tallyproof.audit.run import Witnessing, audit_bundle
+from tallyproof.audit.witnesses import notes_in, read_policy_file
 from tallyproof.cli.common import (
     ExitCode,
     JsonOpt,
@@ -33,6 +34,7 @@ from tallyproof.formats.structure import (
     FileFormatError,
     read_bytes,
 )
+from tallyproof.ledger.cosignature import PolicyError, Witnessed, WitnessPolicy, with_cosignatures
 from tallyproof.ledger.entries import EntryKind, EnvelopeError, Signed, read_envelope
 from tallyproof.ledger.intake import (
     InputError,
@@ -44,14 +46,39 @@ from tallyproof.ledger.keys import KeyTextError, PublicKey
 from tallyproof.ledger.merkle import HASH_SIZE, MerkleTree, leaf_hash
 from tallyproof.ledger.note import Checkpoint, NoteError
 from tallyproof.ledger.receipts import (
+    INVALID,
     MALFORMED,
     PUBLISHED_INVALID,
+    UNWITNESSED,
     KeptEntries,
     Prover,
     Published,
     Receipt,
     ReceiptError,
 )
+
+WitnessesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        help="Your witness policy: JSON {quorum, witnesses: [{name, vkey}]} (default: the "
+        "log's own, from the bundle or the receipt's server)."
+    ),
+]
+RequireOpt = Annotated[
+    bool,
+    typer.Option(
+        "--require-witnessed", help="Fail unless the quorum cosigned the newest checkpoint."
+    ),
+]
+
+
+def policy_from(path: Path | None) -> WitnessPolicy | None:
+    if path is None:
+        return None
+    try:
+        return read_policy_file(path)
+    except PolicyError as error:
+        raise fail_on(error) from None
 
 
 @app.command()
@@ -93,19 +120,35 @@ def audit(
         Path | None,
         typer.Option(help="Receipts (JSON Lines) the bundle must hold the entries of."),
     ] = None,
+    witnesses: WitnessesOpt = None,
+    require_witnessed: RequireOpt = False,
+    checkpoints: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--checkpoint",
+            help="A signed checkpoint kept elsewhere (a note, or JSON Lines of receipts or of "
+            "a witness's refusals), checked for a fork against the bundle. Repeatable.",
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Re-verify a bundle from scratch: every signature, every rule, the Merkle root, every
-    checkpoint and its consistency, and every published result; with --receipts, that the
-    log kept everything it acknowledged. Exit 4 names what is wrong."""
+    checkpoint and its consistency, which witnesses cosigned each, and every published
+    result; with --receipts, that the log kept everything it acknowledged; with --checkpoint,
+    that the log never signed another history. Exit 4 names what is wrong."""
     try:
         held = [_receipt(n, doc) for n, doc in read_documents(receipts)] if receipts else []
+        others = tuple(found for path in checkpoints or [] for found in notes_in(path))
     except (FileFormatError, OSError) as error:
         raise fail_on(error) from None
+    except ValueError as error:
+        raise fail_on(FileFormatError(str(error))) from None
     except (ReceiptError, Rejected, InputError) as error:
         raise fail_on(error, str(receipts)) from None
+    policy = policy_from(witnesses)
+    asked = Witnessing(policy, require_witnessed, others)
     with err.status("auditing"):
-        result = audit_bundle(directory, workers, held)
+        result = audit_bundle(directory, workers, held, asked)
     if report is not None:
         report.write_text(json.dumps(result.as_dict(), indent=1) + "\n")
     if as_json:
@@ -141,30 +184,44 @@ def verify_receipt(
             "--proof", help="Consistency proof to --checkpoint (JSON list of base64 hashes)."
         ),
     ] = None,
+    witnesses: WitnessesOpt = None,
+    require_witnessed: RequireOpt = False,
 ) -> None:
     """Check receipts offline: the log's checkpoint signature and the inclusion proof; with
     --entry, that each receipt is for exactly that signed document; with --checkpoint or
-    --bundle, that the receipt's tree is a prefix of the tree the log published later."""
+    --bundle, that the receipt's tree is a prefix of the tree the log published later; and
+    which witnesses cosigned the receipt's checkpoint or that later one."""
     _check_options(checkpoint_file, bundle, proof_file)
     key = log_key_from(log_key_text)
     receipts = _read_receipts(receipt_file)
     kept = _read_kept(entry) if entry else None
     later = _published(key, receipts, checkpoint_file, bundle, proof_file)
-    failed = sum(not _check_one(receipt, key, kept, later) for receipt in receipts)
+    policy = policy_from(witnesses)
+    if policy is None and bundle is not None and (bundle / "witnesses.json").exists():
+        policy = policy_from(bundle / "witnesses.json")
+        policy = policy if policy is not None and policy.witnesses else None
+    asked = Witnessing(policy, require_witnessed)
+    failed = sum(not _check_one(receipt, key, kept, later, asked) for receipt in receipts)
     if failed:
         raise typer.Exit(ExitCode.REFUSED)
 
 
 def _check_one(
-    receipt: Receipt, key: PublicKey, kept: KeptEntries | None, later: Published | None
+    receipt: Receipt,
+    key: PublicKey,
+    kept: KeptEntries | None,
+    later: Published | None,
+    asked: Witnessing,
 ) -> bool:
     """Print one ok or FAILED line for a receipt; True if it checks out."""
     try:
         checkpoint = receipt.verify(key, kept)
         if later is not None:
             later.check(checkpoint)
-    except ReceiptError as error:
-        text = f"{classify(error).code}: {receipt.kind} {receipt.entry_id}: {error}"
+        witnessed = _witnessed(receipt, later, asked)
+    except (ReceiptError, NoteError) as error:
+        code = classify(error).code if isinstance(error, ReceiptError) else INVALID
+        text = f"{code}: {receipt.kind} {receipt.entry_id}: {error}"
         out.print(f"[red]FAILED[/]: {escape(text)}", soft_wrap=True)
         return False
     line = (
@@ -173,8 +230,25 @@ def _check_one(
     )
     if later is not None:
         line += f"; a prefix of the published tree of size {later.checkpoint.size}"
+    if witnessed is not None:
+        line += f"; witnesses: {witnessed.summary()} at size {witnessed.size}"
     out.print(escape(line), soft_wrap=True)
     return True
+
+
+def _witnessed(receipt: Receipt, later: Published | None, asked: Witnessing) -> Witnessed | None:
+    """The best-witnessed of the receipt's checkpoint and the later one proved to extend
+    it; with --require-witnessed, neither cosigned by the quorum is a failure."""
+    if asked.policy is None:
+        if asked.require:
+            raise ReceiptError("no witness policy: give --witnesses FILE", UNWITNESSED)
+        return None
+    notes = [receipt.checkpoint] + ([later.note] if later is not None and later.note else [])
+    found = [asked.policy.check(note) for note in notes]
+    best = max(found, key=lambda w: (w.holds, len(w.cosigned), w.size))
+    if asked.require and not best.holds:
+        raise ReceiptError(f"not witnessed: {best.summary()}", UNWITNESSED)
+    return best
 
 
 def log_key_from(given: str) -> PublicKey:
@@ -257,7 +331,8 @@ def _published(
             return _from_bundle(key, bundle, checkpoint_file, proof_file)
         if checkpoint_file is not None and proof_file is not None:
             proof = _read_proof(proof_file)
-            return Published(_open_checkpoint(checkpoint_file, key), _given(proof))
+            note = _read_note(checkpoint_file)
+            return Published(_open_note(note, key, str(checkpoint_file)), _given(proof), note=note)
     except (FileFormatError, OSError, ReceiptError, InputError) as error:
         raise fail_on(error) from None
     return None
@@ -268,12 +343,17 @@ def _from_bundle(
 ) -> Published:
     """The bundle's checkpoints are what was published; its leaves prove consistency unless
     a proof is given."""
-    tree, notes = _read_bundle(bundle, key)
-    target = _open_checkpoint(checkpoint_file, key) if checkpoint_file else notes[-1]
+    tree, notes, texts = _read_bundle(bundle, key)
+    if checkpoint_file is not None:
+        text = _read_note(checkpoint_file)
+        target = _open_note(text, key, str(checkpoint_file))
+    else:
+        target, text = notes[-1], texts[-1]
     if proof_file is not None:
-        return Published(target, _given(_read_proof(proof_file)), frozenset(notes))
+        return Published(target, _given(_read_proof(proof_file)), frozenset(notes), text)
     _check_bundle_tree(tree, target, bundle)
-    return Published(target, partial(tree.consistency_proof, size2=target.size), frozenset(notes))
+    prove = partial(tree.consistency_proof, size2=target.size)
+    return Published(target, prove, frozenset(notes), text)
 
 
 def _given(proof: tuple[bytes, ...]) -> Prover:
@@ -306,9 +386,12 @@ def _check_one_size(receipts: Sequence[Receipt]) -> None:
         )
 
 
+def _read_note(path: Path) -> str:
+    return decode(read_bytes(path, 1 << 16), str(path))
+
+
 def _open_checkpoint(path: Path, key: PublicKey) -> Checkpoint:
-    note = decode(read_bytes(path, 1 << 16), str(path))
-    return _open_note(note, key, str(path))
+    return _open_note(_read_note(path), key, str(path))
 
 
 def _open_note(note: str, key: PublicKey, where: str) -> Checkpoint:
@@ -333,21 +416,25 @@ def _read_proof(path: Path) -> tuple[bytes, ...]:
     return proof
 
 
-def _read_bundle(directory: Path, key: PublicKey) -> tuple[MerkleTree, list[Checkpoint]]:
+def _read_bundle(directory: Path, key: PublicKey) -> tuple[MerkleTree, list[Checkpoint], list[str]]:
     """The bundle's tree, from its leaves' bytes, and every checkpoint it published, each
-    verified with the log key given (not the key the bundle names)."""
+    verified with the log key given (not the key the bundle names), with its note and the
+    witnesses' cosignatures the bundle carries."""
     tree = MerkleTree(_bundle_leaves(directory / "ledger.jsonl"))
     path = directory / "checkpoints.jsonl"
     notes = []
+    texts = []
     for number, line in enumerate(read_bytes(path).splitlines(), 1):
         record = load_json(line, where=f"{path}: line {number}")
         note = record.get("note") if isinstance(record, dict) else None
         if not isinstance(note, str):
             raise FileFormatError(f"{path}: line {number} holds no checkpoint note")
         notes.append(_open_note(note, key, f"{path}: line {number}"))
+        lines = record.get("cosignatures", [])
+        texts.append(with_cosignatures(note, lines if isinstance(lines, list) else []))
     if not notes:
         raise FileFormatError(f"{path}: the bundle published no checkpoint", "input.empty")
-    return tree, notes
+    return tree, notes, texts
 
 
 def _bundle_leaves(path: Path) -> Iterator[bytes]:

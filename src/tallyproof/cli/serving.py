@@ -12,8 +12,12 @@ from tallyproof.api import children
 from tallyproof.api.committer import Address, start_committer, stop_committer
 from tallyproof.api.publishing import start_publisher
 from tallyproof.api.settings import ENV, Limits, ServeSettings
+from tallyproof.api.witnessing import start_collector
 from tallyproof.cli.common import app, err, known_errors
+from tallyproof.service.witnessing import read_policy
 from tallyproof.service.writer import LedgerWriter
+
+WITNESS_TIMEOUT = 5.0  # seconds a witness has to answer before the round goes on without it
 
 
 @app.command()
@@ -43,6 +47,12 @@ def serve(
     publish_seconds: Annotated[
         float, typer.Option(min=0.5, help="At most one static publication this often.")
     ] = 5.0,
+    witness_seconds: Annotated[
+        float,
+        typer.Option(
+            min=0.1, help="Ask the home's witnesses to cosign the newest checkpoint this often."
+        ),
+    ] = 2.0,
 ) -> None:
     """Serve the HTTP API (/v1, OpenAPI at /docs) and the live feed (/v1/events) on the
     home's store: WORKERS processes read and verify requests, one committer process logs
@@ -52,6 +62,8 @@ def serve(
 
     with known_errors():
         LedgerWriter.open(ctx.obj).close()  # an uninitialised home is refused here, plainly
+    with known_errors("witnesses.json"):
+        witnessed = bool(read_policy(ctx.obj).witnesses)
     limits = Limits(
         body_bytes=body_bytes,
         batch_documents=batch_documents,
@@ -70,6 +82,7 @@ def serve(
     err.print(f"serving http://{host}:{port}/ (API under /v1, its description at /docs)")
     committer = start_committer(ctx.obj, address)
     publisher = start_publisher(ctx.obj, publish, publish_seconds) if publish else None
+    collector = start_collector(ctx.obj, witness_seconds, WITNESS_TIMEOUT) if witnessed else None
     try:
         uvicorn.run(
             "tallyproof.api.app:app_from_env",
@@ -81,6 +94,7 @@ def serve(
             access_log=False,
         )
     finally:
-        if publisher is not None:
-            children.stop(publisher)
+        for child in (publisher, collector):
+            if child is not None:
+                children.stop(child)
         stop_committer(committer, address)

@@ -3,7 +3,8 @@
 manifest.json      format, log origin and key, tree size and root, SHA-256 of each file
 ledger.jsonl       every leaf in log order: {"index": n, "leaf": <the leaf's JSON>}
 checkpoints.jsonl  every published checkpoint (signed note) with the consistency proof
-                   from the one before it
+                   from the one before it, and the witnesses' cosignatures collected on it
+witnesses.json     the witnesses the log asked and its quorum (a reader may trust others)
 results.json       the published results of every election, contest by contest
 structure/<id>.json, keys.json   the same facts in reader-friendly files
 """
@@ -21,7 +22,9 @@ from tallyproof.formats.answers import view_record
 from tallyproof.ledger.merkle import MerkleTree, leaf_hash
 from tallyproof.service.reading import ReadModel
 from tallyproof.service.state import StoreInconsistent
+from tallyproof.service.witnessing import read_policy
 from tallyproof.service.writer import LedgerWriter
+from tallyproof.store import witnesses
 from tallyproof.store.records import KeyIndex, RevocationIndex
 
 FORMAT = "tallyproof-bundle/1"
@@ -55,6 +58,7 @@ def export_bundle(writer: LedgerWriter, directory: Path) -> dict[str, Any]:
         state.catch_up(reader)
         entries = reader.entries()
         checkpoints = reader.checkpoints()
+        cosigned = witnesses.cosignatures_upto(reader, len(entries))
         keys = reader.keys()
         revoked = {r.key_id: r for r in reader.revocations()}
         elections = sorted(state.elections)
@@ -65,9 +69,16 @@ def export_bundle(writer: LedgerWriter, directory: Path) -> dict[str, Any]:
     with (directory / "ledger.jsonl").open("wb") as handle:
         for row in entries:
             handle.write(b'{"index":%d,"leaf":%s}\n' % (row.seq, row.leaf_data))
+    lines: dict[int, list[str]] = {}
+    for row in cosigned:
+        lines.setdefault(row.tree_size, []).append(row.line)
     _write_checkpoints(
-        writer, directory / "checkpoints.jsonl", [c for c in checkpoints if c.tree_size <= size]
+        writer,
+        directory / "checkpoints.jsonl",
+        [c for c in checkpoints if c.tree_size <= size],
+        lines,
     )
+    _write_json(directory / "witnesses.json", read_policy(writer.settings).as_dict())
     _write_json(directory / "results.json", {"elections": results})
     (directory / "structure").mkdir(exist_ok=True)
     for eid in elections:
@@ -80,7 +91,7 @@ def export_bundle(writer: LedgerWriter, directory: Path) -> dict[str, Any]:
             "keys": [key_record(k, revoked.get(k.key_id)) for k in keys],
         },
     )
-    files = ["ledger.jsonl", "checkpoints.jsonl", "results.json", "keys.json"]
+    files = ["ledger.jsonl", "checkpoints.jsonl", "results.json", "keys.json", "witnesses.json"]
     files += [f"structure/{eid}.json" for eid in elections]
     manifest = {
         "format": FORMAT,
@@ -111,7 +122,9 @@ def _check_leaves(entries: Sequence[Any], tree: MerkleTree) -> None:
             )
 
 
-def _write_checkpoints(writer: LedgerWriter, path: Path, rows: list[Any]) -> None:
+def _write_checkpoints(
+    writer: LedgerWriter, path: Path, rows: list[Any], cosignatures: dict[int, list[str]]
+) -> None:
     previous = 0
     with path.open("w", encoding="utf-8") as handle:
         for row in rows:
@@ -122,6 +135,7 @@ def _write_checkpoints(writer: LedgerWriter, path: Path, rows: list[Any]) -> Non
                 "note": row.note,
                 "consistency_from": previous,
                 "consistency_proof": [base64.b64encode(p).decode() for p in proof],
+                "cosignatures": cosignatures.get(row.tree_size, []),
             }
             handle.write(json.dumps(record) + "\n")
             previous = row.tree_size

@@ -25,6 +25,7 @@ ROLLBACK = "receipt.rollback"  # the published tree is smaller than the receipt'
 SPLIT_VIEW = "receipt.split_view"  # the published tree does not extend the receipt's
 UNPUBLISHED = "receipt.unpublished_checkpoint"  # handed out, but not in the bundle
 PUBLISHED_INVALID = "receipt.published_invalid"  # what was published does not verify itself
+UNWITNESSED = "receipt.unwitnessed"  # no checkpoint the reader's witness quorum cosigned
 
 
 class ReceiptError(ValueError):
@@ -164,6 +165,7 @@ class Published:
     checkpoint: Checkpoint
     prove: Prover
     notes: frozenset[Checkpoint] | None = None
+    note: str = ""  # the published note as found, with any witnesses' cosignatures
 
     def check(self, held: Checkpoint) -> None:
         """The receipt's tree must be a prefix of the published one, and, when the published

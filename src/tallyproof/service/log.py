@@ -123,6 +123,18 @@ class LogView:
                 proof = self.tree.consistency_proof(a.tree_size, b.tree_size)
         return Consistency(a, b, tuple(proof))
 
+    def proof_between(self, old: int, size: int) -> tuple[bytes, ...]:
+        """A consistency proof from any size (a witness's last cosigned one need not be a
+        size this store signed at) to `size`; empty from 0 or to the same size."""
+        if not 0 <= old <= size:
+            raise QueryError("proof.range", "from", f"no proof from size {old} to {size}")
+        with self.store.read() as reader:
+            self._catch_up(reader, size)
+        if old in (0, size):
+            return ()
+        with self._lock:
+            return tuple(self.tree.consistency_proof(old, size))
+
     def evidence(self, seqs: Sequence[int], tree_size: int) -> Evidence:
         """The leaves at `seqs` with their inclusion proofs in the tree signed at `tree_size`:
         what a reader needs to check, without trusting us, that those entries are in it."""

@@ -51,3 +51,13 @@ class Settings:
     @property
     def log_key_path(self) -> Path:
         return self.home / "log.key"
+
+    @property
+    def witnesses_path(self) -> Path:
+        """The witnesses this log asks to cosign its checkpoints, and the quorum it needs."""
+        return self.home / "witnesses.json"
+
+    @property
+    def witness_key_path(self) -> Path:
+        """In a witness's home: the key it cosigns with."""
+        return self.home / "witness.key"

@@ -4,6 +4,7 @@ and every other table is an index over it."""
 from __future__ import annotations
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Index,
@@ -16,7 +17,7 @@ from sqlalchemy import (
     text,
 )
 
-REVISION = "0004"  # the Alembic head these tables describe (a test holds them equal)
+REVISION = "0005"  # the Alembic head these tables describe (a test holds them equal)
 metadata = MetaData()
 
 ledger_entries = Table(
@@ -180,4 +181,49 @@ checkpoints = Table(
     Column("tree_size", Integer, primary_key=True, autoincrement=False),
     Column("note", Text, nullable=False),
     Column("published_at", String(40), nullable=False),
+)
+
+# --- witnesses (docs/witnesses.md) -----------------------------------------------------------
+
+cosignatures = Table(  # on the log's side: what each witness cosigned, as its line
+    "cosignatures",
+    metadata,
+    Column("tree_size", Integer, primary_key=True, autoincrement=False),
+    Column("witness", String(200), primary_key=True),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("line", Text, nullable=False),
+    Column("received_at", String(40), nullable=False),
+)
+
+witness_logs = Table(  # on a witness's side: the logs it follows, by origin and key
+    "witness_logs",
+    metadata,
+    Column("origin", String(300), primary_key=True),
+    Column("vkey", String(400), primary_key=True),
+    Column("added_at", String(40), nullable=False),
+)
+
+witness_cosigned = Table(  # every checkpoint it cosigned; the newest per origin is its state
+    "witness_cosigned",
+    metadata,
+    Column("origin", String(300), primary_key=True),
+    Column("tree_size", BigInteger, primary_key=True, autoincrement=False),
+    Column("root", String(44), nullable=False),
+    Column("note", Text, nullable=False),
+    Column("cosignature", Text, nullable=False),
+    Column("cosigned_at", String(40), nullable=False),
+)
+
+witness_refusals = Table(  # signed checkpoints it would not cosign: evidence of a fork
+    "witness_refusals",
+    metadata,
+    Column("refusal", Integer, primary_key=True, autoincrement=True),
+    Column("origin", String(300), nullable=False),
+    Column("old_size", BigInteger, nullable=False),
+    Column("tree_size", BigInteger, nullable=False),
+    Column("code", String(40), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("request", Text, nullable=False),
+    Column("cosigned_note", Text),
+    Column("refused_at", String(40), nullable=False),
 )
