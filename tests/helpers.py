@@ -188,10 +188,15 @@ def fresh_pg_schema(server_url: str) -> Iterator[str]:
         admin.dispose()
 
 
-def cli(home: Path, *args: str, check: int | None = 0) -> subprocess.CompletedProcess:
-    """Run the installed command in a fresh process against `home`; check its exit code."""
+def cli(
+    home: Path, *args: str, check: int | None = 0, database_url: str | None = None
+) -> subprocess.CompletedProcess:
+    """Run the installed command in a fresh process against `home` (and its store at
+    `database_url`, if not the home's SQLite file); check its exit code."""
     env = {**os.environ, "COLUMNS": "200", "TALLYPROOF_HOME": str(home)}
     env.pop("TALLYPROOF_DATABASE_URL", None)
+    if database_url:
+        env["TALLYPROOF_DATABASE_URL"] = database_url
     done = subprocess.run(
         [sys.executable, "-m", "tallyproof", *args],
         capture_output=True,

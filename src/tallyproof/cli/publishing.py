@@ -14,6 +14,7 @@ from tallyproof.cli.reading import AsOfOpt, as_of_value, read_model
 from tallyproof.export.static import PublishReport, publish
 from tallyproof.ledger.keys import Signer
 from tallyproof.service.settings import Settings
+from tallyproof.service.witnessing import read_policy
 
 
 @app.command("publish")
@@ -40,7 +41,17 @@ def publish_command(
                 tasks[what] = progress.add_task(what, total=total)
             progress.update(tasks[what], completed=done, total=total)
 
-        report = publish(model, directory, at, log_key=log_key, history=history, progress=advance)
+        with known_errors("witnesses.json"):
+            witnesses = read_policy(ctx.obj)
+        report = publish(
+            model,
+            directory,
+            at,
+            log_key=log_key,
+            history=history,
+            progress=advance,
+            witnesses=witnesses,
+        )
     if as_json:
         out.print_json(data=report.as_dict() | {"directory": str(directory)})
     else:

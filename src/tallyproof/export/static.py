@@ -40,6 +40,7 @@ from tallyproof.formats.answers import (
     standings_document,
     station_document,
 )
+from tallyproof.ledger.cosignature import WitnessPolicy
 from tallyproof.ledger.entries import leaf_body
 from tallyproof.ledger.merkle import leaf_hash
 from tallyproof.ledger.note import Checkpoint
@@ -66,6 +67,8 @@ from tallyproof.service.reading import (
     status_order,
 )
 from tallyproof.service.state import StoreInconsistent
+from tallyproof.service.witnessing import cosigned_note, size_of, witnessed_checkpoint
+from tallyproof.store import witnesses as witness_rows
 from tallyproof.store.database import Reader
 
 FORMAT = "tallyproof-static/1"
@@ -563,6 +566,9 @@ def _contest_sizes(state: ElectionState, structure: ElectionStructure) -> dict[s
 
 # --- the log ---------------------------------------------------------------------------------
 
+WITNESSED_FILE = "checkpoint.witnessed"  # the newest checkpoint the witnesses' quorum cosigned
+WITNESSES_FILE = "witnesses.json"  # whom the log asks, and its quorum
+
 
 def _checkpoint(note: str) -> Checkpoint:
     """The checkpoint a signed note carries (its signature is the reader's to check)."""
@@ -692,6 +698,8 @@ def _root_index(state: State, log_key: str | None) -> dict[str, Any]:
         "log_key": log_key,
         "tree_size": state.tree_size,
         "checkpoint": "checkpoint",
+        "witnessed": WITNESSED_FILE,
+        "witnesses": WITNESSES_FILE,
         "elections": at("elections", state.elections_file[0]),
         "election_index": {e: f"{election_dir(e)}/index.json" for e in state.elections},
         "log": {
@@ -709,7 +717,7 @@ def _head_size(out: _Directory, name: str) -> int:
     data = out.read(name)
     if data is None:
         return -1
-    if name == "checkpoint":
+    if name in ("checkpoint", WITNESSED_FILE):
         return _checkpoint(data.decode()).size
     return int(orjson.loads(data)["tree_size"])
 
@@ -731,12 +739,40 @@ class Publisher:
     entries since the last one; a new one replays only the contests a run touches."""
 
     def __init__(
-        self, directory: Path, *, log_key: str | None = None, history: bool = False
+        self,
+        directory: Path,
+        *,
+        log_key: str | None = None,
+        history: bool = False,
+        witnesses: WitnessPolicy | None = None,
     ) -> None:
         self.directory = directory
         self.log_key = log_key  # the log's verifier key, named in index.json if given
         self.history = history
+        self.witnesses = witnesses or WitnessPolicy()
         self._timelines: dict[str, KeptTimelines] = {}
+
+    def publish_witnessed(self, model: ReadModel) -> int | None:
+        """Write what the witnesses said: `checkpoint` at the directory's size with every
+        cosignature collected on it, `checkpoint.witnessed` (the newest checkpoint the
+        quorum cosigned, at or below that size) and `witnesses.json`. Cosignatures come
+        after the checkpoint they sign, so the publisher calls this again as they do.
+        Returns the witnessed size written, if any."""
+        out = _Directory(self.directory, PublishReport(0, 0))
+        with out.locked():
+            state = State.load(out)
+            if not state.checkpoint:
+                return None
+            size = state.tree_size
+            with model.store.read() as reader:
+                lines = witness_rows.cosignatures(reader, [size])[size]
+                newest = witnessed_checkpoint(reader, self.witnesses)
+            _replace_head(out, "checkpoint", cosigned_note(state.checkpoint, lines).encode(), size)
+            out.replace(WITNESSES_FILE, orjson.dumps(self.witnesses.as_dict()))
+            if newest is None or size_of(newest) > size:
+                return None
+            _replace_head(out, WITNESSED_FILE, newest.encode(), size_of(newest))
+            return size_of(newest)
 
     def publish(
         self, model: ReadModel, as_of: AsOf = None, progress: Progress | None = None
@@ -757,6 +793,7 @@ class Publisher:
             else:
                 self._publish_at(_Context(model, out, self.history, progress), state, target)
                 report.tree_size = state.tree_size
+        self.publish_witnessed(model)
         report.seconds = round(time.perf_counter() - started, 3)
         return report
 
@@ -802,9 +839,10 @@ def publish(
     log_key: str | None = None,
     history: bool = False,
     progress: Progress | None = None,
+    witnesses: WitnessPolicy | None = None,
 ) -> PublishReport:
     """One run of a new `Publisher`: what `tallyproof publish` does."""
-    publisher = Publisher(directory, log_key=log_key, history=history)
+    publisher = Publisher(directory, log_key=log_key, history=history, witnesses=witnesses)
     return publisher.publish(model, as_of, progress)
 
 

@@ -2,16 +2,22 @@
 // checkpoint of the answer the number came from and the signed entries behind the number,
 // and checks them here, in the reader's browser (verify.js, WebCrypto): the Ed25519
 // signature of the checkpoint, each entry's inclusion proof under it, and that the entries
-// add up to the number shown. The log's key is kept from the first visit, so a server that
+// add up to the number shown; then whether the log's witnesses cosigned that checkpoint or a
+// later one proven to extend it. The log's key is kept from the first visit, so a server that
 // changes it is caught.
-import { h } from "./dom.js";
-import { fromBase64, parseVerifierKey, verifyCheckpoint, verifyEvidence, verifyProofOf } from "./verify.js";
+import { fmt, h } from "./dom.js";
+import {
+  fromBase64, parseVerifierKey, parseWitnessKey, verifyCheckpoint, verifyConsistency, verifyCosignatures,
+  verifyEvidence, verifyProofOf,
+} from "./verify.js";
 
 const enc = encodeURIComponent;
 const PINNED = "tallyproof.log-key";
 
-async function json(url) {
+// `absent`: a 404 is an answer ("none yet"), null, rather than an error.
+async function json(url, { absent = false } = {}) {
   const response = await fetch(url, { headers: { Accept: "application/json" } });
+  if (absent && response.status === 404) return null;
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
   return response.json();
 }
@@ -40,18 +46,30 @@ export async function openVerifier(data, state) {
     const cp = await verifyCheckpoint(checkpoint.checkpoint, key.key);
     steps.push(cp.ok ? ["ok", `The checkpoint of ${size.toLocaleString("en-US")} entries is signed by the log's key ${key.vkey.split("+")[0]} (Ed25519).`]
       : ["bad", `The checkpoint does not verify: ${cp.reason}`]);
-    if (cp.ok) steps.push(...(await checkNumber(data, state, size, key.key)));
-    const ok = steps.every(([kind]) => kind === "ok");
+    // the witnesses are asked while the number is checked: neither waits for the other
+    const [numberSteps, witnessed] = cp.ok
+      ? await Promise.all([checkNumber(data, state, size, key.key), checkWitnesses(size, cp, key.key)])
+      : [[], null];
+    steps.push(...numberSteps);
+    const ok = ![...steps, ...(witnessed?.steps ?? [])].some(([kind]) => kind === "bad");
     body.replaceChildren(
       h("p", { class: ok ? "result-ok" : "result-bad", "data-testid": "verify-result", "data-ok": String(ok) },
         ok ? "Verified in your browser." : "Verification FAILED."),
-      h("ul", {}, steps.map(([kind, text]) => h("li", { class: kind === "ok" ? "" : "result-bad" }, kind === "ok" ? "✓ " : "✗ ", text))),
+      stepList(steps),
+      witnessed ? witnessSection(witnessed) : null,
       h("h3", {}, "The signed checkpoint"),
       h("pre", { class: "note", "data-testid": "verify-note" }, checkpoint.checkpoint),
       h("p", {}, "Check it yourself: ", h("code", {}, `tallyproof verify-receipt`), " or any C2SP tlog-checkpoint verifier, with the log's key ", h("code", {}, key.vkey), "."));
   } catch (err) {
     body.replaceChildren(h("p", { class: "result-bad", "data-testid": "verify-result", "data-ok": "false" }, `Verification FAILED: ${err.message}`));
   }
+}
+
+// ✓ checked, ✗ failed, · said (neither: a fact the reader should know, such as "not yet
+// witnessed", which does not make the number's check fail).
+const MARKS = { ok: "✓ ", bad: "✗ ", note: "· " };
+function stepList(steps) {
+  return h("ul", {}, steps.map(([kind, text]) => h("li", { class: kind === "bad" ? "result-bad" : "" }, MARKS[kind], text)));
 }
 
 async function checkNumber(data, state, size, key) {
@@ -100,4 +118,77 @@ async function checkContest(evidence, data, value, key) {
   else steps.push(found === value ? ["ok", `The signed ${data.kind === "declared" ? "declaration (Form 47)" : "forms"} give ${value.toLocaleString("en-US")}, the number shown.`]
     : ["bad", `The signed entries give ${found}, the page shows ${value}.`]);
   return steps;
+}
+
+// ---- witnesses ------------------------------------------------------------------------
+// A checkpoint signed by the log alone is its word: it could show another reader another
+// history. Witnesses (observers, parties) cosign the newest checkpoint every few seconds, so
+// the one a number was read at is covered by a later one the quorum cosigned, once that one
+// is proven to extend it. Everything is checked here: the log's signature on the witnessed
+// checkpoint, each cosignature against the witnesses' keys, the count against the quorum,
+// and the consistency proof between the two roots. The server's own verdict ("witnessed",
+// "cosigned_by") is not read.
+
+const plural = (n, one, many) => `${fmt(n)} ${n === 1 ? one : many}`;
+const utc = (seconds) => `${new Date(seconds * 1000).toISOString().slice(0, 19).replace("T", " ")} UTC`;
+
+// {state, summary: [kind, text], policy, steps: [[kind, text]] (one a witness)}; state is
+// "none", "pending", "witnessed" or "failed" (for the page's tests and styles).
+async function checkWitnesses(size, cp, logKey) {
+  const policy = await json("/v1/witnesses");
+  const names = policy.witnesses.map((w) => w.name);
+  if (!names.length) {
+    return { state: "none", summary: ["note", "This log names no witnesses: its checkpoints are its own word."], steps: [] };
+  }
+  const about = `The log names ${plural(names.length, "witness", "witnesses")} (${names.join(", ")}); ${fmt(policy.quorum)} must cosign.`;
+  const result = (state, kind, text, steps = []) => ({ state, summary: [kind, text], about, steps });
+  const found = await json("/v1/checkpoints/witnessed", { absent: true });
+  if (!found) return result("pending", "note", "Not yet witnessed: the witnesses' quorum has cosigned no checkpoint of this log yet.");
+  if (found.tree_size < size) {
+    const older = plural(size - found.tree_size, "entry", "entries");
+    return result("pending", "note", `Not yet witnessed: the newest checkpoint the witnesses cosigned is ${fmt(found.tree_size)} (${older} older).`);
+  }
+  const at = `the checkpoint at size ${fmt(found.tree_size)}`;
+  const fail = (text, steps) => result("failed", "bad", `Witnessing FAILED: ${text}`, steps);
+  // the log's signature first: cosignatures on a checkpoint the log did not sign prove nothing
+  const signed = await verifyCheckpoint(found.cosigned, logKey);
+  if (!signed.ok) return fail(`${at} the log calls witnessed does not verify: ${signed.reason}`);
+  if (signed.treeSize !== found.tree_size) return fail(`the log calls ${at} witnessed, but it is of size ${signed.treeSize}`);
+  const keys = await Promise.all(policy.witnesses.map((w) => parseWitnessKey(w.vkey)));
+  const checked = await verifyCosignatures(found.cosigned, keys);
+  const time = new Map(checked.cosigned.map((c) => [c.witness, c.timestamp]));
+  const why = new Map(checked.failed.map((f) => [f.witness, f.reason]));
+  const steps = names.map((name) => time.has(name) ? ["ok", `${name} cosigned it at ${utc(time.get(name))}.`]
+    : why.has(name) ? ["bad", `${name}: ${why.get(name)}.`] : ["note", `${name} has not cosigned it.`]);
+  const count = checked.cosigned.length;
+  const holds = count >= policy.quorum;
+  const tally = `${fmt(count)} of ${fmt(names.length)} witnesses, ${fmt(policy.quorum)} needed (quorum ${holds ? "holds" : "not met"})`;
+  const by = checked.cosigned.map((c) => c.witness).join(", ") || "no witness";
+  // a forged line is the server's doing: the note is refused whatever the others say
+  if (!checked.ok) return fail(`${at} carries a cosignature that does not verify (${[...why.keys()].join(", ")}); verified: ${by} — ${tally}.`, steps);
+  if (!holds) return fail(`the log calls ${at} witnessed, but it is cosigned by ${by} — ${tally}.`, steps);
+  // the witnessed tree must extend this number's: the roots of both verified checkpoints
+  let covers = "this checkpoint itself";
+  if (found.tree_size > size) {
+    const answer = await json(`/v1/proofs/consistency?first=${size}&second=${found.tree_size}`);
+    const proof = (answer.consistency_proof ?? []).map(fromBase64);
+    const consistent = proof.every(Boolean)
+      ? await verifyConsistency(size, found.tree_size, proof, cp.rootHash, signed.rootHash)
+      : { ok: false, reason: "the proof is not base64" };
+    if (!consistent.ok) return fail(`${at} is not proven to extend this checkpoint: ${consistent.reason}.`, steps);
+    covers = `which extends this checkpoint (consistency proof of ${plural(proof.length, "hash", "hashes")} checked)`;
+  } else {
+    const same = await verifyConsistency(size, size, [], cp.rootHash, signed.rootHash);
+    if (!same.ok) return fail(`${at} has another root than this checkpoint.`, steps);
+  }
+  return result("witnessed", "ok", `Witnessed: cosigned by ${by} — ${tally} — at size ${fmt(found.tree_size)}, ${covers}.`, steps);
+}
+
+function witnessSection(w) {
+  const [kind, text] = w.summary;
+  return h("section", { "data-testid": "verify-witnesses", "data-state": w.state, "aria-labelledby": "verify-witnesses-h" },
+    h("h3", { id: "verify-witnesses-h" }, "Witnesses"),
+    h("p", { class: kind === "ok" ? "result-ok" : kind === "bad" ? "result-bad" : "", "data-testid": "witness-summary" }, MARKS[kind], text),
+    w.steps.length ? stepList(w.steps) : null,
+    w.about ? h("p", {}, w.about) : null);
 }

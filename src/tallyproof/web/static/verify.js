@@ -1,12 +1,14 @@
 // verify.js — checks in the reader's browser that the numbers a results page shows are sums of
-// forms the log signed: C2SP signed-note checkpoints (Ed25519), RFC 9162 Merkle proofs
-// (SHA-256) and the forms' own votes. WebCrypto only, no dependencies (docs/ledger.md).
+// forms the log signed: C2SP signed-note checkpoints (Ed25519), the witnesses' C2SP
+// tlog-cosignatures on them (Ed25519 cosignature/v1), RFC 9162 Merkle proofs (SHA-256) and
+// the forms' own votes. WebCrypto only, no dependencies (docs/ledger.md).
 //
 // Results are values, {ok, reason, ...}: a failed check is an answer to show, not an error.
 // Only a malformed verifier key throws, since without a key there is nothing to check with.
 
 const DASH = "\u2014 "; // "— " opens every signature line of a signed note
 const ED25519 = 0x01; // the signed-note key type byte
+const COSIGNATURE_V1 = 0x04; // a witness's key type byte (Ed25519 cosignature/v1)
 // docs/rules.md, "Who may sign what": only these sources' forms make the official chain.
 const OFFICIAL_SOURCES = new Set(["presiding_officer", "returning_officer"]);
 const utf8 = new TextEncoder();
@@ -55,35 +57,49 @@ function count(x) {
 // C2SP signed-note: a key name is non-empty, without whitespace or "+".
 const NAME = /^[^\s+]+$/u;
 
-/** The log's verifier key, `name+keyhash+base64(0x01 || Ed25519 key)` as /v1/log-key gives
- * it. The key hash is the first 4 bytes of SHA-256(name || "\n" || 0x01 || key). Throws if
+/** A verifier key `name+keyhash+base64(type || Ed25519 key)`: {name, keyHash, publicKey,
+ * cryptoKey}. The key hash is the first 4 bytes of SHA-256(name || "\n" || type || key), so a
+ * key of another type (a log's 0x01 key read as a witness's 0x04) does not match. Throws if
  * the text is malformed or the hash does not match. */
-export async function parseVerifierKey(vkey) {
+async function readKey(vkey, type, what) {
   // The base64 part may itself contain "+": split at the first two only.
   const text = String(vkey).trim();
   const first = text.indexOf("+");
   const second = text.indexOf("+", first + 1);
-  if (first < 0 || second < 0) throw new Error("a verifier key is name+hash+key");
+  if (first < 0 || second < 0) throw new Error(`a ${what} is name+hash+key`);
   const name = text.slice(0, first);
   const hashHex = text.slice(first + 1, second);
   const typed = fromBase64(text.slice(second + 1));
-  if (!NAME.test(name)) throw new Error(`verifier key name ${JSON.stringify(name)} is invalid`);
+  if (!NAME.test(name)) throw new Error(`${what} name ${JSON.stringify(name)} is invalid`);
   if (!/^[0-9a-f]{8}$/.test(hashHex)) throw new Error("the key hash must be 8 hex digits");
-  if (!typed || typed.length !== 33 || typed[0] !== ED25519) {
-    throw new Error("the key must be 0x01 followed by 32 bytes (Ed25519)");
+  if (!typed || typed.length !== 33 || typed[0] !== type) {
+    const kind = type === ED25519 ? "Ed25519" : "Ed25519 cosignature/v1";
+    throw new Error(`the key must be 0x0${type} followed by 32 bytes (${kind})`);
   }
   const keyHash = (await sha256(utf8.encode(name), [0x0a], typed)).slice(0, 4);
-  if (toHex(keyHash) !== hashHex) throw new Error(`verifier key ${name}: hash does not match`);
+  if (toHex(keyHash) !== hashHex) throw new Error(`${what} ${name}: hash does not match`);
   const publicKey = typed.slice(1);
   const cryptoKey = await crypto.subtle.importKey("raw", publicKey, "Ed25519", false, ["verify"]);
   return { name, keyHash, publicKey, cryptoKey };
 }
 
+/** The log's verifier key, `name+keyhash+base64(0x01 || Ed25519 key)` as /v1/log-key gives
+ * it. Throws if the text is malformed or the hash does not match. */
+export function parseVerifierKey(vkey) {
+  return readKey(vkey, ED25519, "verifier key");
+}
+
+/** A witness's key, `name+keyhash+base64(0x04 || Ed25519 key)` as /v1/witnesses gives it
+ * (C2SP tlog-cosignature). Throws if the text is malformed or the hash does not match. */
+export function parseWitnessKey(vkey) {
+  return readKey(vkey, COSIGNATURE_V1, "witness key");
+}
+
 const asKey = async (key) => (typeof key === "string" ? parseVerifierKey(key) : key);
 
-/** The text of a signed note if `key` signed it (as Go's sumdb/note Open does: other keys'
- * signatures, a witness's say, are skipped, but a bad one by our key fails the note). */
-async function openNote(note, key) {
+/** A signed note's text (up to and including the newline before the blank line) and its
+ * signature lines as {name, sig} (sig: the bytes after the name), or {ok: false, reason}. */
+function readNote(note) {
   // Signatures cover UTF-8 bytes: a lone surrogate or a control character would be encoded
   // as something other than what was signed, so such a note is refused as Go refuses it.
   if (typeof note !== "string" || !note.isWellFormed() || /[\x00-\x09\x0b-\x1f]/.test(note)) {
@@ -94,7 +110,7 @@ async function openNote(note, key) {
   const text = note.slice(0, split + 1);
   const block = note.slice(split + 2);
   if (!block.endsWith("\n")) return failed("the signature block must end with a newline");
-  let signed = false;
+  const lines = [];
   for (const line of block.slice(0, -1).split("\n")) {
     const space = line.indexOf(" ", DASH.length);
     const name = line.slice(DASH.length, space);
@@ -102,14 +118,77 @@ async function openNote(note, key) {
     if (!line.startsWith(DASH) || space < 0 || !NAME.test(name) || !sig || sig.length < 5) {
       return failed("malformed signature line");
     }
-    if (name !== key.name || !equal(sig.subarray(0, 4), key.keyHash)) continue;
+    lines.push({ name, sig });
+  }
+  return { ok: true, text, lines };
+}
+
+// A line is by a key when it names the key and starts with the key's hash (C2SP signed-note).
+const byKey = (line, key) => line.name === key.name && equal(line.sig.subarray(0, 4), key.keyHash);
+
+/** The text of a signed note if `key` signed it (as Go's sumdb/note Open does: other keys'
+ * signatures, a witness's say, are skipped, but a bad one by our key fails the note). */
+async function openNote(note, key) {
+  const read = readNote(note);
+  if (!read.ok) return read;
+  let signed = false;
+  for (const line of read.lines) {
+    if (!byKey(line, key)) continue;
+    const signature = line.sig.subarray(4);
     const good =
-      sig.length === 68 &&
-      (await crypto.subtle.verify("Ed25519", key.cryptoKey, sig.subarray(4), utf8.encode(text)));
-    if (!good) return failed(`the signature by ${name} does not verify`);
+      line.sig.length === 68 &&
+      (await crypto.subtle.verify("Ed25519", key.cryptoKey, signature, utf8.encode(read.text)));
+    if (!good) return failed(`the signature by ${line.name} does not verify`);
     signed = true;
   }
-  return signed ? { ok: true, text } : failed(`the note is not signed by ${key.name}`);
+  return signed ? { ok: true, text: read.text } : failed(`the note is not signed by ${key.name}`);
+}
+
+/** One witness's cosignature line checked: {ok, reason, timestamp}. C2SP tlog-cosignature:
+ * the bytes are key hash (4) || timestamp (u64 big-endian) || Ed25519 signature (64), the
+ * signature over "cosignature/v1\ntime <timestamp>\n" followed by the checkpoint's text. */
+async function checkCosignature(line, key, text) {
+  const { name, sig } = line;
+  if (sig.length !== 4 + 8 + 64) return failed(`the cosignature of ${name} is not 76 bytes`);
+  // The time is read as a BigInt, so that the decimal signed is exactly the one written; a
+  // time past 2^53 seconds (285 million years) is no honest witness's and is refused.
+  const time = new DataView(sig.buffer, sig.byteOffset + 4, 8).getBigUint64(0);
+  if (time === 0n || time > BigInt(Number.MAX_SAFE_INTEGER)) {
+    return failed(`the cosignature of ${name} has no valid timestamp`);
+  }
+  const message = utf8.encode(`cosignature/v1\ntime ${time}\n${text}`);
+  const good = await crypto.subtle.verify("Ed25519", key.cryptoKey, sig.subarray(12), message);
+  if (!good) return failed(`the cosignature by ${name} does not verify`);
+  return { ok: true, reason: null, timestamp: Number(time) };
+}
+
+/** The witnesses' cosignatures on a signed note, by the keys `witnessKeys` (parseWitnessKey's
+ * keys, or their vkey texts): {ok, reason, cosigned: [{witness, timestamp}], failed:
+ * [{witness, reason}]}. Lines by other keys (the log's own, a witness not named) are skipped;
+ * a line that claims a named witness's name and key hash but does not verify is in `failed`,
+ * its witness is not in `cosigned`, and `ok` is false: C2SP signed-note makes such a note
+ * malformed, so a reader must not count any of it. The note's own signature is not checked
+ * here: verifyCheckpoint does that. */
+export async function verifyCosignatures(noteText, witnessKeys) {
+  const asWitnessKey = (k) => (typeof k === "string" ? parseWitnessKey(k) : k);
+  const keys = await Promise.all(witnessKeys.map(asWitnessKey));
+  const read = readNote(noteText);
+  if (!read.ok) return { ...read, cosigned: [], failed: [] };
+  const found = new Map(); // witness name -> timestamp of its first good line
+  const bad = new Map(); // witness name -> why its line failed
+  for (const line of read.lines) {
+    const key = keys.find((k) => byKey(line, k));
+    if (!key) continue;
+    const checked = await checkCosignature(line, key, read.text);
+    if (!checked.ok) bad.set(line.name, bad.get(line.name) ?? checked.reason);
+    else if (!found.has(line.name)) found.set(line.name, checked.timestamp);
+  }
+  const cosigned = [...found]
+    .filter(([witness]) => !bad.has(witness))
+    .map(([witness, timestamp]) => ({ witness, timestamp }));
+  const failedLines = [...bad].map(([witness, reason]) => ({ witness, reason }));
+  const reason = failedLines.length ? failedLines.map((f) => f.reason).join("; ") : null;
+  return { ok: !failedLines.length, reason, cosigned, failed: failedLines };
 }
 
 /** A C2SP tlog-checkpoint signed by the log: {origin, treeSize, rootHash, ok, reason}. The
