@@ -4,6 +4,7 @@ streams in, the night arrives whole, and Ctrl-C stops the server and the demo cl
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -51,13 +52,18 @@ def _demo(tmp_path, speed: str) -> tuple[subprocess.Popen[bytes], str, Path]:
 
 
 def _stopped(demo: subprocess.Popen[bytes], url: str, log: Path, signal_number: int) -> None:
-    """Signal the demo; it ends with 0, says it is stopping, and its server is gone."""
+    """Signal the demo; it ends with 0, says it is stopping, and its server and its
+    witnesses are gone."""
+    printed = log.read_text("utf-8")
+    witnesses = re.findall(r"http://127\.0\.0\.1:[0-9]+(?=[,\s])", printed.split("cosigning")[1])
+    assert len(witnesses) == 2, printed
     demo.send_signal(signal_number)
     code = demo.wait(60)
     assert code == 0, log.read_text("utf-8")[-3000:]
     assert "stopping" in log.read_text("utf-8")
-    with pytest.raises(httpx.HTTPError):
-        httpx.get(f"{url}/v1/health", timeout=2)
+    for gone in (f"{url}/v1/health", *(f"{w}/{'0' * 64}/checkpoint" for w in witnesses)):
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(gone, timeout=2)
 
 
 @pytest.mark.slow
@@ -77,6 +83,11 @@ def test_the_demo_serves_the_dashboard_streams_the_night_and_stops_on_ctrl_c(tmp
         )
         findings = httpx.get(f"{url}{sim}/findings", timeout=60).json()["findings"]
         assert "consolidation.winner_differs" in {f["code"] for f in findings}
+        # the demo's two witnesses catch up with the whole night
+        newest = httpx.get(f"{url}/v1/checkpoints/latest", timeout=10).json()["tree_size"]
+        state = lambda: httpx.get(f"{url}/v1/witnesses", timeout=10).json()  # noqa: E731
+        _wait_for(lambda: state()["witnessed"] == newest, 60, "the witnesses' quorum")
+        assert len(state()["witnesses"]) == 2 and state()["quorum"] == 2
     except BaseException:
         demo.send_signal(signal.SIGINT)
         demo.wait(60)

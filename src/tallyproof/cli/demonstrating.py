@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,11 +20,59 @@ from rich.panel import Panel
 
 from tallyproof.cli.common import ExitCode, err, fail, out
 from tallyproof.cli.simulating import ServerSink, Stopped, send_night, summary_table
+from tallyproof.ledger.cosignature import Witness, WitnessPolicy
 from tallyproof.sample.national import build_national
 from tallyproof.sample.night import Faults, Night
 from tallyproof.service.settings import Settings
+from tallyproof.service.witness import WitnessService
+from tallyproof.service.witnessing import write_policy
+from tallyproof.service.writer import LedgerWriter
 
 READY_SECONDS = 120.0
+# the demo's witnesses: an observer group's and a party's, each a `tallyproof witness serve`
+DEMO_WITNESSES = ("observers.example/witness", "party-agents.example/witness")
+
+
+@contextmanager
+def witnessed(settings: Settings, names: Sequence[str]) -> Iterator[list[str]]:
+    """Witness processes for the demo's log, each in a home under the log's and following
+    it, and the log's witnesses.json naming them (a majority quorum); their URLs."""
+    if not names:
+        yield []
+        return
+    writer = LedgerWriter.open(settings)
+    vkey = writer.log_key.vkey
+    writer.close()
+    processes: list[subprocess.Popen[bytes]] = []
+    found = []
+    try:
+        for number, name in enumerate(names, 1):
+            home = settings.home / "witnesses" / f"w{number}"
+            service = WitnessService.initialise(Settings.at(home), name)
+            service.follow(vkey)
+            key = service.key
+            service.close()
+            port = _free_port()
+            command = [
+                sys.executable, "-m", "tallyproof", "--home", str(home), "witness", "serve",
+                "--port", str(port),
+            ]  # fmt: skip
+            with (home / "witness.log").open("ab") as sink:
+                processes.append(
+                    subprocess.Popen(command, stdout=sink, stderr=sink, start_new_session=True)
+                )
+            found.append(Witness(key, f"http://127.0.0.1:{port}"))
+        write_policy(settings, WitnessPolicy(tuple(found), len(found) // 2 + 1))
+        yield [w.url for w in found]
+    finally:
+        for process in processes:
+            _stop(process)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @contextmanager
@@ -83,18 +132,20 @@ def election_night(
     stations: int,
     speed: float,
     seed: int,
+    witnesses: Sequence[str] = DEMO_WITNESSES,
 ) -> None:
-    """Serve the home and stream the simulated night into it; serve on until Ctrl-C (or
-    SIGTERM, or the terminal closing: the server is in a session of its own, and would
-    otherwise outlive the demo)."""
+    """Serve the home, with witnesses cosigning its checkpoints, and stream the simulated
+    night into it; serve on until Ctrl-C (or SIGTERM, or the terminal closing: the server
+    is in a session of its own, and would otherwise outlive the demo)."""
     for number in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(number, _interrupt)
     try:
-        with served(settings, host, port, workers) as url:
+        with witnessed(settings, witnesses) as urls, served(settings, host, port, workers) as url:
+            asked = f"\nWitnesses cosigning the log: {', '.join(urls)}" if urls else ""
             out.print(
                 Panel.fit(
                     f"[bold]Dashboard:[/bold] {url}/\n"
-                    f"API: {url}/docs · feed: {url}/v1/events\n"
+                    f"API: {url}/docs · feed: {url}/v1/events{asked}\n"
                     "The sample elections are loaded; a national night of "
                     f"{stations:,} stations now streams in. Ctrl-C stops.",
                     title="tallyproof election night",

@@ -162,10 +162,16 @@ async function checkWitnesses(size, cp, logKey) {
     : why.has(name) ? ["bad", `${name}: ${why.get(name)}.`] : ["note", `${name} has not cosigned it.`]);
   const count = checked.cosigned.length;
   const holds = count >= policy.quorum;
-  const tally = `${fmt(count)} of ${fmt(names.length)} witnesses, ${fmt(policy.quorum)} needed (quorum ${holds ? "holds" : "not met"})`;
-  const by = checked.cosigned.map((c) => c.witness).join(", ") || "no witness";
-  // a forged line is the server's doing: the note is refused whatever the others say
-  if (!checked.ok) return fail(`${at} carries a cosignature that does not verify (${[...why.keys()].join(", ")}); verified: ${by} — ${tally}.`, steps);
+  const counted = `${fmt(count)} of ${fmt(names.length)} witnesses, ${fmt(policy.quorum)} needed`;
+  const tally = `${counted} (quorum ${holds ? "holds" : "not met"})`;
+  const by = names.filter((name) => time.has(name)).join(", ") || "no witness";
+  // a forged line is the server's doing: the note is refused whatever the others say, so no
+  // quorum is claimed even if the lines that verify would make one
+  const forged = [...why.keys()].join(", ");
+  if (!checked.ok) {
+    const verified = `verified: ${by} — ${holds ? counted : tally}`;
+    return fail(`${at} carries a cosignature that does not verify (${forged}), so none is counted; ${verified}.`, steps);
+  }
   if (!holds) return fail(`the log calls ${at} witnessed, but it is cosigned by ${by} — ${tally}.`, steps);
   // the witnessed tree must extend this number's: the roots of both verified checkpoints
   let covers = "this checkpoint itself";
@@ -184,11 +190,15 @@ async function checkWitnesses(size, cp, logKey) {
   return result("witnessed", "ok", `Witnessed: cosigned by ${by} — ${tally} — at size ${fmt(found.tree_size)}, ${covers}.`, steps);
 }
 
+// The verdict's first words ("Witnessed:", "Not yet witnessed:") stand out; a failure is red
+// throughout, as the number's own failures are.
 function witnessSection(w) {
   const [kind, text] = w.summary;
+  const colon = text.indexOf(":") + 1;
+  const lead = h("strong", { class: kind === "ok" ? "result-ok" : null }, MARKS[kind], text.slice(0, colon));
   return h("section", { "data-testid": "verify-witnesses", "data-state": w.state, "aria-labelledby": "verify-witnesses-h" },
     h("h3", { id: "verify-witnesses-h" }, "Witnesses"),
-    h("p", { class: kind === "ok" ? "result-ok" : kind === "bad" ? "result-bad" : "", "data-testid": "witness-summary" }, MARKS[kind], text),
+    h("p", { class: kind === "bad" ? "result-bad" : null, "data-testid": "witness-summary" }, lead, text.slice(colon)),
     w.steps.length ? stepList(w.steps) : null,
     w.about ? h("p", {}, w.about) : null);
 }
