@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOME_DIR ?= var/demo
 PYTEST_WORKERS ?= 2
+# another implementation of C2SP tlog-witness, for the interoperability test, in a venv of its
+# own (its packages declare Python 3.12 but run on 3.11; they stay out of tallyproof's venv)
+INTEROP := var/interop/aics
 
 .DEFAULT_GOAL := help
 .PHONY: help demo simulate browser test test-hostile test-api-fuzz lint bench bench-read bench-http bench-web bench-forensics eval-claims clean
@@ -27,7 +30,11 @@ simulate: $(STAMP) ## A national election night (90,000 stations, faults) as JSO
 browser: ## Install Debian's Chromium for the dashboard's tests (needs root; CI does it)
 	command -v chromium >/dev/null || apt-get install -y -q chromium fonts-noto-core
 
-test: $(STAMP) ## Run the whole test suite (PostgreSQL tests need TALLYPROOF_TEST_PG_URL)
+$(INTEROP)/bin/aics-witness:
+	$(PYTHON) -m venv $(INTEROP)
+	$(INTEROP)/bin/python -m pip install --quiet --ignore-requires-python aics-tlog==0.2.1 aics-witness==0.1.0
+
+test: $(STAMP) $(INTEROP)/bin/aics-witness ## Run the whole test suite (PostgreSQL tests need TALLYPROOF_TEST_PG_URL)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q

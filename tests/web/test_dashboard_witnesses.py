@@ -269,13 +269,14 @@ def test_a_tampered_cosignature_is_a_failure_and_never_counts(night, open_page):
 
     # all but one altered, here in the time they sign: below the quorum, and said so
     def all_but_one(body: dict[str, Any]) -> None:
-        body["cosigned"] = tamper(body["cosigned"], signed[1:], at=11)
+        # (every other witness: one may have added its line since `signed` was read)
+        body["cosigned"] = tamper(body["cosigned"], [n for n in NAMES if n != one], at=11)
 
     rewrite(page, "**/v1/checkpoints/witnessed", all_but_one)
     panel = press(page)
     assert not panel.ok and panel.state == "failed", panel.text
     assert "quorum not met" in panel.summary and "quorum holds" not in panel.text
-    assert f"verified: {signed[0]} — 1 of 3 witnesses, 2 needed" in panel.summary
+    assert f"verified: {one} — 1 of 3 witnesses, 2 needed" in panel.summary
     page.unroute("**/v1/checkpoints/witnessed")
 
     # honestly answered again, the same number is witnessed
@@ -311,7 +312,7 @@ def test_a_failing_consistency_proof_is_a_failure(night, open_page):
     rewrite(page, "**/v1/proofs/consistency*", one_hash)
     panel = press(page, "verify-witness-inconsistent-desktop")
     assert not panel.ok and panel.state == "failed", panel.text
-    assert "is not proven to extend this checkpoint" in panel.summary, panel.summary
+    assert f"is not proven to extend this one, at size {earlier:,}" in panel.summary, panel.summary
     assert "Witnessed:" not in panel.text
 
 
@@ -349,7 +350,7 @@ def test_a_number_read_after_the_witnesses_stopped_is_not_yet_witnessed(night, o
         older = size - witnessed
         entries = "entry" if older == 1 else "entries"
         expected = (
-            f"Not yet witnessed: the newest checkpoint the witnesses cosigned is "
+            f"Not yet witnessed: the newest checkpoint the witnesses cosigned is at size "
             f"{witnessed:,} ({older:,} {entries} older)."
         )
         assert expected in panel.summary, panel.summary

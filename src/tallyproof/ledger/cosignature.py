@@ -368,9 +368,12 @@ def judge(
     404 unknown log, 403 not signed by its key, 400 old size after the new, 409 old size
     not the one last cosigned, 422 not consistent with it (a fork when signed)."""
     try:
-        checkpoint = Checkpoint.parse(split_note(request.note)[0])
+        text, lines = split_note(request.note)
+        checkpoint = Checkpoint.parse(text)
     except NoteError as error:
         raise WitnessRefusal(400, "witness.malformed", f"checkpoint: {error}") from None
+    if any(_line_parts(line) is None for line in lines):
+        raise WitnessRefusal(400, "witness.malformed", "a signature line is not '— name base64'")
     keys = log_keys.get(checkpoint.origin)
     if not keys:
         raise WitnessRefusal(404, "witness.unknown_log", f"no log {checkpoint.origin!r} is known")

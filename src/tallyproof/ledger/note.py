@@ -36,13 +36,17 @@ def open_note(note: str, verifier: PublicKey) -> str:
     if not block.endswith("\n"):
         raise NoteError("signature block must end with a newline")
     want = note_key_hash(verifier.name, verifier.raw)
-    for line in block[:-1].split("\n"):
-        name, sig = _parse_signature_line(line)
-        if name == verifier.name and sig[:4] == want:
-            if not verifier.verify(text.encode(), sig[4:]):
-                raise NoteError(f"signature by {name} does not verify")
-            return text
-    raise NoteError(f"note is not signed by {verifier.name}")
+    # every line is read, not only up to the key's: a malformed line anywhere, or a second
+    # line by the key, makes the note malformed (C2SP signed-note; as Go's note.Open does)
+    lines = [_parse_signature_line(line) for line in block[:-1].split("\n")]
+    ours = [sig for name, sig in lines if name == verifier.name and sig[:4] == want]
+    if len(ours) > 1:
+        raise NoteError(f"the note has {len(ours)} signature lines by {verifier.name}")
+    if not ours:
+        raise NoteError(f"note is not signed by {verifier.name}")
+    if not verifier.verify(text.encode(), ours[0][4:]):
+        raise NoteError(f"signature by {verifier.name} does not verify")
+    return text
 
 
 def _parse_signature_line(line: str) -> tuple[str, bytes]:

@@ -51,7 +51,8 @@ export async function openVerifier(data, state) {
       ? await Promise.all([checkNumber(data, state, size, key.key), checkWitnesses(size, cp, key.key)])
       : [[], null];
     steps.push(...numberSteps);
-    const ok = ![...steps, ...(witnessed?.steps ?? [])].some(([kind]) => kind === "bad");
+    const witnessSteps = witnessed ? [witnessed.summary, ...witnessed.steps] : [];
+    const ok = ![...steps, ...witnessSteps].some(([kind]) => kind === "bad");
     body.replaceChildren(
       h("p", { class: ok ? "result-ok" : "result-bad", "data-testid": "verify-result", "data-ok": String(ok) },
         ok ? "Verified in your browser." : "Verification FAILED."),
@@ -132,8 +133,9 @@ async function checkContest(evidence, data, value, key) {
 const plural = (n, one, many) => `${fmt(n)} ${n === 1 ? one : many}`;
 const utc = (seconds) => `${new Date(seconds * 1000).toISOString().slice(0, 19).replace("T", " ")} UTC`;
 
-// {state, summary: [kind, text], policy, steps: [[kind, text]] (one a witness)}; state is
-// "none", "pending", "witnessed" or "failed" (for the page's tests and styles).
+// {state, summary: [kind, text], about (the policy, in words), steps: [[kind, text]] (one a
+// witness)}; state is "none", "pending", "witnessed" or "failed" (for the page's tests).
+// "none" and "pending" are facts, not failures: the number itself may still verify.
 async function checkWitnesses(size, cp, logKey) {
   const policy = await json("/v1/witnesses");
   const names = policy.witnesses.map((w) => w.name);
@@ -146,14 +148,14 @@ async function checkWitnesses(size, cp, logKey) {
   if (!found) return result("pending", "note", "Not yet witnessed: the witnesses' quorum has cosigned no checkpoint of this log yet.");
   if (found.tree_size < size) {
     const older = plural(size - found.tree_size, "entry", "entries");
-    return result("pending", "note", `Not yet witnessed: the newest checkpoint the witnesses cosigned is ${fmt(found.tree_size)} (${older} older).`);
+    return result("pending", "note", `Not yet witnessed: the newest checkpoint the witnesses cosigned is at size ${fmt(found.tree_size)} (${older} older).`);
   }
   const at = `the checkpoint at size ${fmt(found.tree_size)}`;
   const fail = (text, steps) => result("failed", "bad", `Witnessing FAILED: ${text}`, steps);
   // the log's signature first: cosignatures on a checkpoint the log did not sign prove nothing
   const signed = await verifyCheckpoint(found.cosigned, logKey);
-  if (!signed.ok) return fail(`${at} the log calls witnessed does not verify: ${signed.reason}`);
-  if (signed.treeSize !== found.tree_size) return fail(`the log calls ${at} witnessed, but it is of size ${signed.treeSize}`);
+  if (!signed.ok) return fail(`${at} the log calls witnessed does not verify: ${signed.reason}.`);
+  if (signed.treeSize !== found.tree_size) return fail(`the log calls ${at} witnessed, but it is of size ${fmt(signed.treeSize)}.`);
   const keys = await Promise.all(policy.witnesses.map((w) => parseWitnessKey(w.vkey)));
   const checked = await verifyCosignatures(found.cosigned, keys);
   const time = new Map(checked.cosigned.map((c) => [c.witness, c.timestamp]));
@@ -181,7 +183,7 @@ async function checkWitnesses(size, cp, logKey) {
     const consistent = proof.every(Boolean)
       ? await verifyConsistency(size, found.tree_size, proof, cp.rootHash, signed.rootHash)
       : { ok: false, reason: "the proof is not base64" };
-    if (!consistent.ok) return fail(`${at} is not proven to extend this checkpoint: ${consistent.reason}.`, steps);
+    if (!consistent.ok) return fail(`${at} is not proven to extend this one, at size ${fmt(size)}: ${consistent.reason}.`, steps);
     covers = `which extends this checkpoint (consistency proof of ${plural(proof.length, "hash", "hashes")} checked)`;
   } else {
     const same = await verifyConsistency(size, size, [], cp.rootHash, signed.rootHash);
