@@ -15,6 +15,19 @@ from pathlib import Path
 import httpx
 
 
+def stop_group(process: subprocess.Popen | None, kill: bool = False) -> None:
+    """SIGTERM a process started in a session of its own, and its children (SIGKILL if it
+    hangs, or if `kill`: a crash, nothing run on the way out)."""
+    if process is None or process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGKILL if kill else signal.SIGTERM)
+    try:
+        process.wait(30)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(30)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -81,14 +94,7 @@ class Server:
 
     def stop(self, kill: bool = False) -> None:
         """SIGTERM (a graceful shutdown) or SIGKILL (a crash), to the whole process group."""
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGKILL if kill else signal.SIGTERM)
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(30)
+        stop_group(self.process, kill)
 
     def client(self, **kw: object) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=30, **kw)  # type: ignore[arg-type]

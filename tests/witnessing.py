@@ -4,7 +4,6 @@ of its own, following a log; and a log home configured to ask them."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from tallyproof.ledger.cosignature import Witness, WitnessKey, WitnessPolicy
 from tallyproof.service.settings import Settings
 from tallyproof.service.witness import WitnessService
 from tallyproof.service.witnessing import write_policy
-from tests.serving import free_port
+from tests.serving import free_port, stop_group
 
 
 @dataclass
@@ -68,14 +67,7 @@ class WitnessServer:
         raise TimeoutError(f"no witness on {self.url}")
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(30)
+        stop_group(self.process)
 
 
 def configure(log_home: Path, servers: list[WitnessServer], quorum: int) -> WitnessPolicy:

@@ -187,12 +187,15 @@ def test_with_witnesses_gone_new_checkpoints_are_not_witnessed_and_audit_says_so
     state = wait_witnessed(http, size)
     assert state["cosigned"][witnesses[0].name] < size
     witnesses[1].stop()  # two gone: one cosigns, the quorum does not hold
-    late = post_form(http, election.po["S3"], "S3")["tree_size"]
+    late_form = post_form(http, election.po["S3"], "S3")
+    late = late_form["tree_size"]
     deadline = time.monotonic() + 20
     while http.get("/v1/witnesses").json()["cosigned"][witnesses[2].name] < late:
         assert time.monotonic() < deadline, "the remaining witness never cosigned"
         time.sleep(0.1)
     assert http.get("/v1/witnesses").json()["witnessed"] == size
+    not_yet = http.get(f"/v1/receipts/form/{late_form['entry_id']}")
+    assert not_yet.status_code == 404 and not_yet.json()["code"] == "witness.not_yet"
     one = http.get(f"/v1/checkpoints/{late}/cosignatures").json()
     assert one["cosigned_by"][0]["witness"] == witnesses[2].name and not one["witnessed"]
 

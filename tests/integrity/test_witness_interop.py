@@ -17,7 +17,6 @@ import base64
 import hashlib
 import json
 import os
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -42,7 +41,7 @@ from tallyproof.service.witnessing import cosigned_note, write_policy
 from tallyproof.store import witnesses as rows
 from tallyproof.store.database import Store
 from tests.helpers import form_doc, make_election
-from tests.serving import free_port
+from tests.serving import free_port, stop_group
 from tests.witnessing import WitnessServer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -129,14 +128,7 @@ class AicsWitness:
         raise TimeoutError(f"no aics-witness on {self.url}")
 
     def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(30)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(30)
+        stop_group(self.process)
 
 
 @pytest.fixture

@@ -247,9 +247,18 @@ class Witnessing:
         inclusion proof in that tree, and the checkpoint note with its cosignatures — a
         receipt that needs no trust in the log not to have shown another history."""
         witnessed = self.newest_witnessed()
-        proof = self.view.inclusion_of(kind, entry_id, witnessed.tree_size)
         with self.store.read() as reader:
             row = reader.entry_by_id(kind, entry_id)
+        if row is None:
+            raise NotInLog("ledger.no_entry", f"no {kind} {entry_id} in the log")
+        if row.seq >= witnessed.tree_size:
+            raise NotInLog(
+                "witness.not_yet",
+                f"{kind} {entry_id} is entry {row.seq}, after the newest checkpoint the "
+                f"witnesses' quorum cosigned (size {witnessed.tree_size}): ask again once "
+                "they cosign a newer one",
+            )
+        proof = self.view.inclusion_of(kind, entry_id, witnessed.tree_size)
         return Receipt(
             kind=proof.kind,
             entry_id=proof.entry_id,
