@@ -298,3 +298,36 @@ def test_a_witness_policy_file_that_is_wrong_is_refused_naming_the_field(tmp_pat
     assert "witness.policy" in refused.stderr + refused.stdout
     assert "witnesses[0].vkey" in refused.stderr + refused.stdout
     assert WitnessPolicy.from_dict({"quorum": 0, "witnesses": []}).quorum == 0
+
+
+def test_a_field_device_fetches_witnessed_receipts_for_what_it_sent(witnessed_log, tmp_path):
+    """A presiding officer's device, once its forms are in, asks for receipts against a
+    witnessed tree: each verifies against its own signed form and carries the quorum."""
+    election, http, _, policy, _, _ = witnessed_log
+    key = tmp_path / "po.key"
+    key.write_text(election.po["S5"].private_text() + "\n")
+    device = tmp_path / "device"
+    vkey = http.get("/v1/log-key").json()["vkey"]
+    home = tmp_path / "home"
+    field = ("field",)
+    cli(home, *field, "init", str(device), "--server", str(http.base_url).rstrip("/"),
+        "--log-key", vkey, "--key", str(key))  # fmt: skip
+    forms = tmp_path / "forms.jsonl"
+    docs = [form_doc(station="S5"), form_doc(station="S5", contest="PP-1", votes=(150, 100))]
+    forms.write_text("".join(json.dumps(d) + "\n" for d in docs))
+    cli(home, *field, "sign", str(forms), "--dir", str(device))
+    cli(home, *field, "sync", "--dir", str(device), "--until-empty")
+    size = http.get("/v1/checkpoints/latest").json()["tree_size"]
+    wait_witnessed(http, size)
+    out, signed = tmp_path / "witnessed.jsonl", tmp_path / "signed.jsonl"
+    cli(home, *field, "receipts", "--dir", str(device), "--signed", str(signed))
+    fetched = cli(home, *field, "receipts", "--dir", str(device), "--witnessed", "--out", str(out))
+    assert "2 witnessed receipts" in fetched.stderr and "quorum holds" in fetched.stderr
+    receipts = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["tree_size"] for r in receipts] == [size, size]
+    assert all(policy.check(r["checkpoint"]).holds for r in receipts)
+    policy_file = tmp_path / "policy.json"
+    policy_file.write_text(json.dumps(policy.as_dict()))
+    checked = cli(home, "verify-receipt", str(out), "--log-key", vkey, "--entry", str(signed),
+                  "--witnesses", str(policy_file), "--require-witnessed")  # fmt: skip
+    assert checked.stdout.count("quorum holds") == 2

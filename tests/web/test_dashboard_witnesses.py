@@ -427,8 +427,29 @@ def test_cosignatures_verify_as_python_verifies_them(js):
     other = Checkpoint("example.org/log", 8, bytes(range(32))).sign(log)
     moved = js(COSIGNATURES, {"note": other + made[0].line, "vkeys": vkeys})
     assert not moved["ok"] and moved["failed"][0]["witness"] == NAMES[0]
+    # a second line by one witness, even a good one (C2SP signed-note: the note is malformed)
+    again = cosign(signers[2], body, 1_700_000_100).line
+    twice = js(COSIGNATURES, {"note": note + again, "vkeys": vkeys})
+    assert not twice["ok"] and [c["witness"] for c in twice["cosigned"]] == list(NAMES[:2])
+    assert twice["failed"] == [
+        {"witness": NAMES[2], "reason": f"the note has 2 cosignature lines by {NAMES[2]}"}
+    ]
     # only the keys asked about count
     only = js(COSIGNATURES, {"note": note, "vkeys": vkeys[:1]})
     assert only["ok"] and [c["witness"] for c in only["cosigned"]] == [NAMES[0]]
     malformed = js(COSIGNATURES, {"note": note.replace("\n\n", "\n"), "vkeys": vkeys})
     assert not malformed["ok"] and malformed["cosigned"] == []
+
+
+def test_a_checkpoint_with_two_lines_by_the_logs_key_fails(js):
+    """As ledger/note.py and Go's note.Open: a second line by the key makes the note malformed,
+    even when both verify."""
+    log = Signer.from_seed_text("example.org/log", "witness-test:log")
+    note = Checkpoint("example.org/log", 7, bytes(range(32))).sign(log)
+    doubled = note + split_note(note)[1][0]
+    check = "const r = await M.verifyCheckpoint(arg.note, arg.vkey); return [r.ok, r.reason];"
+    assert js(check, {"note": note, "vkey": log.public.vkey}) == [True, None]
+    assert js(check, {"note": doubled, "vkey": log.public.vkey}) == [
+        False,
+        "the note has 2 signature lines by example.org/log",
+    ]

@@ -22,13 +22,14 @@ from tallyproof.cli.common import (
     JsonOpt,
     app,
     err,
+    fail,
     fail_on,
     known_errors,
     out,
     raw,
     read_signer,
 )
-from tallyproof.cli.proofs import log_key_from
+from tallyproof.cli.proofs import log_key_from, policy_from
 from tallyproof.cli.submitting import write_synced
 from tallyproof.client.outbox import (
     UNSETTLED,
@@ -41,6 +42,7 @@ from tallyproof.client.outbox import (
 )
 from tallyproof.client.sync import (
     LogCheck,
+    Missed,
     ProgressHook,
     RetryPolicy,
     Sync,
@@ -48,6 +50,8 @@ from tallyproof.client.sync import (
     SyncReport,
     check_log,
     http_client,
+    server_policy,
+    witnessed_receipts,
 )
 from tallyproof.domain.problems import Rejected
 from tallyproof.errors import classify
@@ -415,8 +419,21 @@ def receipts(
         Path | None,
         typer.Option(help="Also write the signed forms here (for verify-receipt --entry)."),
     ] = None,
+    witnessed: Annotated[
+        bool, typer.Option("--witnessed", help="Ask the log for witnessed receipts.")
+    ] = False,
+    witnesses: Annotated[
+        Path | None,
+        typer.Option(help="The device's witness policy (default: the witnesses the log names)."),
+    ] = None,
+    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to wait for the log.")] = 30,
 ) -> None:
-    """The verified receipts, one JSON line each, as `tallyproof verify-receipt` reads them."""
+    """The verified receipts, one JSON line each, as `tallyproof verify-receipt` reads them;
+    with --witnessed, asked again of the log against the newest checkpoint its witnesses'
+    quorum cosigned, each verified (exit 1 if one does not check out)."""
+    if witnessed:
+        _witnessed_receipts(directory, out_file, witnesses, timeout)
+        return
     with _outbox(directory) as outbox:
         kept = outbox.forms(State.ACCEPTED)
     lines = [json.dumps(k.receipt, separators=(",", ":")) + "\n" for k in kept]
@@ -427,3 +444,29 @@ def receipts(
         return
     write_synced(out_file, lines, "w")
     err.print(escape(f"{len(lines)} receipts written to {out_file}"), soft_wrap=True)
+
+
+def _witnessed_receipts(
+    directory: Path, out_file: Path | None, witnesses: Path | None, timeout: float
+) -> None:
+    """Fetch, verify and write the witnessed receipts; say how many are not witnessed yet."""
+    policy = policy_from(witnesses)
+    with _outbox(directory) as outbox, http_client(outbox.device().server, timeout) as http:
+        try:
+            found = witnessed_receipts(outbox, http, policy or server_policy(http))
+        except Missed as error:
+            raise fail(f"the log is unreachable: {error}", ExitCode.NOT_READY) from None
+    lines = [json.dumps(r.as_dict(), separators=(",", ":")) + "\n" for r in found.receipts]
+    if out_file is None:
+        raw("".join(lines))
+    else:
+        write_synced(out_file, lines, "w")
+    sizes = sorted({w.size for w in found.witnessed})
+    said = f"{len(lines)} witnessed receipts" + (f" at size {sizes[-1]:,}" if sizes else "")
+    if found.witnessed:
+        said += f", {found.witnessed[-1].summary()}"
+    err.print(escape(f"{said}; {found.not_yet} not witnessed yet"), soft_wrap=True)
+    for code, message in found.problems:
+        err.print(f"[red]FAILED[/]: {escape(f'{code}: {message}')}", soft_wrap=True)
+    if found.problems:
+        raise typer.Exit(ExitCode.REFUSED)

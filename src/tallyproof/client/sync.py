@@ -22,12 +22,14 @@ import httpx
 from tallyproof import __version__
 from tallyproof.client.outbox import UNSETTLED, Kept, Outbox, State, Verdict
 from tallyproof.domain.problems import Problem
+from tallyproof.ledger.cosignature import PolicyError, Witnessed, WitnessPolicy
 from tallyproof.ledger.keys import PublicKey
 from tallyproof.ledger.note import Checkpoint, NoteError
 from tallyproof.ledger.receipts import (
     OTHER_LOG,
     PUBLISHED_INVALID,
     SPLIT_VIEW,
+    UNWITNESSED,
     Receipt,
     ReceiptError,
     check_extends,
@@ -495,3 +497,63 @@ def _get(http: httpx.Client, path: str, params: Mapping[str, Any]) -> dict[str, 
     if not isinstance(doc, dict):
         raise Missed(f"{path}: the answer is not a JSON object")
     return doc
+
+
+# --- witnessed receipts ---------------------------------------------------------------------
+
+
+@dataclass
+class WitnessedReceipts:
+    """What the log gave for the device's accepted forms, against the newest checkpoint the
+    witnesses' quorum cosigned: the receipts that check out and why the others do not."""
+
+    receipts: list[Receipt] = field(default_factory=list)
+    witnessed: list[Witnessed] = field(default_factory=list)
+    not_yet: int = 0  # forms logged after the newest witnessed checkpoint
+    problems: list[tuple[str, str]] = field(default_factory=list)  # code, message
+
+
+def witnessed_receipts(
+    outbox: Outbox, http: httpx.Client, policy: WitnessPolicy
+) -> WitnessedReceipts:
+    """Ask the log again for each accepted form's receipt, now against a witnessed tree:
+    each must verify with the device's log key and its own signed form, as the first did,
+    and its checkpoint must carry the quorum of `policy` (the device's, else the log's)."""
+    found = WitnessedReceipts()
+    log_key = outbox.device().log_key
+    for kept in outbox.forms(State.ACCEPTED):
+        entry_id = kept.receipt["entry_id"] if kept.receipt else None
+        if entry_id is None:
+            continue
+        try:
+            response = http.get(f"/v1/receipts/form/{entry_id}")
+        except httpx.RequestError as error:
+            raise Missed(f"unreachable: {error or type(error).__name__}") from None
+        if response.status_code == 404 and _problem(response).code in NOT_WITNESSED:
+            found.not_yet += 1
+            continue
+        try:
+            if response.status_code != 200:
+                raise ReceiptError(f"{response.status_code} {_problem(response)}", UNWITNESSED)
+            receipt = verified_receipt(response.json(), log_key, kept)
+            witnessed = policy.check(receipt.checkpoint)
+            if not witnessed.holds:
+                raise ReceiptError(witnessed.summary(), UNWITNESSED)
+        except (ReceiptError, NoteError, ValueError) as error:
+            code = getattr(error, "code", UNWITNESSED)
+            found.problems.append((code, f"form {entry_id}: {error}"))
+            continue
+        found.receipts.append(receipt)
+        found.witnessed.append(witnessed)
+    return found
+
+
+NOT_WITNESSED = ("witness.none", "witness.not_yet")
+
+
+def server_policy(http: httpx.Client) -> WitnessPolicy:
+    """The witnesses the log says it asks (the operator's choice, for a device with none)."""
+    try:
+        return WitnessPolicy.from_dict(_get(http, "/v1/witnesses", {}))
+    except PolicyError as error:
+        raise ReceiptError(f"the log's witnesses: {error}", UNWITNESSED) from None

@@ -134,8 +134,8 @@ def _line_parts(line: str) -> tuple[str, bytes] | None:
 
 def cosignatures_on(note: str, witnesses: Iterable[WitnessKey]) -> list[Cosignature]:
     """The cosignatures on `note` by the witnesses named, each verified; lines by keys not
-    named are ignored, and a line that claims a named key but does not verify fails the
-    note (C2SP signed-note: such a note is malformed)."""
+    named are ignored, and a line that claims a named key but does not verify, or a second
+    line by one, fails the note (C2SP signed-note: such a note is malformed)."""
     text, lines = split_note(note)
     by_id = {(w.name, w.key_hash): w for w in witnesses}
     found: dict[str, Cosignature] = {}
@@ -147,8 +147,9 @@ def cosignatures_on(note: str, witnesses: Iterable[WitnessKey]) -> list[Cosignat
         key = by_id.get((name, signature[:4]))
         if key is None:
             continue
-        timestamp = key.verify(text, signature)
-        found.setdefault(name, Cosignature(name, timestamp, line))
+        if name in found:  # as for the log's own line: two by one key make the note malformed
+            raise NoteError(f"the note has two cosignature lines by {name}")
+        found[name] = Cosignature(name, key.verify(text, signature), line)
     return list(found.values())
 
 

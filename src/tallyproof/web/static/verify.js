@@ -127,21 +127,20 @@ function readNote(note) {
 const byKey = (line, key) => line.name === key.name && equal(line.sig.subarray(0, 4), key.keyHash);
 
 /** The text of a signed note if `key` signed it (as Go's sumdb/note Open does: other keys'
- * signatures, a witness's say, are skipped, but a bad one by our key fails the note). */
+ * signatures, a witness's say, are skipped, but a bad one by our key, or two, fail the note;
+ * so does ledger/note.py). */
 async function openNote(note, key) {
   const read = readNote(note);
   if (!read.ok) return read;
-  let signed = false;
-  for (const line of read.lines) {
-    if (!byKey(line, key)) continue;
-    const signature = line.sig.subarray(4);
-    const good =
-      line.sig.length === 68 &&
-      (await crypto.subtle.verify("Ed25519", key.cryptoKey, signature, utf8.encode(read.text)));
-    if (!good) return failed(`the signature by ${line.name} does not verify`);
-    signed = true;
-  }
-  return signed ? { ok: true, text: read.text } : failed(`the note is not signed by ${key.name}`);
+  const ours = read.lines.filter((line) => byKey(line, key));
+  if (ours.length > 1) return failed(`the note has ${ours.length} signature lines by ${key.name}`);
+  if (!ours.length) return failed(`the note is not signed by ${key.name}`);
+  const [{ sig }] = ours;
+  const good =
+    sig.length === 68 &&
+    (await crypto.subtle.verify("Ed25519", key.cryptoKey, sig.subarray(4), utf8.encode(read.text)));
+  if (!good) return failed(`the signature by ${key.name} does not verify`);
+  return { ok: true, text: read.text };
 }
 
 /** One witness's cosignature line checked: {ok, reason, timestamp}. C2SP tlog-cosignature:
@@ -164,24 +163,30 @@ async function checkCosignature(line, key, text) {
 
 /** The witnesses' cosignatures on a signed note, by the keys `witnessKeys` (parseWitnessKey's
  * keys, or their vkey texts): {ok, reason, cosigned: [{witness, timestamp}], failed:
- * [{witness, reason}]}. Lines by other keys (the log's own, a witness not named) are skipped;
- * a line that claims a named witness's name and key hash but does not verify is in `failed`,
- * its witness is not in `cosigned`, and `ok` is false: C2SP signed-note makes such a note
- * malformed, so a reader must not count any of it. The note's own signature is not checked
- * here: verifyCheckpoint does that. */
+ * [{witness, reason}]}, in the keys' order. Lines by other keys (the log's own, a witness
+ * not named) are skipped; a line that claims a named witness's name and key hash but does not
+ * verify, or a second line by one, puts the witness in `failed`, not in `cosigned`, and `ok`
+ * is false: C2SP signed-note makes such a note malformed, so a reader must not count any of
+ * it. The note's own signature is not checked here: verifyCheckpoint does that. */
 export async function verifyCosignatures(noteText, witnessKeys) {
   const asWitnessKey = (k) => (typeof k === "string" ? parseWitnessKey(k) : k);
   const keys = await Promise.all(witnessKeys.map(asWitnessKey));
   const read = readNote(noteText);
   if (!read.ok) return { ...read, cosigned: [], failed: [] };
-  const found = new Map(); // witness name -> timestamp of its first good line
+  const found = new Map(); // witness name -> timestamp of its line
   const bad = new Map(); // witness name -> why its line failed
-  for (const line of read.lines) {
-    const key = keys.find((k) => byKey(line, k));
-    if (!key) continue;
-    const checked = await checkCosignature(line, key, read.text);
-    if (!checked.ok) bad.set(line.name, bad.get(line.name) ?? checked.reason);
-    else if (!found.has(line.name)) found.set(line.name, checked.timestamp);
+  for (const key of keys) {
+    const lines = read.lines.filter((line) => byKey(line, key));
+    if (!lines.length) continue;
+    // one line a key, as for the log's own: an honest log sends one a witness (C2SP
+    // signed-note: a note with two by one key is malformed)
+    if (lines.length > 1) {
+      bad.set(key.name, `the note has ${lines.length} cosignature lines by ${key.name}`);
+      continue;
+    }
+    const checked = await checkCosignature(lines[0], key, read.text);
+    if (checked.ok) found.set(key.name, checked.timestamp);
+    else bad.set(key.name, checked.reason);
   }
   const cosigned = [...found]
     .filter(([witness]) => !bad.has(witness))
