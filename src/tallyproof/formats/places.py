@@ -10,9 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from tallyproof.domain.problems import Problem
-from tallyproof.service.outcomes import Outcome
+
+if TYPE_CHECKING:  # the field client reads CSVs through here and loads no service code
+    from tallyproof.service.outcomes import Outcome
 
 
 @dataclass(frozen=True, slots=True)
