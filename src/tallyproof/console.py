@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import re
 import sys
+import textwrap
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
+from tallyproof.audit.replay import Issue
 from tallyproof.audit.run import AuditReport
 from tallyproof.domain.consolidation import ContestResult, ContestView
 from tallyproof.domain.findings import Finding
@@ -125,27 +129,89 @@ def refusals_table(outcomes: Sequence[Outcome], where: Sequence[str], limit: int
     return _unclipped(table)
 
 
-def audit_table(report: AuditReport, limit: int = 40) -> Table:
+def audit_table(report: AuditReport, limit: int = 40) -> Group:
+    """The checks made and their counts, in a table; under it, one line per problem (the
+    first `limit` of them), left-aligned and in words, and how many more there are."""
     verdict = (
         "[green]the bundle checks out[/]"
         if report.ok
         else f"[bold red]{len(report.issues)} problem(s)[/]"
     )
-    table = Table(title=f"audit of {report.bundle}: {verdict}", title_justify="left")
+    table = Table(title=f"audit of {escape(report.bundle)}: {verdict}", title_justify="left")
     table.add_column("checked")
     table.add_column("count", justify="right")
     entries = ", ".join(f"{k} {v:,}" for k, v in sorted(report.entries.items()))
-    table.add_row(f"ledger entries ({entries})", f"{report.tree_size:,}")
+    table.add_row(f"ledger entries ({escape(entries)})", f"{report.tree_size:,}")
     table.add_row("signatures verified", f"{report.signatures_checked:,}")
     table.add_row("checkpoints (signature, root, consistency)", f"{report.checkpoints_checked:,}")
     table.add_row("contests re-tallied and compared", f"{report.contests_retallied:,}")
     _witness_rows(table, report.witnesses, report.checkpoints_given)
     table.add_row("root", report.root)
-    for issue in report.issues[:limit]:
-        table.add_row(f"[red]{issue.code}[/] {issue.where}", issue.message)
+    parts: list[Any] = [_unclipped(table)]
+    if report.issues:
+        parts.append(Text(f"{_problems(len(report.issues))}:", style="bold red"))
+        parts += [_Problem(issue) for issue in report.issues[:limit]]
     if len(report.issues) > limit:
-        table.caption = f"{len(report.issues) - limit} more; see --report or --json"
-    return _unclipped(table)
+        parts.append(
+            Text(
+                f"{_problems(len(report.issues) - limit, 'more ')} not shown: every problem is "
+                "in the full report (--report FILE or --json)",
+                style="bold",
+            )
+        )
+    return Group(*parts)
+
+
+def audit_line(issue: Issue) -> str:
+    """One problem in words, on one line: its rule code; the entry (leaf index, kind and id),
+    contest and station it is about, where known, else where it was found; and what is
+    wrong. Of a message of several lines (a fork's signed notes) only the first is here."""
+    place = []
+    if issue.entry is not None:
+        said = f"entry {issue.entry}"
+        if issue.entry_id:
+            said += f" ({issue.kind} {issue.entry_id})" if issue.kind else f" ({issue.entry_id})"
+        place.append(said)
+    if issue.contest and issue.station:
+        place.append(f"{issue.contest} at station {issue.station}")
+    elif issue.contest or issue.station:
+        place.append(issue.contest or f"station {issue.station}")
+    if not place:
+        place.append(issue.where)
+    first, _, rest = issue.message.partition("\n")
+    if rest:
+        first += (
+            " (the signed notes are in the full report: --report FILE or --json)"
+            if issue.code == "audit.fork"
+            else " (the rest is in the full report: --report FILE or --json)"
+        )
+    return "  ".join([issue.code, *place, first])
+
+
+class _Problem:
+    """A problem's line, wrapped at the console's width with the lines after its first
+    indented: every problem starts a line with its rule code, and nothing is cut."""
+
+    INDENT = "    "
+
+    def __init__(self, issue: Issue) -> None:
+        self.code = issue.code
+        self.line = audit_line(issue)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = max(options.max_width, 2 * len(self.INDENT) + 1)
+        wrapped = textwrap.wrap(
+            self.line, width, subsequent_indent=self.INDENT, break_on_hyphens=False
+        )
+        for number, line in enumerate(wrapped or [self.line]):
+            text = Text(line, justify="default", overflow="fold", no_wrap=False)  # left, unpadded
+            if number == 0:
+                text.stylize("red", 0, len(self.code))
+            yield text
+
+
+def _problems(count: int, more: str = "") -> str:
+    return f"{count:,} {more}problem" + ("" if count == 1 else "s")
 
 
 def _witness_rows(table: Table, found: dict[str, Any] | None, given: int) -> None:
@@ -198,19 +264,29 @@ def import_table(
     return _unclipped(table)
 
 
+_PLURALS = {"claim": "claims", "report": "reports", "line": "lines"}
+
+
+def counted(n: int, noun: str) -> str:
+    """ "1 claim", "2 claims", "0 reports": a count with its noun in the right number."""
+    return f"{n:,} {noun if n == 1 else _PLURALS.get(noun, noun + 's')}"
+
+
 def claims_table(name: str, read: ReadClaims) -> Table:
-    """One row per claim: what it says, where it links (or why it does not), its words."""
-    title = f"{name}: {len(read.claims)} claims from {read.outlet or 'an unnamed outlet'}"
+    """One row per claim: what it says, who (a backed independent as "IND (PTI-backed)", never
+    as the party's own), where it links (or why it does not), its words."""
+    title = (
+        f"{name}: {counted(len(read.claims), 'claim')} from {read.outlet or 'an unnamed outlet'}"
+    )
     table = Table(title=title + (f", {read.published}" if read.published else ""))
     for column in ("kind", "says", "who", "contest", "link", "sentence"):
         table.add_column(column, overflow="fold")
     for c in read.claims:
-        says = f"{c.status}" if c.status else f"{c.qualifier} {c.value:,}"
-        who = " ".join(x for x in (c.candidate, f"({c.party})" if c.party else "") if x)
+        who = ", ".join(x for x in (c.candidate, c.side) if x)  # "Khosa, IND (PTI-backed)"
         link = c.candidate_id or c.contest_code or c.party_code
         link = f"[green]{link}[/]" if c.linked else f"[yellow]unlinked:[/] {c.unlinked}"
         quote = c.sentence if len(c.sentence) <= 70 else c.sentence[:67] + "..."
-        table.add_row(str(c.kind), says, who, c.contest, link, quote)
+        table.add_row(str(c.kind), c.says, who, c.contest, link, quote)
     return _unclipped(table)
 
 

@@ -45,7 +45,7 @@ def test_labelled_sets_meet_the_targets(name):
     every = scores["all"]
     assert every.true_positive >= 12
     assert every.precision >= 0.95 and every.recall >= 0.90, misses
-    for kind in ("votes", "margin", "seats", "status"):
+    for kind in ("votes", "margin", "seats", "status", "winner"):
         assert scores[kind].precision >= 0.9 and scores[kind].recall >= 0.9, (kind, misses)
 
 
@@ -55,7 +55,20 @@ def test_the_seed_reports_are_read_as_a_careful_reader_would():
         pytest.skip("the seed reports are not beside the repository")
     labels = json.loads((CORPUS / "seeds.json").read_text())
     scores, misses = scored(CORPUS, labels, SEEDS)
-    assert scores["all"].true_positive == 26 and not misses
+    # 26 number and status claims, 5 winner claims, and the concession by congratulation;
+    # "cliched victory" (the report's typo for "clinched") is the one known miss
+    assert scores["all"].true_positive == 31 and scores["all"].false_positive == 0
+    (miss,) = misses
+    assert miss.label is not None and miss.label.kind == "winner"
+
+
+def test_the_winner_and_concession_set_keeps_its_first_score():
+    """heldout4 was written and labelled after the winner rules, then scored once without
+    tuning: precision 0.833, recall 0.769 (docs/claims.md). It must not get worse."""
+    directory = CORPUS / "heldout4"
+    scores, _ = scored(directory, json.loads((directory / "labels.json").read_text()), directory)
+    assert scores["all"].true_positive >= 10 and scores["all"].false_positive <= 2
+    assert scores["winner"].true_positive >= 5 and scores["winner"].false_positive == 0
 
 
 def test_the_scorer_needs_kind_span_and_every_labelled_field():

@@ -23,6 +23,13 @@ def one(body: str):
     return claim
 
 
+def besides_winners(body: str):
+    """The claims of a sentence other than winner claims, and the winners' names."""
+    found = claims(body)
+    winners = [c.candidate for c in found if c.kind is ClaimKind.WINNER]
+    return [c for c in found if c.kind is not ClaimKind.WINNER], winners
+
+
 def test_votes_with_candidate_party_and_contest():
     found = claims(
         "PTI-backed independent Latif Khosa bagged 117,109 votes in NA-122 followed by "
@@ -53,9 +60,15 @@ def test_qualifiers(phrase, qualifier, value):
 
 
 def test_margins_belong_to_the_winner():
-    c = one("Sardar Latif Khosa defeated PML-N's Khawaja Saad Rafique by 39,202 votes.")
+    (c,), winners = besides_winners(
+        "Sardar Latif Khosa defeated PML-N's Khawaja Saad Rafique by 39,202 votes."
+    )
     assert (c.kind, c.value, c.candidate) == (ClaimKind.MARGIN, 39202, "Sardar Latif Khosa")
-    c = one("Umar Amin won the seat with a heavy margin of more than 24,000 votes.")
+    assert winners == ["Sardar Latif Khosa"]  # "defeated" also says who won
+    (c,), winners = besides_winners(
+        "Umar Amin won the seat with a heavy margin of more than 24,000 votes."
+    )
+    assert winners == ["Umar Amin"]
     assert (c.kind, c.qualifier, c.candidate) == (
         ClaimKind.MARGIN,
         Qualifier.MORE_THAN,
@@ -125,11 +138,12 @@ def test_front_matter_inline_dates_and_outlet_attribution():
 
 
 def test_contest_context_carries_to_later_sentences_and_mayoralties_are_contests():
-    found = claims(
+    found, winners = besides_winners(
         "Himayatullah was elected as the mayor of Mardan with 56,458 votes.\n\n"
         "Amanat Shah Haqqani got 49,938 votes."
     )
     assert [c.contest for c in found] == ["Mardan mayor", "Mardan mayor"]
+    assert winners == ["Himayatullah"]
     assert one("Umar Amin got 63,753 votes as mayor of DIK.").contest == "Dera Ismail Khan mayor"
 
 

@@ -126,7 +126,7 @@ def test_submit_csv_names_the_bad_row_by_its_line(home, tmp_path):
             ]
         )
     done = cli(home, "submit", str(path), "--key", str(tmp_path / "po.key"), "--json", check=1)
-    assert '"votes.not_integer"' in done.stdout and "forms.csv:3" in done.stdout
+    assert '"votes.not_integer"' in done.stdout and "forms.csv line 3" in done.stdout
 
 
 def test_status_orders_and_structure_export_round_trip(home, tmp_path):
@@ -308,7 +308,7 @@ def test_claims_extract_and_ingest(home, tmp_path):
             str(tmp_path / f"{name}.key"),
         )
     done = cli(home, "claims", "ingest", str(dawn), "--key", str(tmp_path / "dawn.key"))
-    assert "filed 1 reports; refused 0" in done.stdout and "NA-1/a" in done.stdout
+    assert "filed 1 report; refused 0" in done.stdout and "NA-1/a" in done.stdout
     wrong = cli(home, "claims", "ingest", str(geo), "--key", str(tmp_path / "dawn.key"), check=1)
     assert "signature.wrong_source" in wrong.stdout
     done = cli(home, "claims", "ingest", str(geo), "--key", str(tmp_path / "geo.key"), "--json")

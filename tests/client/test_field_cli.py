@@ -14,7 +14,7 @@ from tallyproof.client.outbox import Outbox, State
 from tallyproof.client.sync import RetryPolicy, Sync, SyncOptions
 from tallyproof.ledger.keys import Signer
 from tests.client.conftest import SERVER, device_forms
-from tests.helpers import form_doc
+from tests.helpers import ELECTION, form_doc
 from tests.serving import free_port
 
 RUNNER = CliRunner()
@@ -142,3 +142,19 @@ def test_status_names_every_refused_form_and_receipts_verify(device, field_log, 
     assert verified.output.count("ok: form") == 4
     printed = field("receipts", "--dir", str(device)).output
     assert printed == receipts.read_text()
+
+
+def test_a_refused_csv_form_is_named_by_its_file_line_and_column(device, tmp_path):
+    """The device reads a form CSV as `submit` does: a cell that breaks a rule is named by
+    the file, the line and the column, and nothing is added to the outbox."""
+    header = ["election", "station", "contest", "source", "time", "rejected", "polled"]
+    header += ["votes.NA-1/a", "votes.NA-1/b", "votes.NA-1/c"]
+    good = [ELECTION, "S1", "NA-1", "presiding_officer", "2024-02-08T18:00:00+05:00", "10"]
+    rows = [header, [*good, "610", "300", "200", "100"], [*good, "610", "300", "-5", "100"]]
+    forms = tmp_path / "forms.csv"
+    forms.write_text("".join(",".join(r) + "\n" for r in rows))
+    refused = field("sign", str(forms), "--dir", str(device), code=1)
+    assert "forms.csv line 3" in refused.output and "column votes.NA-1/b" in refused.output
+    outbox = Outbox.open(device)
+    assert outbox.forms(State.PENDING) == []
+    outbox.close()

@@ -84,6 +84,7 @@ def test_the_news_reports_are_claims_checked_against_each_other_and_the_forms(lo
         ("claim.contradicts_official", "NA-122", "NA-122/saad-rafique"),
         ("claim.contradicts_official", "PS-129", "PS-129/saif-bari"),
         ("claim.outlets_disagree", "NA-122", "NA-122/saad-rafique"),
+        ("claim.winner_not_leading", "PS-129", "PS-129/hafiz-naeem"),
     ]
     (disagree,) = [f for f in findings if f.code == "claim.outlets_disagree"]
     said = {c["outlet"]: (c["value"], c["sentence"]) for c in disagree.evidence["claims"]}

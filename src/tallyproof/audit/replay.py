@@ -4,10 +4,13 @@ when it was logged, and the contests' totals at the end."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
+
+from tallyproof.audit.words import listing, named, text, words
 
 OFFICIAL = ("presiding_officer", "returning_officer")
 PROGRESS = ("scheduled", "polling", "counting", "provisional")
@@ -15,14 +18,81 @@ PROGRESS = ("scheduled", "polling", "counting", "provisional")
 
 @dataclass(frozen=True)
 class Issue:
-    """Something the audit found wrong, with where it is."""
+    """Something the audit found wrong: its rule code, where it is, and in words what is
+    wrong; and, where the audit knows them, the entry (leaf index, kind and id), the
+    election, contest, station, candidate and field it is about, and what was expected (what
+    the ledger gives) against what was found."""
 
     code: str
     where: str
     message: str
+    entry: int | None = None
+    entry_id: str | None = None
+    kind: str | None = None
+    election: str | None = None
+    contest: str | None = None
+    station: str | None = None
+    candidate: str | None = None
+    field: str | None = None
+    expected: Any = dataclasses.field(default=None, hash=False)
+    found: Any = dataclasses.field(default=None, hash=False)
 
-    def as_dict(self) -> dict[str, str]:
-        return {"code": self.code, "where": self.where, "message": self.message}
+    def as_dict(self) -> dict[str, Any]:
+        """code, where and message; the other fields only when set (expected and found
+        together)."""
+        out: dict[str, Any] = {"code": self.code, "where": self.where, "message": self.message}
+        for name in _KNOWN:
+            if getattr(self, name) is not None:
+                out[name] = getattr(self, name)
+        if self.expected is not None or self.found is not None:
+            out["expected"], out["found"] = self.expected, self.found
+        return out
+
+
+_KNOWN = ("entry", "entry_id", "kind", "election", "contest", "station", "candidate", "field")
+
+
+class Entry(NamedTuple):
+    """The entry being replayed, as its leaf names it: for the issues found in it."""
+
+    seq: int
+    kind: str
+    entry_id: str  # the SHA-256 of the signed body: the document's id
+    election: str | None
+    contest: str | None
+    station: str | None
+
+    @classmethod
+    def of(cls, seq: int, leaf: dict[str, Any], message: bytes) -> Entry:
+        body = leaf.get("body")
+        body = body if isinstance(body, dict) else {}
+        place = {"contest": body.get("contest"), "station": body.get("station")}
+        if body.get("scope") in ("contest", "station"):  # a status order names its target
+            place[body["scope"]] = body.get("target")
+        election = body.get("election")
+        if isinstance(election, dict):  # a structure: the election it sets up
+            election = election.get("id")
+        return cls(
+            seq,
+            text(leaf.get("kind")),
+            hashlib.sha256(message).hexdigest(),
+            text(election) if isinstance(election, str) and election else None,
+            *(text(v) if isinstance(v, str) and v else None for v in place.values()),
+        )
+
+    def known(self) -> dict[str, Any]:
+        """What an issue about this entry says of it."""
+        return {
+            "entry": self.seq,
+            "entry_id": self.entry_id,
+            "kind": self.kind,
+            "election": self.election,
+            "contest": self.contest,
+            "station": self.station,
+        }
+
+
+Signature = tuple[int, bytes, bytes, bytes, Entry]  # seq, public key, message, signature, entry
 
 
 @dataclass
@@ -65,34 +135,48 @@ class Replay:
     station_status: dict[tuple[str, str], tuple[str, int]] = field(default_factory=dict)
     docs: dict[str, Doc] = field(default_factory=dict)
     heads: dict[tuple[str, str, str, str], str] = field(default_factory=dict)
-    signatures: list[tuple[int, bytes, bytes, bytes]] = field(default_factory=list)
+    signatures: list[Signature] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     message: bytes = b""  # canonical bytes of the body of the entry being applied
+    current: Entry | None = None  # the entry being applied
 
-    def fail(self, seq: int, code: str, message: str) -> None:
-        self.issues.append(Issue(code, f"entry {seq}", message))
+    def fail(self, seq: int, code: str, message: str, **known: Any) -> None:
+        """An issue about entry `seq`: its kind, id, contest and station are named when it
+        is the entry being applied, as are the fields given."""
+        about = self.current.known() if self.current and self.current.seq == seq else {}
+        self.issues.append(Issue(code, f"entry {seq}", message, **(about | known)))
+
+    def enter(self, seq: int, leaf: dict[str, Any], message: bytes) -> Entry:
+        """Name the entry about to be checked (`apply` does, if not done before)."""
+        self.message = message
+        self.current = Entry.of(seq, leaf, message)
+        return self.current
 
     def apply(self, seq: int, leaf: dict[str, Any], message: bytes) -> None:
         """Check one entry (whose body encodes canonically as `message`) against everything
         logged before it, then take it in."""
+        entry = self.current
+        if entry is None or entry.seq != seq or self.message is not message:
+            entry = self.enter(seq, leaf, message)
         kind, body = leaf["kind"], leaf["body"]
-        self.message = message
         self.counts[kind] += 1
         key_id = leaf["signature"]["key"]
         signature = base64.b64decode(leaf["signature"]["value"])
         handler = getattr(self, f"_{kind}", None)
         if handler is None:
-            self.fail(seq, "audit.entry_format", f"unknown entry kind {kind!r}")
+            self.fail(seq, "audit.entry_format", f"unknown entry kind {named(kind)}")
             return
         public = handler(seq, body, key_id)
         if public is not None:
-            self.signatures.append((seq, public, message, signature))
+            self.signatures.append((seq, public, message, signature, entry))
 
     def _admin_of(self, seq: int, body: dict[str, Any], key_id: str) -> bytes | None:
         election = self.elections.get(body.get("election", ""))
         if election is None:
-            self.fail(seq, "audit.rule", f"refers to unknown election {body.get('election')!r}")
+            self.fail(
+                seq, "audit.rule", f"refers to an unknown election: {named(body.get('election'))}"
+            )
             return None
         if _key_id(election.admin) != key_id:
             self.fail(seq, "audit.key", "admin document not signed by the election's admin key")
@@ -101,7 +185,7 @@ class Replay:
     def _structure(self, seq: int, body: dict[str, Any], key_id: str) -> bytes | None:
         eid = body["election"]["id"]
         if eid in self.elections:
-            self.fail(seq, "audit.rule", f"election {eid!r} imported twice")
+            self.fail(seq, "audit.rule", f"election {named(eid)} imported twice")
         admin = base64.b64decode(body["admin_key"])
         if _key_id(admin) != key_id:
             self.fail(
@@ -155,13 +239,42 @@ class Replay:
         if key_id in self.revoked:
             self.fail(seq, "audit.key", f"signed by revoked key {key_id}")
         if key.election != body["election"] or key.source != body["source"]:
-            self.fail(seq, "audit.key", f"key {key_id} does not speak for {body['source']} here")
+            self.fail(
+                seq,
+                "audit.key",
+                f"key {key_id} is registered for {named(key.source)} in {named(key.election)}, "
+                f"not for {named(body['source'])} in {named(body['election'])}",
+                field="source",
+                expected=f"{key.source} in {key.election}",
+                found=f"{body['source']} in {body['election']}",
+            )
         if key.contests is not None and body["contest"] not in key.contests:
-            self.fail(seq, "audit.key", f"key {key_id} is not registered for {body['contest']}")
+            self.fail(
+                seq,
+                "audit.key",
+                f"key {key_id} is not registered for {named(body['contest'])}, only for "
+                f"{listing(key.contests)}",
+                field="contest",
+                expected=sorted(key.contests),
+                found=body["contest"],
+            )
         if station and key.stations is not None and station not in key.stations:
-            self.fail(seq, "audit.key", f"key {key_id} is not registered for station {station}")
+            self.fail(
+                seq,
+                "audit.key",
+                f"key {key_id} is not registered for station {named(station)}, only for "
+                f"{listing(key.stations)}",
+                field="station",
+                expected=sorted(key.stations),
+                found=station,
+            )
         if station is None and key.stations is not None:
-            self.fail(seq, "audit.key", f"key {key_id} is scoped to stations: not contest-wide")
+            self.fail(
+                seq,
+                "audit.key",
+                f"key {key_id} is registered for stations ({listing(key.stations)}), "
+                "not contest-wide",
+            )
         return key.public
 
     def _form(self, seq: int, body: dict[str, Any], key_id: str) -> bytes | None:
@@ -170,17 +283,16 @@ class Replay:
         if election is None:
             self.fail(seq, "audit.rule", "form for an unknown election")
             return public
-        where = f"{body['contest']} at {body['station']}"
         official = body["source"] in OFFICIAL
         roster = election.contests.get(body["contest"])
         served, registered = election.stations.get(body["station"], (set(), 0))
         if roster is None or body["contest"] not in served:
-            self.fail(seq, "audit.rule", f"{where}: no such contest at that station")
+            self.fail(seq, "audit.rule", "the election has no such contest at that station")
             return public
         votes = body["votes"]
-        self._check_counts(seq, where, body, votes, roster, official, registered)
-        self._check_status(seq, where, body, official)
-        self._take(seq, body, hashlib.sha256(self.message).hexdigest(), official, votes, where)
+        self._check_counts(seq, body, votes, roster, official, registered)
+        self._check_status(seq, body, official)
+        self._take(seq, body, self._doc_id(), official, votes)
         return public
 
     def _claim(self, seq: int, body: dict[str, Any], key_id: str) -> bytes | None:
@@ -198,17 +310,25 @@ class Replay:
         for claim in claims:
             roster = election.contests.get(claim.get("contest_code", ""))
             if claim.get("contest_code") and roster is None:
-                self.fail(seq, "audit.rule", f"claim about unknown contest {claim['contest_code']}")
+                self.fail(
+                    seq,
+                    "audit.rule",
+                    f"a claim about an unknown contest: {named(claim['contest_code'])}",
+                    contest=text(claim["contest_code"]),
+                )
             elif claim.get("candidate_id") and claim["candidate_id"] not in (roster or ()):
                 self.fail(
-                    seq, "audit.rule", f"claim about unknown candidate {claim['candidate_id']}"
+                    seq,
+                    "audit.rule",
+                    f"a claim about an unknown candidate: {named(claim['candidate_id'])}",
+                    contest=text(claim["contest_code"]) if claim.get("contest_code") else None,
+                    candidate=text(claim["candidate_id"]),
                 )
         return public
 
     def _check_counts(
         self,
         seq: int,
-        where: str,
         body: dict[str, Any],
         votes: dict[str, Any],
         roster: list[str],
@@ -217,40 +337,73 @@ class Replay:
     ) -> None:
         numbers = [*votes.values(), body["rejected"], body["polled"]]
         if any(type(n) is not int or n < 0 for n in numbers):
-            self.fail(seq, "audit.rule", f"{where}: a count is not a whole number >= 0")
+            self.fail(seq, "audit.rule", "a count is not a whole number of 0 or more")
             return
         if not set(votes) <= set(roster) or (official and set(votes) != set(roster)):
-            self.fail(seq, "audit.rule", f"{where}: candidates do not match the contest's roster")
-        valid = sum(votes.values())
-        if body.get("valid") is not None and body["valid"] != valid:
-            self.fail(seq, "audit.rule", f"{where}: stated valid {body['valid']} != sum {valid}")
-        complete = set(votes) >= set(roster)
-        total = valid + body["rejected"]
-        if (complete and total != body["polled"]) or (not complete and total > body["polled"]):
             self.fail(
                 seq,
                 "audit.rule",
-                f"{where}: valid {valid} + rejected {body['rejected']} vs polled {body['polled']}",
+                "the candidates are not the contest's roster: "
+                + _roster_difference(roster, votes, official),
+                field="votes",
+                expected=list(roster),
+                found=list(votes),
             )
-        if body["polled"] > registered:
+        valid = sum(votes.values())
+        if body.get("valid") is not None and body["valid"] != valid:
             self.fail(
-                seq, "audit.rule", f"{where}: {body['polled']} polled > {registered} registered"
+                seq,
+                "audit.rule",
+                f"states {words(body['valid'])} valid votes, but the candidates' votes add up "
+                f"to {valid:,}",
+                field="valid",
+                expected=valid,
+                found=body["valid"],
+            )
+        complete = set(votes) >= set(roster)
+        total = valid + body["rejected"]
+        polled = body["polled"]
+        if (complete and total != polled) or (not complete and total > polled):
+            self.fail(
+                seq,
+                "audit.rule",
+                f"{valid:,} valid and {body['rejected']:,} rejected make {total:,}, but "
+                + (f"{polled:,} were polled" if complete else f"only {polled:,} were polled"),
+                field="polled",
+                expected=total,
+                found=polled,
+            )
+        if polled > registered:
+            self.fail(
+                seq,
+                "audit.rule",
+                f"{polled:,} polled, more than the {registered:,} registered voters",
+                field="polled",
+                expected=registered,
+                found=polled,
             )
         issued = body.get("issued")
         if issued is not None and issued > registered:
-            self.fail(seq, "audit.rule", f"{where}: {issued} issued > {registered} registered")
+            self.fail(
+                seq,
+                "audit.rule",
+                f"{words(issued)} ballots issued, more than the {registered:,} registered voters",
+                field="issued",
+                expected=registered,
+                found=issued,
+            )
 
-    def _check_status(self, seq: int, where: str, body: dict[str, Any], official: bool) -> None:
+    def _check_status(self, seq: int, body: dict[str, Any], official: bool) -> None:
         contest = self.contest_status.get((body["election"], body["contest"]), "scheduled")
         station, ordered_at = self.station_status.get(
             (body["election"], body["station"]), ("open", -1)
         )
         if contest in ("postponed", "suspended") or (contest == "final" and official):
-            self.fail(seq, "audit.rule", f"{where}: logged while the contest was {contest}")
+            self.fail(seq, "audit.rule", f"logged while the contest was {text(contest)}")
         if station == "suspended":
-            self.fail(seq, "audit.rule", f"{where}: logged while the station was suspended")
+            self.fail(seq, "audit.rule", "logged while the station was suspended")
         if body.get("reason") == "re_poll" and station != "re_poll_ordered":
-            self.fail(seq, "audit.rule", f"{where}: a re-poll form without a re-poll order")
+            self.fail(seq, "audit.rule", "a re-poll form without a re-poll order")
         target = self.docs.get(body.get("supersedes") or "")
         if (
             official
@@ -260,7 +413,10 @@ class Replay:
             and body.get("reason") != "re_poll"
         ):
             self.fail(
-                seq, "audit.rule", f"{where}: replaces a pre-order count without saying re_poll"
+                seq,
+                "audit.rule",
+                "replaces a count from before the re-poll order without giving re_poll as the "
+                "reason",
             )
 
     def _take(
@@ -270,7 +426,6 @@ class Replay:
         doc_id: str,
         official: bool,
         votes: dict[str, int],
-        where: str,
     ) -> None:
         """The supersession chain: a new chain, or the current head replaced with a reason."""
         station = body.get("station", "")
@@ -282,14 +437,28 @@ class Replay:
             self.fail(
                 seq,
                 "audit.rule",
-                f"{where}: a second {chain} document without superseding the first",
+                f"a second {text(chain)} document that does not supersede the first ({head})",
+                field="supersedes",
+                expected=head,
+                found=None,
             )
         if target_id is not None:
-            if target_id != head or not body.get("reason"):
+            if target_id != head:
                 self.fail(
                     seq,
                     "audit.rule",
-                    f"{where}: supersedes {target_id}, which is not the current one",
+                    f"supersedes {named(target_id)}, but the current {text(chain)} document is "
+                    f"{named(head)}",
+                    field="supersedes",
+                    expected=head,
+                    found=target_id,
+                )
+            elif not body.get("reason"):
+                self.fail(
+                    seq,
+                    "audit.rule",
+                    f"supersedes {named(target_id)} without giving a reason",
+                    field="reason",
                 )
             elif target_id in self.docs:
                 self.docs[target_id].superseded = True
@@ -310,12 +479,22 @@ class Replay:
         election = self.elections.get(body["election"])
         roster = election.contests.get(body["contest"]) if election else None
         if roster is None:
-            self.fail(seq, "audit.rule", f"declaration for unknown contest {body['contest']}")
+            self.fail(
+                seq, "audit.rule", f"a declaration for an unknown contest: {named(body['contest'])}"
+            )
             return public
         official = body["source"] == "returning_officer"  # the only official declarer
-        named = set(body["votes"])
-        if not named or not named <= set(roster) or (official and named != set(roster)):
-            self.fail(seq, "audit.rule", f"{body['contest']}: declared candidates not the roster's")
+        declared = set(body["votes"])
+        if not declared or not declared <= set(roster) or (official and declared != set(roster)):
+            self.fail(
+                seq,
+                "audit.rule",
+                "the declared candidates are not the contest's roster: "
+                + _roster_difference(roster, body["votes"], official),
+                field="votes",
+                expected=list(roster),
+                found=list(body["votes"]),
+            )
         votes = body["votes"]
         polled = body.get("polled")
         rejected = body.get("rejected") or 0
@@ -324,9 +503,14 @@ class Replay:
             "rejected": rejected,
             "polled": polled if polled is not None else sum(votes.values()) + rejected,
         }
-        doc_id = hashlib.sha256(self.message).hexdigest()
-        self._take(seq, filled, doc_id, official, votes, body["contest"])
+        self._take(seq, filled, self._doc_id(), official, votes)
         return public
+
+    def _doc_id(self) -> str:
+        """The id of the document being applied: the SHA-256 of its signed body."""
+        if self.current is not None:
+            return self.current.entry_id
+        return hashlib.sha256(self.message).hexdigest()
 
     def tally(self) -> dict[str, dict[str, dict[str, Any]]]:
         """Every contest's result, re-derived: election -> contest -> record."""
@@ -429,6 +613,20 @@ def _status(ordered: str, basis: str, reported: int, total: int) -> str:
     if total and reported >= total:
         derived = "provisional"
     return max(ordered, derived, key=PROGRESS.index)
+
+
+def _roster_difference(roster: list[str], named_: Any, complete: bool) -> str:
+    """Which candidates a document names that the roster lacks, and (when it must name them
+    all) which it leaves out."""
+    given = list(named_)
+    strangers = [c for c in given if c not in roster]
+    missing = [c for c in roster if c not in given] if complete else []
+    said = []
+    if strangers:
+        said.append(f"not on the roster: {listing(strangers)}")
+    if missing:
+        said.append(f"missing: {listing(missing)}")
+    return "; ".join(said) or "it names no candidate"
 
 
 def _key_id(public: bytes) -> str:

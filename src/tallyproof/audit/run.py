@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
-from tallyproof.audit.replay import Issue, Replay
+from tallyproof.audit.replay import Entry, Issue, Replay, Signature
 from tallyproof.audit.witnesses import (
     SignedCheckpoint,
     WitnessReport,
@@ -26,6 +26,7 @@ from tallyproof.audit.witnesses import (
     read_policy_file,
     signed_by_log,
 )
+from tallyproof.audit.words import error_words, listing, named, text, words
 from tallyproof.ledger.cosignature import WitnessPolicy
 from tallyproof.ledger.intake import MAX_STRUCTURE_BYTES, InputError, load_json
 from tallyproof.ledger.keys import KeyTextError, PublicKey
@@ -35,7 +36,6 @@ from tallyproof.ledger.receipts import Receipt, ReceiptError
 
 FORMAT = "tallyproof-bundle/1"
 T = TypeVar("T")
-Signature = tuple[int, bytes, bytes, bytes]
 
 
 @dataclass
@@ -90,7 +90,14 @@ def audit_bundle(
     try:
         log_key = PublicKey.from_vkey(manifest["log_key"])
     except (KeyError, TypeError, AttributeError, KeyTextError) as err:
-        report.issues.append(Issue("audit.manifest", "manifest.json", f"log key: {err!r}"))
+        report.issues.append(
+            Issue(
+                "audit.manifest",
+                "manifest.json",
+                f"its log key cannot be read: {error_words(err)}",
+                field="log_key",
+            )
+        )
         return report
     replay = Replay()
     gc.freeze()  # the replay keeps every document for the re-tally; spare the collector's walks
@@ -140,7 +147,7 @@ def _guarded(report: AuditReport, name: str, check: Callable[..., T], *args: Any
         AttributeError,
         IndexError,
     ) as err:
-        message = str(err) if isinstance(err, OSError | InputError) else repr(err)
+        message = text(str(err)) if isinstance(err, InputError) else error_words(err)
         report.issues.append(Issue("audit.unreadable", name, f"cannot be read: {message}"))
         return None
 
@@ -163,20 +170,39 @@ def _manifest(directory: Path, report: AuditReport) -> dict[str, Any] | None:
         if not isinstance(manifest, dict):
             raise ValueError("the manifest is a JSON object")
     except (OSError, ValueError, InputError) as err:
-        report.issues.append(Issue("audit.manifest", "manifest.json", f"cannot be read: {err}"))
+        said = error_words(err) if isinstance(err, OSError) else text(str(err))
+        report.issues.append(Issue("audit.manifest", "manifest.json", f"cannot be read: {said}"))
         return None
     if manifest.get("format") != FORMAT:
-        report.issues.append(Issue("audit.manifest", "manifest.json", f"format is not {FORMAT}"))
+        report.issues.append(
+            Issue(
+                "audit.manifest",
+                "manifest.json",
+                f"its format is {named(manifest.get('format'))}, not {FORMAT}",
+                field="format",
+                expected=FORMAT,
+                found=manifest.get("format"),
+            )
+        )
         return None
     for name, digest in sorted(manifest.get("files", {}).items()):
         if not _BUNDLE_FILE.fullmatch(name):
-            report.issues.append(Issue("audit.manifest", "manifest.json", f"names {name!r}"))
+            report.issues.append(
+                Issue(
+                    "audit.manifest",
+                    "manifest.json",
+                    f"lists a file that is no part of a bundle: {named(name)}",
+                    field="files",
+                    found=name,
+                )
+            )
             continue
         path = directory / name
-        actual = hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else "missing"
+        actual = hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
         if actual != digest:
+            said = "differs from the manifest's SHA-256" if actual else "is missing"
             report.issues.append(
-                Issue("audit.file_hash", name, "differs from the manifest's SHA-256")
+                Issue("audit.file_hash", name, said, expected=digest, found=actual)
             )
     return manifest
 
@@ -192,7 +218,9 @@ def _check_listed(manifest: dict[str, Any], replay: Replay, report: AuditReport)
     wanted = [*_LISTED, *(f"structure/{eid}.json" for eid in sorted(replay.elections))]
     for name in wanted:
         if name not in listed:
-            report.issues.append(Issue("audit.manifest", "manifest.json", f"omits {name}"))
+            report.issues.append(
+                Issue("audit.manifest", "manifest.json", f"omits {name}", field="files")
+            )
 
 
 def _split_leaf(line: bytes) -> tuple[int, bytes, dict[str, Any], bytes]:
@@ -238,40 +266,49 @@ def _replay_ledger(
                 )
                 continue
             leaves.append(leaf_hash(raw))
+            replay.enter(position, leaf, message)
             if index != position:
-                report.issues.append(
-                    Issue(
-                        "audit.entry_order",
-                        f"entry {position}",
-                        f"line {line_number} holds entry {index}, expected {position}: "
-                        "entries are missing or out of order",
-                    )
+                replay.fail(
+                    position,
+                    "audit.entry_order",
+                    f"line {line_number} holds entry {index} where entry {position} "
+                    "belongs: entries are missing or out of order",
+                    field="index",
+                    expected=position,
+                    found=index,
                 )
             if leaf["received_at"] < last_time:
                 replay.fail(
                     position,
                     "audit.entry_order",
-                    f"received at {leaf['received_at']}, before the entry ahead ({last_time})",
+                    f"received at {text(leaf['received_at'])}, before the entry ahead of it "
+                    f"({text(last_time)})",
+                    field="received_at",
+                    expected=f"{last_time} or later",
+                    found=leaf["received_at"],
                 )
             last_time = max(last_time, str(leaf["received_at"]))
             try:
                 replay.apply(position, leaf, message)
             except (KeyError, TypeError, ValueError, AttributeError) as err:
                 replay.fail(
-                    position, "audit.entry_format", f"malformed {leaf.get('kind')} entry: {err!r}"
+                    position,
+                    "audit.entry_format",
+                    f"a malformed {named(leaf.get('kind'))} entry: {error_words(err)}",
                 )
             checks.take(replay.signatures)
     checks.take(replay.signatures, flush=True)
     return leaves
 
 
-def _verify_chunk(items: Sequence[Signature]) -> list[int]:
+def _verify_chunk(items: Sequence[Signature]) -> list[Entry]:
+    """The entries whose signatures do not verify."""
     bad = []
-    for seq, public, message, signature in items:
+    for _, public, message, signature, entry in items:
         try:
             VerifyKey(public).verify(message, signature)
         except (BadSignatureError, ValueError):
-            bad.append(seq)
+            bad.append(entry)
     return bad
 
 
@@ -283,8 +320,8 @@ class _SignatureChecks:
     def __init__(self, workers: int) -> None:
         self.workers = workers or (os.cpu_count() or 1)
         self.pool = ProcessPoolExecutor(self.workers) if self.workers > 1 else None
-        self.futures: list[Future[list[int]]] = []
-        self.inline: list[int] = []
+        self.futures: list[Future[list[Entry]]] = []
+        self.inline: list[Entry] = []
         self.count = 0
 
     def __enter__(self) -> _SignatureChecks:
@@ -306,9 +343,12 @@ class _SignatureChecks:
         pending.clear()
 
     def failures(self) -> list[Issue]:
-        bad = self.inline + [seq for f in self.futures for seq in f.result()]
+        bad = self.inline + [entry for f in self.futures for entry in f.result()]
         message = "the signature does not verify: the entry was altered or forged"
-        return [Issue("audit.signature", f"entry {seq}", message) for seq in sorted(bad)]
+        return [
+            Issue("audit.signature", f"entry {entry.seq}", message, **entry.known())
+            for entry in sorted(bad, key=lambda e: e.seq)
+        ]
 
 
 def _check_tree(manifest: dict[str, Any], tree: MerkleTree, report: AuditReport) -> None:
@@ -317,14 +357,22 @@ def _check_tree(manifest: dict[str, Any], tree: MerkleTree, report: AuditReport)
             Issue(
                 "audit.tree",
                 "manifest.json",
-                f"the manifest says {manifest.get('tree_size')} entries; "
-                f"the ledger has {tree.size}",
+                f"the manifest says {words(manifest.get('tree_size'))} entries; "
+                f"the ledger has {tree.size:,}",
+                field="tree_size",
+                expected=tree.size,
+                found=manifest.get("tree_size"),
             )
         )
     elif manifest.get("root") != report.root:
         report.issues.append(
             Issue(
-                "audit.tree", "manifest.json", "the manifest's root is not the root of the ledger"
+                "audit.tree",
+                "manifest.json",
+                "the manifest's root is not the root of the ledger",
+                field="root",
+                expected=report.root,
+                found=manifest.get("root"),
             )
         )
 
@@ -365,7 +413,7 @@ def _check_witnesses(
             Issue(
                 "audit.checkpoint_signature",
                 "checkpoints given",
-                f"{unsigned} of the notes given are not signed by the log's key: no evidence",
+                f"{unsigned:,} of the notes given are not signed by the log's key: no evidence",
             )
         )
     report.issues += find_forks([s for s, _ in signed], others, tree)
@@ -381,12 +429,13 @@ def _check_checkpoints(
     signed: list[tuple[SignedCheckpoint, list[str]]] = []
     for line in path.read_bytes().splitlines():
         record = load_json(line)
-        where = f"checkpoint {record.get('tree_size')}"
+        where = f"checkpoint {text(record.get('tree_size'))}"
         report.checkpoints_checked += 1
         try:
             checkpoint = Checkpoint.open(record["note"], log_key)
         except (NoteError, KeyError) as err:
-            report.issues.append(Issue("audit.checkpoint_signature", where, str(err)))
+            said = error_words(err) if isinstance(err, KeyError) else text(str(err))
+            report.issues.append(Issue("audit.checkpoint_signature", where, said))
             continue
         lines = record.get("cosignatures", [])
         if not isinstance(lines, list) or not all(isinstance(x, str) for x in lines):
@@ -395,15 +444,23 @@ def _check_checkpoints(
         signed.append((SignedCheckpoint(checkpoint, record["note"], f"bundle {where}"), lines))
         if checkpoint.origin != manifest.get("origin") or checkpoint.size != record["tree_size"]:
             report.issues.append(
-                Issue("audit.checkpoint", where, "origin or size differs from the note")
+                Issue(
+                    "audit.checkpoint",
+                    where,
+                    f"the note is for {text(checkpoint.origin)} at {checkpoint.size:,} "
+                    f"entries; the bundle says {named(manifest.get('origin'))} (its manifest) "
+                    f"at {words(record['tree_size'])} entries (this checkpoint's record)",
+                )
             )
         if checkpoint.size > tree.size:
             report.issues.append(
                 Issue(
                     "audit.checkpoint_root",
                     where,
-                    f"signed for {checkpoint.size} entries but the ledger has {tree.size}: "
+                    f"signed for {checkpoint.size:,} entries but the ledger has {tree.size:,}: "
                     "entries are missing",
+                    expected=checkpoint.size,
+                    found=tree.size,
                 )
             )
         elif tree.root(checkpoint.size) != checkpoint.root:
@@ -412,7 +469,7 @@ def _check_checkpoints(
                     "audit.checkpoint_root",
                     where,
                     "the signed root differs from the root of the ledger's first "
-                    f"{checkpoint.size} entries: an entry up to there was altered, dropped "
+                    f"{checkpoint.size:,} entries: an entry up to there was altered, dropped "
                     "or moved",
                 )
             )
@@ -421,8 +478,8 @@ def _check_checkpoints(
                 Issue(
                     "audit.checkpoint_rollback",
                     where,
-                    f"signed for {checkpoint.size} entries after a checkpoint of {previous[0]}: "
-                    "the log went back",
+                    f"signed for {checkpoint.size:,} entries after a checkpoint of "
+                    f"{previous[0]:,}: the log went back",
                 )
             )
         elif previous is not None:
@@ -436,7 +493,8 @@ def _check_checkpoints(
                     Issue(
                         "audit.consistency",
                         where,
-                        f"not consistent with checkpoint {previous[0]}: {err}",
+                        f"not consistent with checkpoint {previous[0]}: "
+                        + (error_words(err) if isinstance(err, KeyError) else text(str(err))),
                     )
                 )
         previous = (checkpoint.size, checkpoint.root)
@@ -446,7 +504,9 @@ def _check_checkpoints(
             Issue(
                 "audit.checkpoint",
                 "checkpoints.jsonl",
-                f"the latest checkpoint covers {latest} of {tree.size} entries",
+                f"the latest checkpoint covers {latest:,} of {tree.size:,} entries",
+                expected=tree.size,
+                found=latest,
             )
         )
     return signed
@@ -459,23 +519,36 @@ def _check_receipts(
     place, and the receipt's checkpoint must be a state of this ledger."""
     for receipt in receipts:
         where = f"receipt for {receipt.kind} {receipt.entry_id}"
+        about = {"entry_id": receipt.entry_id, "kind": text(receipt.kind)}
         try:
             checkpoint = receipt.verify(log_key)
         except ReceiptError as err:
-            report.issues.append(Issue("audit.receipt", where, f"does not verify: {err}"))
+            report.issues.append(
+                Issue("audit.receipt", where, f"does not verify: {text(str(err))}", **about)
+            )
             continue
         if checkpoint.size > tree.size or tree.root(checkpoint.size) != checkpoint.root:
             report.issues.append(
                 Issue(
                     "audit.receipt",
                     where,
-                    f"its checkpoint of {checkpoint.size} entries is not a state of this "
-                    f"ledger ({tree.size} entries): the log dropped or changed what it received",
+                    f"its checkpoint of {checkpoint.size:,} entries is not a state of this "
+                    f"ledger ({tree.size:,} entries): the log dropped or changed what it "
+                    "received",
+                    **about,
                 )
             )
         elif tree.leaf(receipt.leaf_index) != receipt.leaf_hash:
             report.issues.append(
-                Issue("audit.receipt", where, f"entry {receipt.leaf_index} is another entry")
+                Issue(
+                    "audit.receipt",
+                    where,
+                    f"entry {receipt.leaf_index} of this ledger is another entry",
+                    field="leaf_index",
+                    expected=base64.b64encode(receipt.leaf_hash).decode(),
+                    found=base64.b64encode(tree.leaf(receipt.leaf_index)).decode(),
+                    **about,
+                )
             )
 
 
@@ -507,9 +580,25 @@ def _check_keys(path: Path, replay: Replay, report: AuditReport) -> None:
             if stated[name] != value:
                 report.issues.append(
                     Issue(
-                        "audit.keys", where, f"{name}: published {stated[name]!r}, logged {value!r}"
+                        "audit.keys",
+                        where,
+                        f"{name}: keys.json says {_key_words(name, stated[name])}; the log "
+                        f"says {_key_words(name, value)}",
+                        election=key.election,
+                        field=name,
+                        expected=value,
+                        found=stated[name],
                     )
                 )
+
+
+def _key_words(name: str, value: Any) -> str:
+    """What a key's field says, in words."""
+    if name in ("stations", "contests"):
+        return f"every {name[:-1]}" if value is None else f"only {listing(value)}"
+    if name == "revoked":
+        return "revoked" if value else "not revoked"
+    return named(value)
 
 
 def _check_results(path: Path, replay: Replay, report: AuditReport) -> None:
@@ -520,18 +609,156 @@ def _check_results(path: Path, replay: Replay, report: AuditReport) -> None:
         theirs = {r["contest"]: r for r in published.get(eid, [])}
         for code in sorted(set(ours) | set(theirs)):
             where = f"results {eid} {code}"
+            about = {"election": text(eid), "contest": text(code)}
             if code not in theirs or code not in ours:
-                report.issues.append(
-                    Issue("audit.results", where, "published and derived contests differ")
+                said = (
+                    "the election has no such contest, but a result is published for it"
+                    if code not in ours
+                    else "no result is published for this contest"
                 )
+                report.issues.append(Issue("audit.results", where, said, **about))
                 continue
             report.contests_retallied += 1
-            for key, value in ours[code].items():
-                if theirs[code].get(key) != value:
-                    report.issues.append(
-                        Issue(
-                            "audit.results",
-                            where,
-                            f"{key}: published {theirs[code].get(key)!r}, re-derived {value!r}",
+            for difference in _differences(ours[code], theirs[code]):
+                field, candidate, derived_value, stated, message = difference
+                report.issues.append(
+                    Issue(
+                        "audit.results",
+                        where,
+                        message,
+                        candidate=candidate,
+                        field=field,
+                        expected=derived_value,
+                        found=stated,
+                        **about,
+                    )
+                )
+
+
+Difference = tuple[str, str | None, Any, Any, str]  # field, candidate, ours, theirs, words
+
+
+def _differences(ours: dict[str, Any], theirs: dict[str, Any]) -> list[Difference]:
+    """Each published number of a contest's record that is not the re-derived one, in words:
+    the official result's fields, then the forms' sum's (where it says something the
+    official result's differences have not) and the declaration it rests on."""
+    found = _record_differences("", ours, theirs, _basis(ours))
+    computed, stated = ours.get("computed"), theirs.get("computed")
+    if isinstance(computed, dict) and isinstance(stated, dict):
+        said = {(f, c, json.dumps(o), json.dumps(t)) for f, c, o, t, _ in found}
+        for f, c, o, t, message in _record_differences(
+            "computed", computed, stated, "the forms give"
+        ):
+            if (f.partition(".")[2], c, json.dumps(o), json.dumps(t)) not in said:
+                found.append((f, c, o, t, message))
+    elif computed != stated:
+        found.append(_difference("computed", None, computed, stated, "re-derived"))
+    declared, claimed = ours.get("declared"), theirs.get("declared")
+    if isinstance(declared, dict) and isinstance(claimed, dict):
+        for name, value in declared.items():
+            if claimed.get(name) != value:
+                found.append(
+                    _difference(f"declared.{name}", None, value, claimed.get(name), "the log has")
+                )
+    elif declared != claimed:
+        ours_words = "a declaration" if declared else "no declaration"
+        theirs_words = "a declaration" if claimed else "no declaration"
+        found.append(
+            (
+                "declared",
+                None,
+                declared,
+                claimed,
+                f"declared: published {theirs_words}, the log has {ours_words}",
+            )
+        )
+    differs, stated = ours.get("winner_differs"), theirs.get("winner_differs")
+    if differs != stated:
+        if differs is True and stated is False:
+            said = (
+                "the declared winner is not the forms' winner, but the result published says it is"
+            )
+        elif differs is False and stated is True:
+            said = (
+                "the result published says the declared winner is not the forms' winner, but it is"
+            )
+        else:
+            said = f"winner differs: published {_value_words(stated)}, re-derived {words(differs)}"
+        found.append(("winner_differs", None, differs, stated, said))
+    return found
+
+
+def _record_differences(
+    prefix: str, ours: dict[str, Any], theirs: dict[str, Any], gives: str
+) -> list[Difference]:
+    found: list[Difference] = []
+    for name, value in ours.items():
+        if name in ("computed", "declared", "winner_differs"):
+            continue
+        path = f"{prefix}.{name}" if prefix else name
+        stated = theirs.get(name)
+        if stated == value:
+            continue
+        if name == "votes" and isinstance(value, dict) and isinstance(stated, dict):
+            for candidate in [*value, *(c for c in stated if c not in value)]:
+                if stated.get(candidate) != value.get(candidate):
+                    found.append(
+                        _difference(
+                            path,
+                            candidate,
+                            value.get(candidate),
+                            stated.get(candidate),
+                            gives,
+                            contest=ours.get("contest"),
                         )
                     )
+        else:
+            found.append(_difference(path, None, value, stated, gives, ours.get("contest")))
+    return found
+
+
+def _difference(
+    path: str,
+    candidate: str | None,
+    ours: Any,
+    theirs: Any,
+    gives: str,
+    contest: Any = None,
+) -> Difference:
+    """One field (or one candidate's votes): published X, the forms give Y."""
+    part = {"computed": "the forms' sum, ", "declared": "the declaration's "}
+    subject = part.get(path.partition(".")[0], "") if "." in path else ""
+    unit = ""
+    if candidate is not None:
+        subject += f"candidate {_candidate(candidate, contest)}"
+        unit = " votes"
+    else:
+        subject += path.rpartition(".")[2].replace("_", " ")
+    if path.endswith("winner"):
+        theirs_words, ours_words = _candidate(theirs, contest), _candidate(ours, contest)
+    else:
+        theirs_words, ours_words = _value_words(theirs), _value_words(ours)
+    numbers = all(isinstance(v, int) or v is None for v in (ours, theirs))
+    gives = gives if numbers else "re-derived"
+    said = f"{subject}: published {theirs_words}{unit if isinstance(theirs, int) else ''}"
+    return (path, candidate, ours, theirs, f"{said}, {gives} {ours_words}")
+
+
+def _candidate(value: Any, contest: Any) -> str:
+    """A candidate id without its contest's prefix (NA-130/yasmin: yasmin)."""
+    if isinstance(value, str) and isinstance(contest, str):
+        return text(value.removeprefix(f"{contest}/"))
+    return "none" if value is None else words(value)
+
+
+def _value_words(value: Any) -> str:
+    return "nothing" if value is None else words(value)
+
+
+def _basis(record: dict[str, Any]) -> str:
+    """What the official result rests on, in words."""
+    if record.get("basis") == "declared":
+        return "the declaration gives"
+    if record.get("basis") == "stations":
+        return "the forms give"
+    return "the ledger gives"

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from tallyproof.audit.replay import Issue
+from tallyproof.audit.words import text
 from tallyproof.ledger.cosignature import (
     PolicyError,
     Witnessed,
@@ -88,7 +89,7 @@ def check_witnessed(
         try:
             report.witnessed.append(report.policy.check(with_cosignatures(signed.note, lines)))
         except NoteError as error:
-            issues.append(Issue("audit.cosignature", signed.where, str(error)))
+            issues.append(Issue("audit.cosignature", signed.where, text(str(error))))
     if require:
         newest = records[-1][0].checkpoint.size if records else 0
         held = report.newest
@@ -99,7 +100,7 @@ def check_witnessed(
                 )
             )
         elif held is None or held.size != newest or newest != tree_size:
-            said = f"size {held.size}" if held else "none"
+            said = f"size {held.size:,}" if held else "none"
             issues.append(
                 Issue(
                     "audit.unwitnessed",
@@ -176,18 +177,30 @@ def find_forks(
 
 
 def _fork(size: int, ours: SignedCheckpoint | None, other: SignedCheckpoint) -> Issue:
+    """The first line says in words what was found and where; the signed notes follow it,
+    whole, as the evidence."""
     if ours is None:
-        cited = "the bundle's ledger has another root there"
-    elif ours.checkpoint.size == size:
-        cited = f"{ours.where} signed:\n{ours.note}"
-    else:
-        cited = (
-            f"the bundle's ledger has another root at that size; {ours.where}, which extends "
-            f"it, signed:\n{ours.note}"
+        said = (
+            f"the log signed a tree of size {size:,} ({other.where}) that is not the bundle's "
+            "ledger's at that size; the signed note follows"
         )
+        cited = ""
+    elif ours.checkpoint.size == size:
+        said = (
+            f"the log signed two different trees of size {size:,}: {ours.where} and "
+            f"{other.where}; both signed notes follow"
+        )
+        cited = f"{ours.where} signed:\n{ours.note}\nand "
+    else:
+        said = (
+            f"the log signed a tree of size {size:,} ({other.where}) that is not the bundle's "
+            f"ledger's at that size (which {ours.where} extends); both signed notes follow"
+        )
+        cited = f"{ours.where} signed:\n{ours.note}\nand "
     return Issue(
         "audit.fork",
         f"checkpoint {size}",
-        f"the log signed two different trees of size {size}: {cited}\nand {other.where} "
-        f"signed:\n{other.note}",
+        f"{said}\n{cited}{other.where} signed:\n{other.note}",
+        expected=ours.note if ours else None,
+        found=other.note,
     )

@@ -203,7 +203,10 @@ _STATUS = [
         StatusClaim.CONCEDED,
         re.compile(
             r"\b(?:conced(?:ed|es|e|ing)(?:\s+defeat)?|accept(?:ed|s)?\s+(?:my|his|her|their|"
-            r"the)\s+(?:defeat|result|verdict)|admitted defeat)\b",
+            r"the)\s+(?:defeat|result|verdict)|admitted defeat|accept(?:ed|s)?\s+defeat|"
+            r"accept(?:ed|s)?\s+the\s+(?:decision|verdict|mandate|judge?ment)\s+of\s+the\s+"
+            r"(?:public|people|voters|electorate|nation)|accept(?:ed|s)?\s+the\s+(?:public|"
+            r"people|voters)['’]s?\s+(?:decision|verdict|mandate))\b",
             re.IGNORECASE,
         ),
         _REFUSED,
@@ -219,6 +222,46 @@ _STATUS = [
     ),
 ]
 _RE_POLL_DENIED = re.compile(r"^\s*(?:will|would|could)\s+not\b|^\s*was\s+not\b", re.IGNORECASE)
+_CONGRATULATED = re.compile(
+    r"\bcongratulat(?:ed|es|ing)\s+(?:[^.;]{1,80}?\s+(?:on|for)\s+(?:(?:his|her|their|a|the)\s+)?"
+    r"(?:(?:clear|convincing|resounding|thumping|landslide|big|historic)\s+)?"
+    r"(?:victory|win(?:ning)?|success|election)\b|the\s+winner\b|(?:his|her|their)\s+"
+    r"(?:rival|opponent)s?\b)",
+    re.IGNORECASE,
+)
+# someone in office congratulating a winner is not conceding ("Minister X congratulated Y")
+_OFFICE = re.compile(
+    r"\b(?:minister|president|governor|premier|spokes(?:man|person|woman)|ambassador|PM|CM)\b",
+    re.IGNORECASE,
+)
+_CONTEST_WORD = r"(?:NA|PP|PS|PK|PB)[\s-]?\d{1,3}\b"
+_WON = re.compile(  # a verb of winning whose object is the contest, not seats or votes
+    r"\b(?:(?:won|wins|retained|retains|held\s+on\s+to|holds\s+on\s+to|clinched|captured|"
+    r"bagged|secured|grabbed|snatched)\s+(?:(?:the|his|her|their)\s+)?(?:"
+    r"(?:(?:National|Provincial|Punjab|Sindh|Khyber\s+Pakhtunkhwa|Balochistan)\s+Assembly\s+)?"
+    r"seat\b(?!s)|" + _CONTEST_WORD + r"(?:\s+seat\b)?|(?:mayoral|mayor['’]s)\s+"
+    r"(?:seat|race|contest|election)\b|(?:race|contest|election)\b(?!s))"
+    r"|(?:won|wins)\s+with\b"
+    r"|(?:secured|clinched|sealed|registered|recorded|won)\s+(?:a\s+)?(?:[\w-]+\s+)?victory\b"
+    r"|emerged\s+(?:as\s+)?(?:the\s+)?(?:victorious|winner)\b"
+    r"|(?:(?:was|were|is|has\s+been|had\s+been)\s+)?(?:declared|announced|notified)\s+(?:as\s+)?(?:the\s+)?(?:winner|elected|"
+    r"returned\s+candidate)\b"
+    r"|(?:was|were|has\s+been|had\s+been|got)\s+(?:re-?)?elected\b"
+    r"|(?:defeated|defeats|defeating|beat|beats|beating|trounced|routed|edged\s+out|"
+    r"outpolled)\b(?!\s+by\b))",
+    re.IGNORECASE,
+)
+_SUBJECT_PRONOUN = re.compile(r"\b(?:he|she)\b", re.IGNORECASE)
+_PASSIVE = re.compile(r"\b(?:was|were|is|are|been|being|got)\s+$", re.IGNORECASE)
+_DECLARED_NAMED = re.compile(  # "declared PML-N's Anjum Aqeel Khan the winner"
+    r"\bdeclared\s+(?P<whom>[^.,;]{1,80}?)\s+(?:as\s+)?(?:the\s+)?winner\b", re.IGNORECASE
+)
+_NOT_WON = re.compile(
+    r"(?:\bnot|\bnever|n't|\bfailed\s+to|\b(?:expected|likely|set|poised|hop\w*|tipped)\s+to|"
+    r"\bclaim\w*(?:\s+that)?|\bif|\bwhether|\bunless)\s+"
+    r"(?:\w+\s+){0,1}$",
+    re.IGNORECASE,
+)
 
 
 def extract(text: str, outlet: str = "", date: str = "") -> Extracted:
@@ -395,6 +438,7 @@ def _claims(
             used.add(n.start)
     claims += _seat_claims(sentence, numbers, mentions, used)
     claims += _status_claims(sentence, mentions, previous, context)
+    claims += _winner_claims(sentence, mentions, previous, context)
     attributed = _attribution(mentions)
     return [replace(c, attributed_to=attributed) for c in claims] if attributed else claims
 
@@ -722,6 +766,70 @@ def _status_claims(
                 continue
             out += _status(sentence, status, (m.start(), m.end()), mentions, previous, context)
             break  # one claim of each status per sentence
+    if not any(c.status is StatusClaim.CONCEDED for c in out):
+        out += _congratulation(sentence, mentions, previous, context)
+    return out
+
+
+def _congratulation(
+    sentence: Sentence, mentions: list[Mention], previous: list[Mention], context: _Scope
+) -> list[Claim]:
+    """ "Rafique congratulated Khosa on his victory": a concession by the sentence's subject
+    (the first name before the verb, or the previous sentence's for a pronoun), unless the
+    subject holds an office ("Federal Minister Asad Umar ... congratulated") or it is negated."""
+    text = sentence.text
+    m = _CONGRATULATED.search(text)
+    if not m or _REFUSED.search(text[: m.start()]):
+        return []
+    names = [a for a in _actors(mentions) if a.kind == "name" and a.end <= m.start()]
+    actor = names[0] if names else _fallback(text, previous)
+    if actor is None or (names and _OFFICE.search(text[: names[0].start])):
+        return []
+    start, end = sentence.span(m.start(), m.end())
+    contest = _contest_before(mentions, len(text), context)
+    status = StatusClaim.CONCEDED
+    return [
+        Claim(ClaimKind.STATUS, text, start, end, status=status, contest=contest, **_who(actor))
+    ]
+
+
+def _winner_claims(
+    sentence: Sentence, mentions: list[Mention], previous: list[Mention], context: _Scope
+) -> list[Claim]:
+    """ "X won NA-130", "won the seat", "won with 63,251 votes", "was declared the winner",
+    "declared X the winner", "was elected", "emerged victorious", "secured victory", "X
+    defeated Y": the winner is the name before the verb (after "declared" in "declared X the
+    winner"), or the previous sentence's subject for a pronoun. A party with no name ("JUI-F
+    won a clean victory"), a negation ("did not win", "was defeated"), a hope ("expected to
+    win") and a claim of victory ("claimed victory") make none; "won by N votes" is a margin."""
+    text = sentence.text
+    found: list[tuple[int, int, Mention | None]] = []
+    for m in _DECLARED_NAMED.finditer(text):
+        inside = [
+            a
+            for a in _actors(mentions)
+            if a.kind == "name" and m.start("whom") <= a.start < m.end()
+        ]
+        if inside and not _NOT_WON.search(_tail(text, m.start())):
+            found.append((m.start(), m.end(), inside[0]))
+    for m in _WON.finditer(text):
+        if any(s <= m.start() < e for s, e, _ in found) or _NOT_WON.search(_tail(text, m.start())):
+            continue
+        if _PASSIVE.search(_tail(text, m.start())) and _DEFEAT.match(m.group(0)):
+            continue  # "was defeated": the loser
+        found.append((m.start(), m.end(), _nearest(mentions, m.start())))
+    out: list[Claim] = []
+    seen: set[str] = set()
+    for start, end, actor in sorted(found, key=lambda f: f[0]):
+        if actor is None and _SUBJECT_PRONOUN.search(text[:start]):
+            subjects = [a for a in _actors(previous) if a.kind == "name"]
+            actor = subjects[0] if subjects else None
+        if actor is None or actor.kind != "name" or actor.text in seen:
+            continue
+        seen.add(actor.text)
+        contest = _contest_before(mentions, end, context)
+        span = sentence.span(start, end)
+        out.append(Claim(ClaimKind.WINNER, text, *span, contest=contest, **_who(actor)))
     return out
 
 

@@ -79,8 +79,11 @@ def _link_in(claim: Claim, structure: ElectionStructure) -> tuple[Claim | None, 
         return None, f"the claim names no candidate in {contest.code}"
     matches = _candidates(claim, contest)
     if len(matches) == 1:
-        party = matches[0].party or matches[0].backed_by or ""
-        return replace(base, candidate_id=matches[0].id, party_code=party), ""
+        k = matches[0]
+        party = k.party or k.backed_by or ""
+        # the roster knows whether "PTI" means a member or a backed independent
+        backed = False if k.party else bool(k.backed_by) or claim.backed
+        return replace(base, candidate_id=k.id, party_code=party, backed=backed), ""
     if not matches:
         return None, f"no candidate {_who(claim)} in {contest.code}"
     names = ", ".join(m.name for m in matches)

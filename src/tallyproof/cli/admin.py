@@ -22,9 +22,10 @@ from tallyproof.cli.common import (
     report_outcomes,
 )
 from tallyproof.domain.problems import Rejected
+from tallyproof.formats.places import locate_outcomes
 from tallyproof.formats.structure import (
     FileFormatError,
-    read_structure,
+    read_structure_places,
     write_structure,
 )
 from tallyproof.ledger.entries import EntryKind, sign
@@ -82,7 +83,8 @@ def keygen(
     out_file: Annotated[Path, typer.Option("--out", help="Where to write the private key.")],
     as_json: JsonOpt = False,
 ) -> None:
-    """Generate an Ed25519 key; prints its id and public key for registration."""
+    """Generate an Ed25519 key; prints its key id (the one id receipts, keys.json, the
+    audit and every refusal name it by) and its public key, for registration."""
     if out_file.exists():
         raise typer.BadParameter(
             f"{out_file} exists; keys are never overwritten", param_hint="--out"
@@ -94,7 +96,13 @@ def keygen(
     out_file.write_text(signer.private_text() + "\n")
     out_file.chmod(0o600)
     key = signer.public
-    _facts({"key_id": key.key_id, "public_key": key.b64, "vkey": key.vkey}, as_json)
+    facts = {"key_id": key.key_id, "public_key": key.b64}
+    if as_json:
+        # `vkey` stays for scripts written against it; a signer key needs none (a vkey is how
+        # a log's or witness's key is given to verifiers), so the text output leaves it out:
+        # its middle part is the signed-note key hash, which would read as a second id.
+        facts["vkey"] = key.vkey
+    _facts(facts, as_json)
 
 
 @app.command("import-structure")
@@ -109,7 +117,7 @@ def import_structure(
     """Register an election (structure signed by its admin key, which it names)."""
     signer = read_signer(admin_key)
     try:
-        doc = read_structure(path)
+        doc, places = read_structure_places(path)
     except FileFormatError as error:
         raise fail_on(error) from None
     except Rejected as error:
@@ -120,7 +128,8 @@ def import_structure(
     doc.setdefault("admin_key", signer.public.b64)
     with open_writer(ctx) as service:
         outcome = admin.import_structure(service, sign(EntryKind.STRUCTURE, doc, signer).envelope())
-        report_outcomes([outcome], [str(path)], as_json)
+        # a CSV set's problems named by their cells (candidates.csv line 3, column party)
+        report_outcomes(locate_outcomes([outcome], [places]), [str(path)], as_json)
 
 
 @app.command("export-structure")
@@ -150,19 +159,24 @@ def _admin_submit(
     signer: Signer,
     use_case: Callable[[LedgerWriter, object], Outcome],
     as_json: bool,
+    extra: dict[str, Any] | None = None,
+    done: str = "",
 ) -> None:
-    """Sign an admin document, submit it and report its outcome."""
+    """Sign an admin document, submit it and report its outcome; `extra` joins its JSON
+    document, `done` is printed once it is accepted."""
     try:
         check_value(body)  # built from the command line, which may hold any code point
     except InputError as error:
         outcome = Outcome(0, str(kind), problems=(error.problem,))
-        report_outcomes([outcome], [str(kind)], as_json)
+        report_outcomes([outcome], [str(kind)], as_json, extra)
         return
     with open_writer(ctx) as service:
         outcome = use_case(service, sign(kind, body, signer).envelope())
-        report_outcomes([outcome], [str(kind)], as_json)
+        report_outcomes([outcome], [str(kind)], as_json, extra)
         if outcome.accepted and not as_json:
             out.print(f"{kind} {outcome.entry_id} at leaf {outcome.receipt.leaf_index}")  # type: ignore[union-attr]
+            if done:
+                out.print(done, markup=False, soft_wrap=True)
 
 
 def _election_id(ctx: typer.Context, election: str | None, admin_public: PublicKey) -> str:
@@ -203,7 +217,45 @@ def register_key(
         body["stations"] = station
     if contest:
         body["contests"] = contest
-    _admin_submit(ctx, EntryKind.KEY_REGISTRATION, body, signer, admin.register_key, as_json)
+    registered = _registered(name, public_key, body)
+    _admin_submit(
+        ctx,
+        EntryKind.KEY_REGISTRATION,
+        body,
+        signer,
+        admin.register_key,
+        as_json,
+        {"key": registered},
+        _registered_line(registered),
+    )
+
+
+def _registered(name: str, public_key: str, body: dict[str, Any]) -> dict[str, Any]:
+    """What a registration registers: the key id (None for a public key that cannot be
+    read, which the registration is refused for), the source and the scope."""
+    try:
+        key_id: str | None = PublicKey.from_b64(name, public_key).key_id
+    except KeyTextError:
+        key_id = None
+    return {
+        "key_id": key_id,
+        "name": name,
+        "election": body["election"],
+        "source": body["source"],
+        "stations": body.get("stations"),
+        "contests": body.get("contests"),
+    }
+
+
+def _registered_line(key: dict[str, Any]) -> str:
+    """`registered key 1ad7e518d784372e (po/S1) for presiding_officer: stations S1`."""
+    scope = []
+    if key["stations"]:
+        scope.append("stations " + ", ".join(key["stations"]))
+    if key["contests"]:
+        scope.append("contests " + ", ".join(key["contests"]))
+    where = "; ".join(scope) or f"every station and contest of {key['election']}"
+    return f"registered key {key['key_id']} ({key['name']}) for {key['source']}: {where}"
 
 
 @app.command("revoke-key")

@@ -113,6 +113,8 @@ def claims_extract(
         if as_json:
             for c in report.claims:
                 line = {"report": str(path), "outlet": report.outlet, **c.document()}
+                if c.side:
+                    line["side"] = c.side  # "IND (PTI-backed)" for a backed independent
                 raw(json.dumps(line, ensure_ascii=False) + "\n")
         else:
             out.print(render.claims_table(str(path), report))
@@ -165,7 +167,8 @@ def claims_ingest(
     else:
         for path, report in read:
             out.print(render.claims_table(str(path), report))
-        out.print(f"filed {len(outcomes) - len(refused)} reports; refused {len(refused)}")
+        filed = render.counted(len(outcomes) - len(refused), "report")
+        out.print(f"filed {filed}; refused {len(refused)}")
         if refused:
             out.print(render.refusals_table(outcomes, where))
         out.print(render.findings_table(found, limit=40))

@@ -4,10 +4,10 @@ and reporting outcomes."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -113,13 +113,17 @@ def read_signer(path: Path) -> Signer:
 
 
 def report_outcomes(
-    outcomes: Sequence[Outcome], where: Sequence[str], as_json: bool = False
+    outcomes: Sequence[Outcome],
+    where: Sequence[str],
+    as_json: bool = False,
+    extra: Mapping[str, Any] | None = None,
 ) -> None:
-    """Print what was accepted and refused; exit 1 if anything was refused."""
+    """Print what was accepted and refused; exit 1 if anything was refused. `extra` joins
+    each outcome's JSON document (what the command did, e.g. the key it registered)."""
     refused = [o for o in outcomes if not o.accepted]
     if as_json:
         for o in outcomes:
-            out.print_json(data={"input": where[o.index], **o.as_dict()})
+            out.print_json(data={"input": where[o.index], **o.as_dict(), **(extra or {})})
     else:
         new = sum(1 for o in outcomes if o.accepted and not o.duplicate)
         dup = sum(1 for o in outcomes if o.duplicate)

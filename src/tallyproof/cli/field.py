@@ -55,7 +55,7 @@ from tallyproof.client.sync import (
 )
 from tallyproof.domain.problems import Rejected
 from tallyproof.errors import classify
-from tallyproof.formats.documents import read_documents
+from tallyproof.formats.documents import read_placed_documents, where_read
 from tallyproof.formats.structure import FileFormatError
 from tallyproof.ledger.entries import Signed
 from tallyproof.ledger.keys import Signer
@@ -170,14 +170,15 @@ def _read_forms(path: Path, signer: Signer) -> tuple[list[str], list[Signed]]:
     forms: list[Signed] = []
     refused = 0
     try:
-        for line, doc in read_documents(path):
-            place = f"{path.name}:{line}"
+        for line, doc, row in read_placed_documents(path):
+            place = where_read(path, line)
             try:
                 forms.append(signed_form(doc, signer))
                 places.append(place)
-            except Rejected as error:
+            except Rejected as error:  # a CSV's problems named by their cells
                 refused += 1
-                message = classify(error).message
+                problems = row.locate_all(error.problems) if row else error.problems
+                message = classify(Rejected(problems)).message
                 err.print(f"[red]refused[/]: {escape(place)}: {escape(message)}", soft_wrap=True)
     except (OSError, FileFormatError) as error:
         raise fail_on(error) from None

@@ -108,7 +108,12 @@ def export_bundle_command(
     if as_json:
         out.print_json(data={"directory": str(directory), **manifest})
     else:
-        out.print(f"bundle {directory}: {manifest['tree_size']} entries, root {manifest['root']}")
+        size = manifest["tree_size"]
+        out.print(
+            f"wrote {directory}/ : {size:,} entries (tree size {size:,}), root {manifest['root']}",
+            markup=False,
+            soft_wrap=True,
+        )
 
 
 @app.command()

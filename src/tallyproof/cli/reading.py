@@ -12,9 +12,10 @@ from typing import Annotated, Any
 import typer
 
 from tallyproof import console as render
-from tallyproof.cli.common import ElectionOpt, JsonOpt, app, known_errors, out
+from tallyproof.cli.common import ElectionOpt, JsonOpt, app, err, known_errors, out
 from tallyproof.domain.consolidation import ContestView
 from tallyproof.domain.findings import Severity
+from tallyproof.errors import ExitCode
 from tallyproof.formats.answers import (
     answer_record,
     change_dict,
@@ -60,6 +61,11 @@ def as_of_value(text: str | None) -> AsOf:
         raise typer.BadParameter(str(error), param_hint="--as-of") from None
 
 
+def _say(sentence: str) -> None:
+    """Why a table would be empty, said instead of the empty table (unwrapped, no markup)."""
+    out.print(sentence, markup=False, soft_wrap=True)
+
+
 def _write_csv(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     writer = csv.writer(sys.stdout, lineterminator="\n")
     writer.writerow(header)
@@ -90,10 +96,19 @@ def results(
         out.print_json(data=answer_record(answer, "results", [view_dict(v) for v in views]))
     elif as_csv:
         _write_csv(*_views_csv(views))
-    elif contest:
-        out.print(render.contest_view_table(views[0], answer.tree_size))
+    elif not views:
+        _say(f"no contests in {structure.election.id} at tree size {answer.tree_size:,}.")
     else:
-        out.print(render.views_table(structure, views, answer.tree_size))
+        if contest:
+            out.print(render.contest_view_table(views[0], answer.tree_size))
+        else:
+            out.print(render.views_table(structure, views, answer.tree_size))
+        if not any(v.declared or v.computed.stations_reported for v in views):
+            where = f"for {contest}" if contest else f"in {structure.election.id}"
+            _say(
+                f"no forms or declared results yet {where} at tree size "
+                f"{answer.tree_size:,}: nothing is counted."
+            )
 
 
 def _views_csv(views: Sequence[ContestView]) -> tuple[list[str], list[list[Any]]]:
@@ -141,6 +156,11 @@ def standings(
         answer = model.standings(structure.election.id, at, after_joining=after_joining)
     if as_json:
         out.print_json(data=standings_document(answer))
+    elif not (answer.value.rows or answer.value.by_forms):
+        _say(
+            f"no seats won or led yet in {structure.election.id} at tree size "
+            f"{answer.tree_size:,}: no contest has a declared result or a form with votes."
+        )
     else:
         out.print(render.standings_pair_table(structure, answer.value.rows, answer.value.by_forms))
 
@@ -156,18 +176,22 @@ def findings(
     show_all: Annotated[
         bool, typer.Option("--all", help="Resolved findings too, with when they were resolved.")
     ] = False,
+    fail_on: Annotated[
+        str | None,
+        typer.Option(
+            "--fail-on",
+            help="Exit 1, after printing, if an open finding this severe or worse exists "
+            "(critical, high, medium, low or info): for scripts and CI.",
+        ),
+    ] = None,
     as_of: AsOfOpt = None,
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,
 ) -> None:
     """Every discrepancy found: between sources, stations and declared totals; each with
     the tree size and entry that opened it (and, with --all, resolved it)."""
-    try:
-        floor = Severity(min_severity).rank
-    except ValueError:
-        raise typer.BadParameter(
-            f"must be one of {', '.join(Severity)}", param_hint="--min-severity"
-        ) from None
+    floor = _severity(min_severity, "--min-severity")
+    failing = None if fail_on is None else _severity(fail_on, "--fail-on")
     at = as_of_value(as_of)
     with read_model(ctx) as model:
         structure = model.structure(election, at).value
@@ -179,8 +203,50 @@ def findings(
         header = ["id", "code", "severity", "contest", "station", "candidate", "opened_size"]
         header += ["opened_by", "resolved_size", "resolved_by", "message"]
         _write_csv(header, [_life_row(x) for x in lives])
+    elif not lives:
+        _say(_no_findings(answer.value, answer.tree_size, contest, floor, show_all))
     else:
         out.print(render.lives_table(lives))
+    if failing is not None:
+        severe = [x for x in answer.value if x.open and x.finding.severity.rank <= failing]
+        if severe:
+            worst = Severity(fail_on)
+            err.print(
+                f"--fail-on {worst}: {len(severe):,} open finding(s) {worst} or worse at tree "
+                f"size {answer.tree_size:,}",
+                markup=False,
+                soft_wrap=True,
+            )
+            raise typer.Exit(ExitCode.REFUSED)
+
+
+def _severity(text: str, option: str) -> int:
+    """The rank of a severity named on the command line (0 is critical)."""
+    try:
+        return Severity(text).rank
+    except ValueError:
+        raise typer.BadParameter(
+            f"must be one of {', '.join(Severity)}", param_hint=option
+        ) from None
+
+
+def _no_findings(
+    every: Sequence[FindingLife], size: int, contest: str | None, floor: int, show_all: bool
+) -> str:
+    """Why `findings` lists nothing: `no findings open in NA-1 at tree size 12 (2 resolved:
+    --all shows them).`"""
+    what = "no findings" if show_all else "no findings open"
+    if floor < Severity.INFO.rank:
+        what += f" {list(Severity)[floor]} or worse"
+    where = f" in {contest}" if contest else ""
+    sentence = f"{what}{where} at tree size {size:,}"
+    below = [x for x in every if (show_all or x.open) and x.finding.severity.rank > floor]
+    resolved = [x for x in every if not x.open and x.finding.severity.rank <= floor]
+    if below:
+        sentence += f" ({len(below):,} less severe: --min-severity info shows them)"
+    elif resolved and not show_all:
+        sentence += f" ({len(resolved):,} resolved: --all shows them)"
+    return sentence + "."
 
 
 def _life_row(life: FindingLife) -> list[Any]:
@@ -224,6 +290,11 @@ def forms(
         header = ["station", "contest", "source", "leaf_index", "form_id", "current"]
         header += ["supersedes", "reason", "rejected", "polled", "votes", "differs"]
         _write_csv(header, [_form_row(e) for e in answer.value])
+    elif not answer.value:
+        where = (
+            (f"station {station}" + (f" in {contest}" if contest else "")) if station else contest
+        )
+        _say(f"no forms yet for {where} at tree size {answer.tree_size:,}.")
     else:
         title = f"forms of {station or contest} at tree size {answer.tree_size:,}"
         out.print(render.forms_table(answer.value, title))
@@ -265,6 +336,11 @@ def history(
     if as_json:
         out.print_json(
             data=answer_record(answer, "history", [change_dict(c) for c in answer.value])
+        )
+    elif not answer.value:
+        _say(
+            f"no changes to {contest} yet at tree size {answer.tree_size:,}: no form, "
+            "declaration or status order for it is logged."
         )
     else:
         title = f"{contest}: history to tree size {answer.tree_size:,}"

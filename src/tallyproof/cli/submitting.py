@@ -25,7 +25,8 @@ from tallyproof.cli.common import (
     report_outcomes,
 )
 from tallyproof.domain.problems import Problem, Rejected
-from tallyproof.formats.documents import read_documents
+from tallyproof.formats.documents import read_placed_documents, where_read
+from tallyproof.formats.places import CsvRow, locate_outcomes
 from tallyproof.formats.structure import (
     FileFormatError,
 )
@@ -36,14 +37,20 @@ from tallyproof.service.outcomes import Outcome
 from tallyproof.service.writer import LedgerWriter
 
 
-def _envelopes(path: Path, kind: EntryKind, key: Path | None) -> tuple[list[object], list[str]]:
-    """Read documents; sign the unsigned ones with `key` (signed envelopes pass as they are)."""
+def _envelopes(
+    path: Path, kind: EntryKind, key: Path | None
+) -> tuple[list[object], list[str], list[CsvRow | None]]:
+    """Read documents; sign the unsigned ones with `key` (signed envelopes pass as they are).
+    With each, where it was read (`forms.csv line 3`) and, from a CSV file, its row, which
+    names a refused field by its cell (`forms.csv line 3, column polled`)."""
     signer = read_signer(key) if key else None
     envelopes: list[object] = []
     where: list[str] = []
+    rows: list[CsvRow | None] = []
     try:
-        for line, doc in read_documents(path):
-            where.append(f"{path.name}:{line}")
+        for line, doc, row in read_placed_documents(path):
+            where.append(where_read(path, line))
+            rows.append(row)
             if isinstance(doc, dict) and "signature" in doc:
                 envelopes.append(doc)
             elif signer is None:
@@ -54,7 +61,7 @@ def _envelopes(path: Path, kind: EntryKind, key: Path | None) -> tuple[list[obje
                 )
     except (OSError, FileFormatError) as error:
         raise fail_on(error) from None
-    return envelopes, where
+    return envelopes, where, rows
 
 
 WriteSignedOpt = Annotated[
@@ -130,11 +137,11 @@ def submit(
     as_json: JsonOpt = False,
 ) -> None:
     """Submit result forms (Form 45); each is accepted with a receipt or refused with the rule."""
-    envelopes, where = _envelopes(path, EntryKind.FORM, key)
+    envelopes, where, rows = _envelopes(path, EntryKind.FORM, key)
     keep_signed(write_signed, envelopes)
     with open_writer(ctx) as service:
         outcomes = submit_in_batches(service, envelopes, batch_size, receipts)
-        report_outcomes(outcomes, where, as_json)
+        report_outcomes(locate_outcomes(outcomes, rows), where, as_json)
 
 
 @app.command()
@@ -151,12 +158,12 @@ def declare(
     as_json: JsonOpt = False,
 ) -> None:
     """Record a declared consolidation (Form 47), e.g. the returning officer's."""
-    envelopes, where = _envelopes(path, EntryKind.DECLARATION, key)
+    envelopes, where, rows = _envelopes(path, EntryKind.DECLARATION, key)
     keep_signed(write_signed, envelopes)
     with open_writer(ctx) as service:
         outcomes = submission.submit_declarations(service, envelopes)
         keep_receipts(receipts, outcomes)
-        report_outcomes(outcomes, where, as_json)
+        report_outcomes(locate_outcomes(outcomes, rows), where, as_json)
 
 
 @app.command("sign")
@@ -170,7 +177,7 @@ def sign_command(
 ) -> None:
     """Sign documents exactly as `submit --key` would (envelopes already signed pass as they
     are), to submit later and to check receipts against with `verify-receipt --entry`."""
-    envelopes, where = _envelopes(path, kind, key)
+    envelopes, where, _ = _envelopes(path, kind, key)
     for envelope, place in zip(envelopes, where, strict=True):
         _check_signable(envelope, place)
     lines = signed_lines(envelopes)

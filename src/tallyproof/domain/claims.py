@@ -26,6 +26,7 @@ class ClaimKind(StrEnum):
     MARGIN = "margin"  # a winner's lead over the runner-up
     SEATS = "seats"  # seats a party or group won
     STATUS = "status"  # postponed, re-poll, conceded, gave up the seat, suspended
+    WINNER = "winner"  # a candidate won the contest ("won NA-130", "was declared the winner")
 
 
 class Qualifier(StrEnum):
@@ -78,6 +79,25 @@ class Claim:
     @property
     def linked(self) -> bool:
         return not self.unlinked and bool(self.election)
+
+    @property
+    def side(self) -> str:
+        """The claim's party as a results table names a side: "PML-N", or "IND (PTI-backed)"
+        for an independent the party backed (never "PTI": the candidate is not its member).
+        A linked claim takes the roster's word, whatever the report wrote."""
+        party = self.party or self.party_code
+        if not party:
+            return ""
+        return f"IND ({party}-backed)" if self.backed else party
+
+    @property
+    def says(self) -> str:
+        """What the claim says, in a few words: "exact 117,109", "conceded", "won"."""
+        if self.status:
+            return str(self.status)
+        if self.kind is ClaimKind.WINNER:
+            return "won"
+        return f"{self.qualifier} {self.value:,}" if self.value is not None else str(self.kind)
 
     def interval(self) -> tuple[float, float]:
         """The values the claim allows, given its qualifier and the rounding of its number."""
@@ -310,6 +330,8 @@ def _key(claim: Claim) -> tuple[str, ...] | None:
         return ("margin", claim.contest_code)
     if claim.kind is ClaimKind.SEATS and claim.party_code:
         return ("seats", claim.contest, claim.party_code, "backed" if claim.backed else "")
+    if claim.kind is ClaimKind.WINNER and claim.candidate_id:
+        return ("winner", claim.contest_code)
     return None
 
 
@@ -321,17 +343,35 @@ def _said(s: StoredClaim) -> dict[str, Any]:
         "published": s.published,
         "value": c.value,
         "qualifier": str(c.qualifier),
+        **({"candidate": c.candidate_id} if c.kind is ClaimKind.WINNER else {}),
         "sentence": c.sentence,
         "span": [c.start, c.end],
     }
 
 
 def reconcile_claims(
-    claims: Sequence[StoredClaim], results: Mapping[str, ContestResult]
+    claims: Sequence[StoredClaim],
+    results: Mapping[str, ContestResult],
+    *,
+    computed: Mapping[str, ContestResult] | None = None,
+    declared: Mapping[str, ContestResult] | None = None,
 ) -> list[Finding]:
-    """Outlets that disagree about the same number, and claims the official result
-    contradicts (qualifiers and rounding respected: "more than 26,000" holds for 26,412)."""
-    return _outlets_disagree(claims) + _against_official(claims, results)
+    """Outlets that disagree about the same number (or winner), claims the official result
+    contradicts (qualifiers and rounding respected: "more than 26,000" holds for 26,412), and
+    winner claims and concessions held against both halves of a contest's result.
+
+    `results` is each contest's official result as the caller holds it: summed from the
+    station forms, or the returning officer's declaration when only that exists. `computed`
+    (the sums of the polling-station forms, Form 45) and `declared` (the declarations, Form 47)
+    give both halves when both exist; without them each contest has the half its `results`
+    entry is based on."""
+    halves = _Halves(results, computed or {}, declared or {})
+    return (
+        _outlets_disagree(claims)
+        + _against_official(claims, results)
+        + _winners(claims, halves)
+        + _concessions(claims, halves)
+    )
 
 
 def _outlets_disagree(claims: Sequence[StoredClaim]) -> list[Finding]:
@@ -345,14 +385,30 @@ def _outlets_disagree(claims: Sequence[StoredClaim]) -> list[Finding]:
         seen: set[tuple[str, str]] = set()
         for a, b in combinations(group, 2):
             pair = tuple(sorted((a.claim_id, b.claim_id)))
-            if a.said_by == b.said_by or claims_agree(a.claim, b.claim) or pair in seen:
+            if a.said_by == b.said_by or _agree(key, a.claim, b.claim) or pair in seen:
                 continue
             seen.add(pair)  # type: ignore[arg-type]
             out.append(_disagreement(key, a, b))
     return out
 
 
+def _agree(key: tuple[str, ...], a: Claim, b: Claim) -> bool:
+    if key[0] == "winner":
+        return a.candidate_id == b.candidate_id
+    return claims_agree(a, b)
+
+
 def _disagreement(key: tuple[str, ...], a: StoredClaim, b: StoredClaim) -> Finding:
+    if key[0] == "winner":
+        return Finding(
+            "claim.outlets_disagree",
+            Severity.MEDIUM,
+            f"{a.said_by} says {a.claim.candidate or a.claim.candidate_id} won and "
+            f"{b.said_by} says {b.claim.candidate or b.claim.candidate_id} won "
+            f"{a.claim.contest_code}",
+            contest=a.claim.contest_code or None,
+            evidence={"about": list(key), "claims": [_said(a), _said(b)]},
+        )
     what = {
         "votes": f"{a.claim.candidate or a.claim.candidate_id}'s votes",
         "margin": "the winning margin",
@@ -442,3 +498,175 @@ def _contradiction(
         candidate=c.candidate_id or None,
         evidence={"claim": _said(s), "official": value, "basis": str(result.basis)},
     )
+
+
+@dataclass(frozen=True)
+class _Halves:
+    """Each contest's two results: the sum of its station forms and its declaration."""
+
+    results: Mapping[str, ContestResult]
+    computed: Mapping[str, ContestResult]
+    declared: Mapping[str, ContestResult]
+
+    def of(self, code: str) -> tuple[ContestResult | None, ContestResult | None]:
+        r = self.results.get(code)
+        forms = self.computed.get(code)
+        if forms is None and r is not None and r.basis is ResultBasis.STATIONS:
+            forms = r
+        if forms is not None and not forms.stations_reported:
+            forms = None
+        said = self.declared.get(code)
+        if said is None and r is not None and r.basis is ResultBasis.DECLARED:
+            said = r
+        return forms, said
+
+
+class WinnerCheck(StrEnum):
+    """How a winner claim stands against the declaration (Form 47) and the forms (Form 45)."""
+
+    AGREES = "agrees"  # every half there is names the claimed winner
+    DECLARED_ONLY = "declared_only"  # the declaration does; the forms show someone else ahead
+    FORMS_ONLY = "forms_only"  # the forms do; the declaration names someone else
+    NEITHER = "neither"  # the declaration names someone else, and so do the forms (if any)
+    NOT_LEADING = "not_leading"  # no declaration known; the forms show someone else ahead
+    UNCHECKED = "unchecked"  # nothing to hold it against yet, or the claim is unlinked
+
+
+def check_winner(
+    claim: Claim, forms: ContestResult | None, declared: ContestResult | None
+) -> WinnerCheck:
+    """A winner claim against the forms' leader and the declared winner. While counting is
+    incomplete the forms' leader is the one ahead so far; a tie shows nobody leading."""
+    if not claim.candidate_id:
+        return WinnerCheck.UNCHECKED
+    forms_ok = None if forms is None else _leads(forms, claim.candidate_id)
+    said_ok = None if declared is None else _leads(declared, claim.candidate_id)
+    if forms_ok is None and said_ok is None:
+        return WinnerCheck.UNCHECKED
+    if forms_ok is not False and said_ok is not False:
+        return WinnerCheck.AGREES
+    if said_ok is None:  # no declaration known, and someone else ahead on the forms
+        return WinnerCheck.NOT_LEADING
+    if forms_ok is None or (forms_ok is False and said_ok is False):
+        return WinnerCheck.NEITHER
+    return WinnerCheck.DECLARED_ONLY if said_ok else WinnerCheck.FORMS_ONLY
+
+
+def _leads(result: ContestResult, candidate: str) -> bool:
+    leader = result.leader
+    return leader is not None and leader.candidate == candidate
+
+
+def _counted(result: ContestResult | None) -> bool:
+    return (
+        result is not None
+        and result.stations_total > 0
+        and result.stations_reported == result.stations_total
+    )
+
+
+def _winners(claims: Sequence[StoredClaim], halves: _Halves) -> list[Finding]:
+    out = []
+    for s in claims:
+        c = s.claim
+        if c.kind is not ClaimKind.WINNER or not c.linked or not c.candidate_id:
+            continue
+        forms, said = halves.of(c.contest_code)
+        check = check_winner(c, forms, said)
+        if check in (WinnerCheck.AGREES, WinnerCheck.UNCHECKED):
+            continue
+        code, severity = {
+            WinnerCheck.NEITHER: ("claim.contradicts_official", Severity.HIGH),
+            WinnerCheck.DECLARED_ONLY: ("claim.winner_not_leading", Severity.HIGH),
+            WinnerCheck.NOT_LEADING: ("claim.winner_not_leading", Severity.HIGH),
+            WinnerCheck.FORMS_ONLY: ("claim.winner_not_declared", Severity.LOW),
+        }[check]
+        if code == "claim.winner_not_leading" and not _counted(forms):
+            severity = Severity.MEDIUM  # the forms counted so far may still turn
+        result = forms or said
+        assert result is not None
+        name = _named(result, c)
+        out.append(
+            Finding(
+                code,
+                severity,
+                f"{s.said_by} says {name} won {c.contest_code}; {_halves_say(forms, said)}",
+                contest=c.contest_code,
+                candidate=c.candidate_id,
+                evidence={
+                    "claim": _said(s),
+                    "check": str(check),
+                    "declared_winner": _leader_id(said),
+                    "forms_leader": _leader_id(forms),
+                    "stations": [forms.stations_reported, forms.stations_total] if forms else None,
+                },
+            )
+        )
+    return out
+
+
+def _concessions(claims: Sequence[StoredClaim], halves: _Halves) -> list[Finding]:
+    """A concession by the candidate the polling-station forms show ahead: high once every
+    station is counted, medium while counting."""
+    out = []
+    for s in claims:
+        c = s.claim
+        if c.status is not StatusClaim.CONCEDED or not c.linked or not c.candidate_id:
+            continue
+        forms, _ = halves.of(c.contest_code)
+        if forms is None or not _leads(forms, c.candidate_id):
+            continue
+        counted = _counted(forms)
+        leader = forms.leader
+        assert leader is not None
+        runner_up = forms.runner_up
+        behind = f" to {runner_up.name}'s {runner_up.votes:,}" if runner_up else ""
+        out.append(
+            Finding(
+                "claim.concession_by_leader",
+                Severity.HIGH if counted else Severity.MEDIUM,
+                f"{s.said_by} says {_named(forms, c)} conceded {c.contest_code}, but "
+                f"{_stations(forms)} put them ahead, {leader.votes:,}{behind}",
+                contest=c.contest_code,
+                candidate=c.candidate_id,
+                evidence={
+                    "claim": _said(s),
+                    "forms_leader": leader.candidate,
+                    "votes": leader.votes,
+                    "stations": [forms.stations_reported, forms.stations_total],
+                },
+            )
+        )
+    return out
+
+
+def _named(result: ContestResult, c: Claim) -> str:
+    """The claimed candidate as the roster names them."""
+    standing = next((r for r in result.ranking if r.candidate == c.candidate_id), None)
+    return standing.name if standing is not None else c.candidate or c.candidate_id
+
+
+def _leader_id(result: ContestResult | None) -> str | None:
+    leader = result.leader if result is not None else None
+    return leader.candidate if leader is not None else None
+
+
+def _stations(forms: ContestResult) -> str:
+    if _counted(forms):
+        return f"the forms of all {forms.stations_total} stations"
+    return f"the forms of {forms.stations_reported} of {forms.stations_total} stations so far"
+
+
+def _halves_say(forms: ContestResult | None, said: ContestResult | None) -> str:
+    parts = []
+    if said is not None:
+        who = said.leader
+        parts.append(
+            "the returning officer's declaration (Form 47) "
+            + (f"names {who.name}" if who else "names no single winner")
+        )
+    if forms is not None:
+        who = forms.leader
+        ahead = f"put {who.name} ahead" if who else "show a tie"
+        parts.append(f"{_stations(forms)} {ahead}")
+    return " and ".join(parts)

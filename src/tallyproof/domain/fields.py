@@ -20,6 +20,45 @@ _DATE_TIME = re.compile(
 )
 
 
+# What a time written another way looks like: a space for the T, no seconds, a lower-case t
+# or z, an offset without its colon or after a space. Read only to suggest the RFC 3339 form.
+_LOOSE_TIME = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]+([0-9]{1,2}):([0-9]{2})(?::([0-9]{2})(\.[0-9]{1,9})?)?"
+    r" *([Zz]|[+-][0-9]{2}:?[0-9]{2})?"
+)
+# The offset a suggestion gives a time written without one: the election's, Pakistan's
+# (PKT, UTC+5), in which the forms are written (docs/formats.md).
+ELECTION_OFFSET = "+05:00"
+
+
+def time_problem(value: str) -> str:
+    """Why `value` is not an RFC 3339 date-time, with the value as it should be written:
+    with the election's offset (`+05:00`) when it has none; `Z` is UTC, not local time."""
+    example = f"2024-02-08T18:00:00{ELECTION_OFFSET}"
+    loose = _LOOSE_TIME.fullmatch(value.strip()) if len(value) <= 40 else None
+    if loose is None:
+        return f"{value!r} is not an RFC 3339 date-time with its UTC offset (e.g. {example})"
+    year, month, day, hour, minute, second, fraction, offset = loose.groups()
+    try:
+        datetime(int(year), int(month), int(day), int(hour), int(minute), int(second or 0))
+    except ValueError:
+        return f"{value!r} names no real day and time (write it as e.g. {example})"
+    local = f"{year}-{month}-{day}T{int(hour):02d}:{minute}:{second or '00'}{fraction or ''}"
+    missing = "no"
+    if offset is not None and offset not in "Zz":
+        offset = offset if ":" in offset else f"{offset[:3]}:{offset[3:]}"
+        if int(offset[1:3]) > 23 or int(offset[4:]) > 59:
+            offset, missing = None, "no real"  # suggest the election's
+    if offset is None:
+        return (
+            f"{value!r} has {missing} UTC offset: write the election's, as in "
+            f"{local}{ELECTION_OFFSET} (Z only for a time in UTC)"
+        )
+    if offset in "Zz":
+        offset = "Z"
+    return f"{value!r} is not an RFC 3339 date-time: write it as {local}{offset}"
+
+
 def is_timestamp(text: str) -> bool:
     """An RFC 3339 date-time with its zone that names a real day and time."""
     if len(text) > 40 or not _DATE_TIME.fullmatch(text):
@@ -116,11 +155,7 @@ class FieldReader:
         if value is None:
             return None
         if not is_timestamp(value):
-            self.fail(
-                "schema.timestamp",
-                self.at(key),
-                f"{value!r} is not an RFC 3339 date-time (e.g. 2024-02-08T18:00:00+05:00)",
-            )
+            self.fail("schema.timestamp", self.at(key), time_problem(value))
             return None
         return value
 

@@ -88,6 +88,8 @@ def export_bundle(writer: LedgerWriter, directory: Path) -> dict[str, Any]:
         {
             "log": writer.log_key.vkey,
             "admins": {eid: state.admin_keys[eid].b64 for eid in elections},
+            # the id the admin's leaves (structure, registrations, orders) are signed under
+            "admin_key_ids": {eid: state.admin_keys[eid].key_id for eid in elections},
             "keys": [key_record(k, revoked.get(k.key_id)) for k in keys],
         },
     )

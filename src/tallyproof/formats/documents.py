@@ -12,13 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from tallyproof.domain.problems import Problem
-from tallyproof.formats.structure import FileFormatError, read_bytes
+from tallyproof.formats.places import CsvRow
+from tallyproof.formats.structure import FileFormatError, decode_csv, extra_cells, read_bytes
 from tallyproof.ledger.intake import (
     MAX_FILE_BYTES,
     MAX_STRING,
     InputError,
     Unreadable,
-    decode,
     load_json,
 )
 
@@ -33,20 +33,34 @@ csv.field_size_limit(MAX_STRING)
 def read_documents(path: Path) -> Iterator[tuple[int, Any]]:
     """Yield (line, document or Unreadable). `.csv` rows become form documents
     (docs/formats.md); `.jsonl` has one document a line; `.json` holds one or a list."""
+    for line, doc, _ in read_placed_documents(path):
+        yield line, doc
+
+
+def read_placed_documents(path: Path) -> Iterator[tuple[int, Any, CsvRow | None]]:
+    """`read_documents`, each document with the CSV row it was (None from JSON), to name a
+    problem found in it later by its file, line and column (`CsvRow.locate`)."""
     data = read_bytes(path)
     suffix = path.suffix.lower()
+    found: Iterator[tuple[int, Any, CsvRow | None]]
     if suffix == ".csv":
         found = _csv_forms(path, data)
     elif suffix in (".jsonl", ".ndjson"):
-        found = _json_lines(data)
+        found = ((line, doc, None) for line, doc in _json_lines(data))
     else:
-        found = _json(data)
+        found = ((line, doc, None) for line, doc in _json(data))
     empty = True
     for item in found:
         empty = False
         yield item
     if empty:
         raise FileFormatError(f"{path}: holds no documents", "input.empty")
+
+
+def where_read(path: Path, line: int) -> str:
+    """How an input names a document of a file: `forms.csv line 3` for a CSV row (the
+    header is line 1), `forms.jsonl:3` for a line of JSON."""
+    return f"{path.name} line {line}" if path.suffix.lower() == ".csv" else f"{path.name}:{line}"
 
 
 def _json(data: bytes) -> Iterator[tuple[int, Any]]:
@@ -77,11 +91,8 @@ def _cell(value: str) -> Any:
     return int(value) if _DIGITS.fullmatch(value) else value
 
 
-def _csv_forms(path: Path, data: bytes) -> Iterator[tuple[int, Any]]:
-    try:
-        text = decode(data)
-    except InputError as err:
-        raise FileFormatError(f"{path}: {err.problem.message}", "input.encoding") from None
+def _csv_forms(path: Path, data: bytes) -> Iterator[tuple[int, Any, CsvRow | None]]:
+    text = decode_csv(path, data)
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader, None)
@@ -89,43 +100,45 @@ def _csv_forms(path: Path, data: bytes) -> Iterator[tuple[int, Any]]:
             return
         header = [column.strip() for column in header]
         _check_header(path, header)
-        for row in reader:
+        columns = frozenset(header)
+        while True:
+            line = reader.line_num + 1  # where the row starts (a quoted cell may span lines)
+            row = next(reader, None)
+            if row is None:
+                break
             if not any(cell.strip(" \t") for cell in row):
                 continue
-            yield reader.line_num, _form_row(header, row, reader.line_num)
+            if extra := extra_cells(line, row, header):
+                problem = Problem("csv.extra_cells", f"{path.name} {extra[0]}", extra[1])
+                yield line, Unreadable((problem,)), None
+                continue
+            yield line, _form_row(header, row), CsvRow(path.name, line, columns)
     except csv.Error as err:
         code = "csv.field_too_long" if "field larger" in str(err) else "csv.syntax"
-        raise FileFormatError(f"{path}:{reader.line_num}: {err}", code) from None
+        raise FileFormatError(f"{path} line {reader.line_num}: {err}", code) from None
 
 
 def _check_header(path: Path, header: list[str]) -> None:
     seen: set[str] = set()
     for i, column in enumerate(header, 1):
         if not column.strip():
-            raise FileFormatError(f"{path}: column {i} has no name", "csv.empty_column")
+            raise FileFormatError(
+                f"{path} line 1, column {i}: the column has no name", "csv.empty_column"
+            )
         if column in seen:
             raise FileFormatError(
-                f"{path}: column {column!r} appears twice", "csv.duplicate_column"
+                f"{path} line 1, column {column}: appears twice", "csv.duplicate_column"
             )
         seen.add(column)
         if column not in _FORM_COLUMNS and not column.startswith(VOTES_PREFIX):
             raise FileFormatError(
-                f"{path}: unknown column {column!r} (docs/formats.md lists the columns)",
+                f"{path} line 1, column {column}: unknown column (docs/formats.md lists the "
+                "columns)",
                 "csv.unknown_column",
             )
 
 
-def _form_row(header: list[str], row: list[str], line: int) -> Any:
-    if len(row) > len(header):
-        return Unreadable(
-            (
-                Problem(
-                    "csv.extra_cells",
-                    f"line {line}",
-                    f"{len(row)} cells under a header of {len(header)} columns",
-                ),
-            )
-        )
+def _form_row(header: list[str], row: list[str]) -> Any:
     doc: dict[str, Any] = {"votes": {}}
     for column, raw in zip(header, row, strict=False):
         value = raw.strip(" \t")  # not str.strip: a control character is refused, not dropped

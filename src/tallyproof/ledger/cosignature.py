@@ -142,7 +142,7 @@ def cosignatures_on(note: str, witnesses: Iterable[WitnessKey]) -> list[Cosignat
     for line in lines:
         parts = _line_parts(line)
         if parts is None:
-            raise NoteError(f"malformed signature line {line!r}")
+            raise NoteError(f"a signature line is not '— name base64': {line.strip()[:80]}")
         name, signature = parts
         key = by_id.get((name, signature[:4]))
         if key is None:

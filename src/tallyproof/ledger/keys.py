@@ -35,7 +35,10 @@ class PublicKey:
 
     @cached_property
     def key_id(self) -> str:
-        """How the ledger refers to a key: 16 hex digits of SHA-256 of the raw key."""
+        """How the ledger refers to a key: 16 hex digits of SHA-256 of the raw key. It is
+        the key's one id: every leaf names its signer by it (inside the signed envelope, so
+        the receipt's entry does), and `keygen`, `register-key`, keys.json, the audit and
+        every refusal print it."""
         return hashlib.sha256(self.raw).hexdigest()[:16]
 
     @property
@@ -44,7 +47,9 @@ class PublicKey:
 
     @property
     def vkey(self) -> str:
-        """The verifier-key text: name+hash+base64(0x01 || key)."""
+        """The verifier-key text: name+hash+base64(0x01 || key), how a log's key is given
+        to whoever checks its checkpoints. The hash is the signed-note key hash (which names
+        the key on a note's signature lines), not the key id; a signer key needs no vkey."""
         encoded = base64.b64encode(ED25519 + self.raw).decode()
         return f"{self.name}+{note_key_hash(self.name, self.raw).hex()}+{encoded}"
 

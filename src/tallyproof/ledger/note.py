@@ -51,7 +51,7 @@ def open_note(note: str, verifier: PublicKey) -> str:
 
 def _parse_signature_line(line: str) -> tuple[str, bytes]:
     if not line.startswith(_DASH):
-        raise NoteError(f"malformed signature line {line!r}")
+        raise NoteError(f"a signature line is not '— name base64': {line[:80]}")
     name, _, encoded = line[len(_DASH) :].partition(" ")
     try:
         sig = base64.b64decode(encoded, validate=True)

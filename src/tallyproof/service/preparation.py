@@ -88,7 +88,7 @@ def prepare(kind: str, items: Sequence[tuple[int, object, bytes | None]]) -> lis
                     entry_id,
                     "signature.unknown_key",
                     "signature.key",
-                    f"key {signed.key_id!r} is not registered",
+                    f"key {signed.key_id} is not registered",
                 )
             )
             continue

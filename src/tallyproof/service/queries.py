@@ -242,5 +242,15 @@ def claim_findings(writer: LedgerWriter, election: str | None = None) -> list[Fi
     claims = stored_claims(writer, structure.election.id)
     if not claims:
         return []
-    by_contest = {r.contest: r for r in results(writer, structure.election.id)}
-    return by_severity(reconcile_claims(claims, by_contest))
+    eid = structure.election.id
+    by_contest = {r.contest: r for r in results(writer, eid)}
+    with writer.read() as reader:
+        declarations = _official_declarations(reader, eid, None)
+    declared = {}
+    for c in structure.contests:
+        if c.code in declarations:
+            ordered, reason = writer.state.contest_status_of(eid, c.code)
+            cons = declared_consolidation(structure, c, declarations[c.code])
+            declared[c.code] = contest_result(c, cons, ResultBasis.DECLARED, ordered, reason)
+    computed = {code: r for code, r in by_contest.items() if r.basis == ResultBasis.STATIONS}
+    return by_severity(reconcile_claims(claims, by_contest, computed=computed, declared=declared))

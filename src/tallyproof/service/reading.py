@@ -1000,9 +1000,12 @@ def _claim_lives(
         StoredClaim(r.claim_id, r.report_id, r.outlet, r.published, parse_claim(r.doc))
         for r in rows
     ]
-    results: dict[str, ContestResult] = {v.official.contest: v.official for v in tally.views(size)}
+    views = tally.views(size)
+    results: dict[str, ContestResult] = {v.official.contest: v.official for v in views}
+    computed = {v.computed.contest: v.computed for v in views}
+    declared = {v.declared.result.contest: v.declared.result for v in views if v.declared}
     lives = []
-    for finding in reconcile_claims(claims, results):
+    for finding in reconcile_claims(claims, results, computed=computed, declared=declared):
         said = [*finding.evidence.get("claims", []), finding.evidence.get("claim") or {}]
         cited = [seq_of[c["claim"]] for c in said if c.get("claim") in seq_of]
         by = max(cited) if cited else size - 1
