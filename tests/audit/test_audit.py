@@ -14,6 +14,7 @@ import pytest
 from tallyproof.audit.run import audit_bundle
 from tallyproof.export.bundle import export_bundle
 from tallyproof.importers.plan import run_plan
+from tallyproof.ledger.keys import Signer
 from tallyproof.sample.generator import build_sample
 from tallyproof.service.settings import Settings
 from tallyproof.service.writer import LedgerWriter
@@ -211,6 +212,19 @@ def test_keys_json_says_what_the_log_registered(bundle):
     (bundle / "keys.json").write_text(json.dumps(keys))
     reseal(bundle)
     assert ("audit.keys", f"keys.json {scoped['key_id']}") in issues(bundle)
+
+
+@pytest.mark.parametrize("field", ["admins", "admin_key_ids"])
+def test_keys_json_names_the_admin_key_each_structure_names(bundle, field):
+    """The admin keys keys.json lists, and their ids, are checked against each election's
+    structure in the log: swapping one for another key is named, election and field."""
+    keys = json.loads((bundle / "keys.json").read_text())
+    election = sorted(keys[field])[0]
+    other = Signer.from_seed_text("someone/admin", "not the admin").public
+    keys[field][election] = other.b64 if field == "admins" else other.key_id
+    (bundle / "keys.json").write_text(json.dumps(keys))
+    reseal(bundle)
+    assert issues(bundle) == {("audit.keys", f"keys.json {field} {election}")}
 
 
 def test_the_bundle_publishes_the_declared_result_beside_the_forms(bundle):

@@ -554,7 +554,9 @@ def _check_receipts(
 
 def _check_keys(path: Path, replay: Replay, report: AuditReport) -> None:
     """keys.json says of each key what its registration and revocation in the log say."""
-    keys = load_json(path.read_bytes(), max_bytes=MAX_STRUCTURE_BYTES)["keys"]  # one a station
+    doc = load_json(path.read_bytes(), max_bytes=MAX_STRUCTURE_BYTES)
+    _check_admin_keys(doc, replay, report)
+    keys = doc["keys"]  # one a station
     published = {k["key_id"]: k for k in keys}
     for kid in sorted(set(published) | set(replay.keys)):
         where = f"keys.json {kid}"
@@ -590,6 +592,41 @@ def _check_keys(path: Path, replay: Replay, report: AuditReport) -> None:
                         found=stated[name],
                     )
                 )
+
+
+def _check_admin_keys(doc: dict[str, Any], replay: Replay, report: AuditReport) -> None:
+    """keys.json's admin keys (`admins`, and their ids in `admin_key_ids`) are the ones each
+    election's structure names: a reader-friendly file nobody checked would be vouched for
+    by no one."""
+    for field_name, of in (("admins", _b64), ("admin_key_ids", _key_id)):
+        stated = doc.get(field_name)
+        if stated is None and field_name == "admin_key_ids":
+            continue  # bundles written before keys.json listed the ids
+        stated = stated if isinstance(stated, dict) else {}
+        ours = {eid: of(e.admin) for eid, e in replay.elections.items()}
+        for eid in sorted(set(stated) | set(ours)):
+            if stated.get(eid) != ours.get(eid):
+                said = stated.get(eid) or "nothing"
+                log = ours.get(eid) or "no such election"
+                report.issues.append(
+                    Issue(
+                        "audit.keys",
+                        f"keys.json {field_name} {eid}",
+                        f"keys.json says {said}; the election's structure in the log says {log}",
+                        election=eid,
+                        field=field_name,
+                        expected=ours.get(eid),
+                        found=stated.get(eid),
+                    )
+                )
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode()
+
+
+def _key_id(raw: bytes) -> str:
+    return PublicKey("admin", raw).key_id
 
 
 def _key_words(name: str, value: Any) -> str:
