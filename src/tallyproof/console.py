@@ -135,7 +135,7 @@ def audit_table(report: AuditReport, limit: int = 40) -> Group:
     verdict = (
         "[green]the bundle checks out[/]"
         if report.ok
-        else f"[bold red]{len(report.issues)} problem(s)[/]"
+        else f"[bold red]{counted(len(report.issues), 'problem')}[/]"
     )
     table = Table(title=f"audit of {escape(report.bundle)}: {verdict}", title_justify="left")
     table.add_column("checked")

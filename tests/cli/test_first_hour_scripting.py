@@ -36,7 +36,7 @@ def conflict(tmp_path: Path) -> Path:
 def test_fail_on_exits_1_after_printing_when_a_finding_that_severe_is_open(conflict):
     done = cli(conflict, "findings", "--fail-on", "high", check=1)
     assert "station.source_conflict" in done.stdout  # printed first
-    assert "--fail-on high: 1 open finding(s) high or worse" in done.stderr
+    assert "--fail-on high: 1 open finding high or worse" in done.stderr
     done = cli(conflict, "findings", "--fail-on", "medium", "--json", check=1)
     assert [f["code"] for f in json.loads(done.stdout)["findings"]] == ["station.source_conflict"]
     cli(conflict, "findings", "--fail-on", "high", "--csv", check=1)

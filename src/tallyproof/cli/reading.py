@@ -212,8 +212,8 @@ def findings(
         if severe:
             worst = Severity(fail_on)
             err.print(
-                f"--fail-on {worst}: {len(severe):,} open finding(s) {worst} or worse at tree "
-                f"size {answer.tree_size:,}",
+                f"--fail-on {worst}: {render.counted(len(severe), 'open finding')} {worst} or "
+                f"worse at tree size {answer.tree_size:,}",
                 markup=False,
                 soft_wrap=True,
             )

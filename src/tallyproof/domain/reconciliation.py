@@ -97,7 +97,7 @@ def _winner_differs(
         message += f"; stations whose numbers moved: {', '.join(stations[:10])}"
     if not complete:
         missing = computed.stations_total - computed.stations_reported
-        message += f"; {missing} station(s) have not reported yet"
+        message += f"; {_not_reported(missing)}"
     return Finding(
         code="consolidation.winner_differs",
         severity=Severity.CRITICAL if complete else Severity.HIGH,
@@ -136,7 +136,7 @@ def _mismatch_message(
         text += f"; stations whose numbers differ: {listed}{more}"
     if not complete:
         missing = computed.stations_total - computed.stations_reported
-        text += f"; {missing} station(s) have not reported yet"
+        text += f"; {_not_reported(missing)}"
     return text
 
 
@@ -266,3 +266,12 @@ def declaration_reconciliation(
         found += reconcile_declaration(contest, computed, official, record)
         found += declaration_findings(record.declaration, record.declaration_id)
     return found + reconcile_declarations(contest, records)
+
+
+def _not_reported(missing: int) -> str:
+    """ "1 station has", "2 stations have" not reported yet."""
+    return (
+        f"{missing:,} station has not reported yet"
+        if missing == 1
+        else (f"{missing:,} stations have not reported yet")
+    )

@@ -380,7 +380,7 @@ async function findings(route) {
     h("td", {}, f.message),
     h("td", {}, f.open ? `open since #${fmt(f.opened_by)}` : `resolved by #${fmt(f.resolved_by)}`)));
   return h("div", {}, h("h1", {}, "Findings"), form,
-    h("p", { "data-testid": "findings-count" }, `${fmt(answer.total)} finding(s)${answer.total > answer.findings.length ? `, the ${answer.findings.length} most severe shown` : ""}.`),
+    h("p", { "data-testid": "findings-count" }, `${fmt(answer.total)} ${answer.total === 1 ? "finding" : "findings"}${answer.total > answer.findings.length ? `, the ${answer.findings.length} most severe shown` : ""}.`),
     table("Findings", ["Severity", "Code", "Contest", "Station", "What", "Life"], rows));
 }
 
