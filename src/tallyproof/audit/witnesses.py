@@ -14,10 +14,11 @@ from typing import Any
 from tallyproof.audit.replay import Issue
 from tallyproof.audit.words import text
 from tallyproof.ledger.cosignature import (
+    AddCheckpoint,
     PolicyError,
     Witnessed,
     WitnessPolicy,
-    split_note,
+    WitnessRefusal,
     with_cosignatures,
 )
 from tallyproof.ledger.keys import PublicKey
@@ -65,13 +66,10 @@ class WitnessReport:
 def read_policy_file(path: Path) -> WitnessPolicy:
     """A witness policy file (`{"quorum": k, "witnesses": [...]}`), naming what is wrong."""
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except (OSError, ValueError) as error:
-        raise PolicyError(str(path), f"cannot be read as JSON: {error}") from None
-    try:
-        return WitnessPolicy.from_dict(doc)
-    except PolicyError as error:
-        raise PolicyError(f"{path}: {error.field}", str(error).partition(": ")[2]) from None
+        raise PolicyError(str(path), f"cannot be read: {error}") from None
+    return WitnessPolicy.from_json(text, str(path))
 
 
 def check_witnessed(
@@ -131,8 +129,14 @@ def notes_in(path: Path) -> list[tuple[str, str]]:
             raise ValueError(f"{where} is not JSON") from None
         if not isinstance(record, dict):
             raise ValueError(f"{where} is not a JSON object")
-        if isinstance(record.get("request"), str):
-            found.append((record["request"].partition("\n\n")[2], f"{where} (refused)"))
+        if isinstance(record.get("request"), str):  # the add-checkpoint body as it was sent
+            try:
+                note = AddCheckpoint.parse(record["request"].encode()).note
+            except WitnessRefusal as error:
+                raise ValueError(
+                    f"{where}: the request is not an add-checkpoint: {error}"
+                ) from None
+            found.append((note, f"{where} (refused)"))
         for name in ("cosigned_note", "checkpoint", "note"):
             if isinstance(record.get(name), str):
                 found.append((record[name], f"{where} ({name})"))
@@ -144,15 +148,10 @@ def signed_by_log(notes: Iterable[tuple[str, str]], log_key: PublicKey) -> list[
     found = []
     for note, where in notes:
         try:
-            found.append(SignedCheckpoint(Checkpoint.open(note, log_key), _own(note), where))
+            found.append(SignedCheckpoint(Checkpoint.open(note, log_key), note, where))
         except NoteError:
             continue
     return found
-
-
-def _own(note: str) -> str:
-    text, lines = split_note(note)
-    return text + "\n" + "".join(lines)
 
 
 def find_forks(

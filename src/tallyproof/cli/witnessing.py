@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -16,7 +18,7 @@ from tallyproof.cli.common import ExitCode, JsonOpt, app, err, known_errors, ope
 from tallyproof.cli.proofs import log_key_from
 from tallyproof.ledger.cosignature import Witness, WitnessKey, WitnessPolicy
 from tallyproof.service.witness import WitnessService
-from tallyproof.service.witnessing import read_policy, write_policy
+from tallyproof.service.witnessing import read_policy, witnessed_size, write_policy
 from tallyproof.store import witnesses as rows
 
 witness_app = typer.Typer(
@@ -27,6 +29,19 @@ witness_app = typer.Typer(
 app.add_typer(witness_app, name="witness")
 
 
+@contextmanager
+def _witness(opening: Callable[[], WitnessService]) -> Iterator[WitnessService]:
+    """The witness's service, opened (an error of the table becomes its message and exit
+    code) and closed after the command."""
+    with known_errors():
+        service = opening()
+    try:
+        with known_errors():
+            yield service
+    finally:
+        service.close()
+
+
 @witness_app.command("init")
 def witness_init(
     ctx: typer.Context,
@@ -34,12 +49,8 @@ def witness_init(
 ) -> None:
     """Create a witness in the home (--home): its key and its store. Prints its cosignature
     verifier key, which logs and readers configure."""
-    with known_errors():
-        service = WitnessService.initialise(ctx.obj, name)
-    try:
+    with _witness(lambda: WitnessService.initialise(ctx.obj, name)) as service:
         raw(service.key.vkey + "\n")
-    finally:
-        service.close()
 
 
 @witness_app.command("follow")
@@ -49,12 +60,8 @@ def witness_follow(
 ) -> None:
     """Follow a log: cosign its checkpoints from now on."""
     key = log_key_from(log_key)
-    with known_errors():
-        service = WitnessService.open(ctx.obj)
-    try:
+    with _witness(lambda: WitnessService.open(ctx.obj)) as service:
         _, added = service.follow(key.vkey)
-    finally:
-        service.close()
     state = "now following" if added else "already following"
     out.print(escape(f"{state} {key.name} ({key.vkey})"), soft_wrap=True)
 
@@ -62,13 +69,9 @@ def witness_follow(
 @witness_app.command("status")
 def witness_status(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """The logs this witness follows, the newest size cosigned for each, and forks refused."""
-    with known_errors():
-        service = WitnessService.open(ctx.obj)
-    try:
+    with _witness(lambda: WitnessService.open(ctx.obj)) as service:
         followed, refused = service.followed(), service.refusals()
         key = service.key.vkey
-    finally:
-        service.close()
     if as_json:
         logs = [dataclasses.asdict(f) for f in followed]
         out.print_json(data={"witness": key, "logs": logs, "forks_refused": len(refused)})
@@ -88,12 +91,8 @@ def witness_refusals(ctx: typer.Context) -> None:
     that the log showed two histories."""
     import orjson
 
-    with known_errors():
-        service = WitnessService.open(ctx.obj)
-    try:
+    with _witness(lambda: WitnessService.open(ctx.obj)) as service:
         found = service.refusals()
-    finally:
-        service.close()
     for row in found:
         raw(orjson.dumps(dataclasses.asdict(row)).decode() + "\n")
 
@@ -160,7 +159,7 @@ def witnesses(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         policy = read_policy(ctx.obj)
     with open_writer(ctx) as service, service.read() as reader:
         sizes = rows.cosigned_sizes(reader)
-        newest = rows.newest_witnessed(reader, [w.name for w in policy.witnesses], policy.quorum)
+        newest = witnessed_size(reader, policy)
     if as_json:
         out.print_json(data={**policy.as_dict(), "cosigned": sizes, "witnessed": newest})
         return

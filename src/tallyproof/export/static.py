@@ -67,8 +67,7 @@ from tallyproof.service.reading import (
     status_order,
 )
 from tallyproof.service.state import StoreInconsistent
-from tallyproof.service.witnessing import cosigned_note, size_of, witnessed_checkpoint
-from tallyproof.store import witnesses as witness_rows
+from tallyproof.service.witnessing import cosigned_at, witnessed_checkpoint
 from tallyproof.store.database import Reader
 
 FORMAT = "tallyproof-static/1"
@@ -765,14 +764,14 @@ class Publisher:
                 return None
             size = state.tree_size
             with model.store.read() as reader:
-                lines = witness_rows.cosignatures(reader, [size])[size]
+                head = cosigned_at(reader, size, state.checkpoint)
                 newest = witnessed_checkpoint(reader, self.witnesses)
-            _replace_head(out, "checkpoint", cosigned_note(state.checkpoint, lines).encode(), size)
+            _replace_head(out, "checkpoint", head.encode(), size)
             out.replace(WITNESSES_FILE, orjson.dumps(self.witnesses.as_dict()))
-            if newest is None or size_of(newest) > size:
+            if newest is None or newest[0] > size:
                 return None
-            _replace_head(out, WITNESSED_FILE, newest.encode(), size_of(newest))
-            return size_of(newest)
+            _replace_head(out, WITNESSED_FILE, newest[1].encode(), newest[0])
+            return newest[0]
 
     def publish(
         self, model: ReadModel, as_of: AsOf = None, progress: Progress | None = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,10 +16,16 @@ from typing import Any
 
 from tallyproof.ledger.keys import KeyTextError, PublicKey, Signer
 from tallyproof.ledger.merkle import EMPTY_ROOT, HASH_SIZE, ProofError, verify_consistency
-from tallyproof.ledger.note import Checkpoint, NoteError, open_note
+from tallyproof.ledger.note import (
+    Checkpoint,
+    NoteError,
+    open_note,
+    signature_line,
+    signature_parts,
+    split_note,
+)
 
 COSIGNATURE_V1 = b"\x04"  # the signature type byte of an Ed25519 cosignature/v1 key
-_DASH = "\u2014 "
 MAX_PROOF_LINES = 63  # tlog-witness: a client sends no more
 MAX_TIMESTAMP = (1 << 63) - 1
 _DECIMAL = re.compile(r"0|[1-9][0-9]{0,19}")
@@ -109,27 +116,7 @@ def cosign(signer: Signer, body: str, timestamp: int) -> Cosignature:
     key = WitnessKey.of(signer)
     signed = key.key_hash + timestamp.to_bytes(8, "big")
     signed += signer.sign(cosigned_message(body, timestamp))
-    line = f"{_DASH}{signer.name} {base64.b64encode(signed).decode()}\n"
-    return Cosignature(signer.name, timestamp, line)
-
-
-def split_note(note: str) -> tuple[str, list[str]]:
-    """A signed note's text and its signature lines (each ending in a newline)."""
-    split = note.rfind("\n\n")
-    if split < 0 or not note.endswith("\n"):
-        raise NoteError("a signed note has a blank line before its signatures")
-    lines = note[split + 2 :].splitlines(keepends=True)
-    return note[: split + 1], lines
-
-
-def _line_parts(line: str) -> tuple[str, bytes] | None:
-    if not line.startswith(_DASH) or not line.endswith("\n"):
-        return None
-    name, _, encoded = line[len(_DASH) : -1].partition(" ")
-    try:
-        return name, base64.b64decode(encoded, validate=True)
-    except (binascii.Error, ValueError):
-        return None
+    return Cosignature(signer.name, timestamp, signature_line(signer.name, signed))
 
 
 def cosignatures_on(note: str, witnesses: Iterable[WitnessKey]) -> list[Cosignature]:
@@ -140,10 +127,7 @@ def cosignatures_on(note: str, witnesses: Iterable[WitnessKey]) -> list[Cosignat
     by_id = {(w.name, w.key_hash): w for w in witnesses}
     found: dict[str, Cosignature] = {}
     for line in lines:
-        parts = _line_parts(line)
-        if parts is None:
-            raise NoteError(f"a signature line is not '— name base64': {line.strip()[:80]}")
-        name, signature = parts
+        name, signature = signature_parts(line)
         key = by_id.get((name, signature[:4]))
         if key is None:
             continue
@@ -158,13 +142,6 @@ def with_cosignatures(note: str, lines: Iterable[str]) -> str:
     have = split_note(note)[1]
     added = [line for line in dict.fromkeys(lines) if line not in have]
     return note + "".join(added)
-
-
-def log_signed(note: str) -> str:
-    """The note with only its first signature line (the log's, by tallyproof's convention):
-    what the log itself published, before any witness added a line."""
-    text, lines = split_note(note)
-    return text + "\n" + "".join(lines[:1])
 
 
 # --- the quorum a reader trusts ---------------------------------------------------------
@@ -188,6 +165,7 @@ class PolicyError(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
+        self.message = message
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,6 +236,18 @@ class WitnessPolicy:
                 for w in self.witnesses
             ],
         }
+
+    @classmethod
+    def from_json(cls, text: str, where: str) -> WitnessPolicy:
+        """Read a policy file's text; an error names `where` (the file) and the field."""
+        try:
+            doc = json.loads(text)
+        except ValueError as error:
+            raise PolicyError(where, f"not readable JSON: {error}") from None
+        try:
+            return cls.from_dict(doc)
+        except PolicyError as error:
+            raise PolicyError(f"{where}: {error.field}", error.message) from None
 
     @classmethod
     def from_dict(cls, doc: object) -> WitnessPolicy:
@@ -373,8 +363,11 @@ def judge(
         checkpoint = Checkpoint.parse(text)
     except NoteError as error:
         raise WitnessRefusal(400, "witness.malformed", f"checkpoint: {error}") from None
-    if any(_line_parts(line) is None for line in lines):
-        raise WitnessRefusal(400, "witness.malformed", "a signature line is not '— name base64'")
+    try:
+        for line in lines:
+            signature_parts(line)
+    except NoteError as error:
+        raise WitnessRefusal(400, "witness.malformed", str(error)) from None
     keys = log_keys.get(checkpoint.origin)
     if not keys:
         raise WitnessRefusal(404, "witness.unknown_log", f"no log {checkpoint.origin!r} is known")

@@ -23,22 +23,44 @@ def sign_note(text: str, signers: Iterable[Signer]) -> str:
     lines = []
     for signer in signers:
         sig = note_key_hash(signer.name, signer.public.raw) + signer.sign(text.encode())
-        lines.append(f"{_DASH}{signer.name} {base64.b64encode(sig).decode()}\n")
+        lines.append(signature_line(signer.name, sig))
     return text + "\n" + "".join(lines)
+
+
+def signature_line(name: str, signed: bytes) -> str:
+    """`— name base64(key hash || signature)`: a note signature line, a cosignature's too."""
+    return f"{_DASH}{name} {base64.b64encode(signed).decode()}\n"
+
+
+def split_note(note: str) -> tuple[str, list[str]]:
+    """A signed note's text and its signature lines (each ending in a newline)."""
+    split = note.rfind("\n\n")
+    if split < 0:
+        raise NoteError("a signed note has a blank line before its signatures")
+    if not note.endswith("\n"):
+        raise NoteError("signature block must end with a newline")
+    return note[: split + 1], [line + "\n" for line in note[split + 2 : -1].split("\n")]
+
+
+def signature_parts(line: str) -> tuple[str, bytes]:
+    """A signature line's key name and its bytes (key hash, then signature), or NoteError
+    when it is not `— name base64`."""
+    if not line.startswith(_DASH):
+        raise NoteError(f"a signature line is not '— name base64': {line.strip()[:80]}")
+    name, _, encoded = line[len(_DASH) :].removesuffix("\n").partition(" ")
+    try:
+        return name, base64.b64decode(encoded, validate=True)
+    except ValueError as err:
+        raise NoteError(f"signature of {name} is not base64") from err
 
 
 def open_note(note: str, verifier: PublicKey) -> str:
     """Return the note's text if it carries a valid signature by `verifier`."""
-    split = note.rfind("\n\n")
-    if split < 0:
-        raise NoteError("a signed note has a blank line before its signatures")
-    text, block = note[: split + 1], note[split + 2 :]
-    if not block.endswith("\n"):
-        raise NoteError("signature block must end with a newline")
+    text, block = split_note(note)
     want = note_key_hash(verifier.name, verifier.raw)
     # every line is read, not only up to the key's: a malformed line anywhere, or a second
     # line by the key, makes the note malformed (C2SP signed-note; as Go's note.Open does)
-    lines = [_parse_signature_line(line) for line in block[:-1].split("\n")]
+    lines = [_parse_signature_line(line) for line in block]
     ours = [sig for name, sig in lines if name == verifier.name and sig[:4] == want]
     if len(ours) > 1:
         raise NoteError(f"the note has {len(ours)} signature lines by {verifier.name}")
@@ -50,13 +72,7 @@ def open_note(note: str, verifier: PublicKey) -> str:
 
 
 def _parse_signature_line(line: str) -> tuple[str, bytes]:
-    if not line.startswith(_DASH):
-        raise NoteError(f"a signature line is not '— name base64': {line[:80]}")
-    name, _, encoded = line[len(_DASH) :].partition(" ")
-    try:
-        sig = base64.b64decode(encoded, validate=True)
-    except ValueError as err:
-        raise NoteError(f"signature of {name} is not base64") from err
+    name, sig = signature_parts(line)
     if len(sig) < 5:
         raise NoteError(f"signature of {name} is too short")
     return name, sig

@@ -23,6 +23,7 @@ from tallyproof.ledger.cosignature import (
     split_note,
 )
 from tallyproof.ledger.keys import KeyTextError, PublicKey, Signer
+from tallyproof.ledger.note import Checkpoint
 from tallyproof.service.settings import Settings
 from tallyproof.service.writer import NotInitialised, utc_now
 from tallyproof.store import witnesses as rows
@@ -186,7 +187,7 @@ def _evidence(
     return rows.RefusalRow(
         _origin(request.note),
         request.old_size,
-        int(request.note.split("\n", 2)[1]),
+        Checkpoint.parse(split_note(request.note)[0]).size,  # judged signed, so it parses
         refusal.code,
         str(refusal),
         request.body().decode(),

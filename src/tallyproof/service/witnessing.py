@@ -19,10 +19,9 @@ from tallyproof.ledger.cosignature import (
     Witnessed,
     WitnessPolicy,
     cosignatures_on,
-    split_note,
     with_cosignatures,
 )
-from tallyproof.ledger.note import Checkpoint, NoteError
+from tallyproof.ledger.note import NoteError
 from tallyproof.ledger.receipts import Receipt
 from tallyproof.service.log import LogView, NotInLog
 from tallyproof.service.settings import Settings
@@ -43,13 +42,10 @@ def read_policy(settings: Settings) -> WitnessPolicy:
     if not path.exists():
         return WitnessPolicy()
     try:
-        doc = json.loads(path.read_text())
+        text = path.read_text(encoding="utf-8")
     except (OSError, ValueError) as error:
-        raise PolicyError(str(path), f"not readable JSON: {error}") from None
-    try:
-        return WitnessPolicy.from_dict(doc)
-    except PolicyError as error:
-        raise PolicyError(f"{path.name}: {error.field}", str(error)) from None
+        raise PolicyError(str(path), f"cannot be read: {error}") from None
+    return WitnessPolicy.from_json(text, path.name)
 
 
 def write_policy(settings: Settings, policy: WitnessPolicy) -> None:
@@ -106,9 +102,7 @@ class Collector:
 
     def newest_witnessed(self) -> int | None:
         with self.store.read() as reader:
-            return rows.newest_witnessed(
-                reader, [w.name for w in self.policy.witnesses], self.policy.quorum
-            )
+            return witnessed_size(reader, self.policy)
 
     async def _ask(
         self, witness: Witness, newest: CheckpointRow, cosigned: dict[str, int]
@@ -179,23 +173,23 @@ def cosigned_note(note: str, lines: Sequence[rows.CosignatureRow]) -> str:
     return with_cosignatures(note, [r.line for r in lines])
 
 
-def cosigned_checkpoints(reader: Reader, found: Sequence[CheckpointRow]) -> list[str]:
-    """Each checkpoint's note with the cosignatures collected on it."""
-    lines = rows.cosignatures(reader, [c.tree_size for c in found])
-    return [cosigned_note(c.note, lines[c.tree_size]) for c in found]
+def cosigned_at(reader: Reader, size: int, note: str) -> str:
+    """The checkpoint `note` of `size` with every cosignature collected on it."""
+    return cosigned_note(note, rows.cosignatures(reader, [size])[size])
 
 
-def witnessed_checkpoint(reader: Reader, policy: WitnessPolicy) -> str | None:
-    """The newest checkpoint the policy's quorum cosigned, with its cosignatures."""
-    size = rows.newest_witnessed(reader, [w.name for w in policy.witnesses], policy.quorum)
+def witnessed_size(reader: Reader, policy: WitnessPolicy) -> int | None:
+    """The newest checkpoint size the policy's quorum cosigned."""
+    return rows.newest_witnessed(reader, [w.name for w in policy.witnesses], policy.quorum)
+
+
+def witnessed_checkpoint(reader: Reader, policy: WitnessPolicy) -> tuple[int, str] | None:
+    """The newest checkpoint the policy's quorum cosigned: its size, and its note with its
+    cosignatures."""
+    size = witnessed_size(reader, policy)
     if size is None:
         return None
-    row = reader.checkpoint(size)
-    return cosigned_checkpoints(reader, [CheckpointRow(size, row.note, row.published_at)])[0]
-
-
-def size_of(note: str) -> int:
-    return Checkpoint.parse(split_note(note)[0]).size
+    return size, cosigned_at(reader, size, reader.checkpoint(size).note)
 
 
 # --- what the API serves ----------------------------------------------------------------------
@@ -224,8 +218,7 @@ class Witnessing:
         """The checkpoint signed at `size` (the newest without one) and its cosignatures."""
         signed = self.view.checkpoint(size)
         with self.store.read() as reader:
-            lines = rows.cosignatures(reader, [signed.tree_size])[signed.tree_size]
-        cosigned = cosigned_note(signed.note, lines)
+            cosigned = cosigned_at(reader, signed.tree_size, signed.note)
         witnessed = self.policy.check(cosigned)
         return WitnessedCheckpoint(
             signed.tree_size, signed.note, cosigned, signed.published_at, witnessed
@@ -234,9 +227,7 @@ class Witnessing:
     def newest_witnessed(self) -> WitnessedCheckpoint:
         """The newest checkpoint the quorum cosigned; NotInLog when there is none yet."""
         with self.store.read() as reader:
-            size = rows.newest_witnessed(
-                reader, [w.name for w in self.policy.witnesses], self.policy.quorum
-            )
+            size = witnessed_size(reader, self.policy)
         if size is None:
             why = "no witness is configured" if not self.policy.witnesses else "none yet"
             raise NotInLog("witness.none", f"no checkpoint was witnessed by the quorum: {why}")
@@ -273,7 +264,5 @@ class Witnessing:
     def state(self) -> dict[str, object]:
         with self.store.read() as reader:
             sizes = rows.cosigned_sizes(reader)
-            newest = rows.newest_witnessed(
-                reader, [w.name for w in self.policy.witnesses], self.policy.quorum
-            )
+            newest = witnessed_size(reader, self.policy)
         return {**self.policy.as_dict(), "cosigned": sizes, "witnessed": newest}
