@@ -5,7 +5,6 @@ it broke; a file that cannot be read at all is a FileFormatError and nothing is 
 from __future__ import annotations
 
 import csv
-import io
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +12,13 @@ from typing import Any
 
 from tallyproof.domain.problems import Problem
 from tallyproof.formats.places import CsvRow
-from tallyproof.formats.structure import FileFormatError, decode_csv, extra_cells, read_bytes
+from tallyproof.formats.structure import (
+    FileFormatError,
+    csv_lines,
+    decode_csv,
+    extra_cells,
+    read_bytes,
+)
 from tallyproof.ledger.intake import (
     MAX_FILE_BYTES,
     MAX_STRING,
@@ -92,30 +97,21 @@ def _cell(value: str) -> Any:
 
 
 def _csv_forms(path: Path, data: bytes) -> Iterator[tuple[int, Any, CsvRow | None]]:
-    text = decode_csv(path, data)
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = next(reader, None)
-        if header is None:
-            return
-        header = [column.strip() for column in header]
-        _check_header(path, header)
-        columns = frozenset(header)
-        while True:
-            line = reader.line_num + 1  # where the row starts (a quoted cell may span lines)
-            row = next(reader, None)
-            if row is None:
-                break
-            if not any(cell.strip(" \t") for cell in row):
-                continue
-            if extra := extra_cells(line, row, header):
-                problem = Problem("csv.extra_cells", f"{path.name} {extra[0]}", extra[1])
-                yield line, Unreadable((problem,)), None
-                continue
-            yield line, _form_row(header, row), CsvRow(path.name, line, columns)
-    except csv.Error as err:
-        code = "csv.field_too_long" if "field larger" in str(err) else "csv.syntax"
-        raise FileFormatError(f"{path} line {reader.line_num}: {err}", code) from None
+    lines = csv_lines(path, decode_csv(path, data))
+    first = next(lines, None)
+    if first is None:
+        return
+    header = [column.strip() for column in first[1]]
+    _check_header(path, header)
+    columns = frozenset(header)
+    for line, row in lines:
+        if not any(cell.strip(" \t") for cell in row):
+            continue
+        if extra := extra_cells(line, row, header):
+            problem = Problem("csv.extra_cells", f"{path.name} {extra[0]}", extra[1])
+            yield line, Unreadable((problem,)), None
+            continue
+        yield line, _form_row(header, row), CsvRow(path.name, line, columns)
 
 
 def _check_header(path: Path, header: list[str]) -> None:

@@ -6,7 +6,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,6 +96,22 @@ def decode_csv(path: Path, data: bytes) -> str:
         ) from None
 
 
+def csv_lines(path: Path, text: str) -> Iterator[tuple[int, list[str]]]:
+    """Each row of a CSV text with the line it starts on (the header's is 1; a quoted cell
+    may span lines); a syntax error names the file and the line."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        while True:
+            line = reader.line_num + 1
+            row = next(reader, None)
+            if row is None:
+                return
+            yield line, row
+    except csv.Error as err:
+        code = "csv.field_too_long" if "field larger" in str(err) else "csv.syntax"
+        raise FileFormatError(f"{path} line {reader.line_num}: {err}", code) from None
+
+
 def extra_cells(line: int, row: list[str], header: list[str]) -> tuple[str, str] | None:
     """A row longer than its header: where (its line, and its first cell beyond the header)
     and what; None for a row that is not."""
@@ -135,28 +151,19 @@ def _rows(directory: Path, name: str) -> list[_Row]:
         raise FileFormatError(
             f"{path}: missing (the CSV set has {needed}; parties.csv where there are parties)"
         )
-    text = decode_csv(path, read_bytes(path, MAX_STRUCTURE_BYTES))
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = [c.strip() for c in next(reader, [])]
-        _check_columns(path, header, CSV_FILES[name])
-        rows = []
-        columns = tuple(header)
-        while True:
-            line = reader.line_num + 1  # where the row starts (a quoted cell may span lines)
-            row = next(reader, None)
-            if row is None:
-                break
-            if extra := extra_cells(line, row, header):
-                raise FileFormatError(f"{path} {extra[0]}: {extra[1]}", "csv.extra_cells")
-            if any(cell.strip() for cell in row):
-                cells = row + [""] * (len(header) - len(row))
-                values = {k: v.strip() for k, v in zip(header, cells, strict=True)}
-                rows.append(_Row(line, values, columns))
-        return rows
-    except csv.Error as err:
-        code = "csv.field_too_long" if "field larger" in str(err) else "csv.syntax"
-        raise FileFormatError(f"{path} line {reader.line_num}: {err}", code) from None
+    lines = csv_lines(path, decode_csv(path, read_bytes(path, MAX_STRUCTURE_BYTES)))
+    header = [c.strip() for c in next(lines, (1, []))[1]]
+    _check_columns(path, header, CSV_FILES[name])
+    rows = []
+    columns = tuple(header)
+    for line, row in lines:
+        if extra := extra_cells(line, row, header):
+            raise FileFormatError(f"{path} {extra[0]}: {extra[1]}", "csv.extra_cells")
+        if any(cell.strip() for cell in row):
+            cells = row + [""] * (len(header) - len(row))
+            values = {k: v.strip() for k, v in zip(header, cells, strict=True)}
+            rows.append(_Row(line, values, columns))
+    return rows
 
 
 def _check_columns(path: Path, header: list[str], known: list[str]) -> None:
