@@ -264,12 +264,10 @@ def import_table(
     return _unclipped(table)
 
 
-_PLURALS = {"claim": "claims", "report": "reports", "line": "lines"}
-
-
 def counted(n: int, noun: str) -> str:
-    """ "1 claim", "2 claims", "0 reports": a count with its noun in the right number."""
-    return f"{n:,} {noun if n == 1 else _PLURALS.get(noun, noun + 's')}"
+    """ "1 claim", "2 claims", "0 reports": a count with its noun in the right number (every
+    noun counted here takes an s)."""
+    return f"{n:,} {noun if n == 1 else noun + 's'}"
 
 
 def claims_table(name: str, read: ReadClaims) -> Table:
