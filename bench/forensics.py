@@ -25,7 +25,7 @@ from rich.table import Table
 from record import write_results
 from tallyproof.export.forensics_report import write_report
 from tallyproof.forensics.arrays import StationArrays
-from tallyproof.forensics.integer import MIN_DENOMINATOR, WINDOW, on_integer
+from tallyproof.forensics.integer import PUBLISHED, WINDOW, on_integer
 from tallyproof.forensics.report import Analysis, analyse
 from tallyproof.forensics.simulate import (
     honest_election,
@@ -72,11 +72,7 @@ def import_election(directory: Path, workers: int) -> tuple[dict[str, float], Le
 
 def bare_numpy(a: StationArrays, replicates: int, seed: int) -> float:
     """The plain loop: binomial redraws of every station, percentages, integer counts."""
-    keep = (
-        (a.registered >= MIN_DENOMINATOR)
-        & (a.polled >= MIN_DENOMINATOR)
-        & (a.issued <= a.registered)
-    )
+    keep = PUBLISHED.keep(a.registered, a.issued, a.polled, a.votes[:, a.leader])
     n_t, n_s = a.registered[keep], a.polled[keep]
     p_t, p_s = a.issued[keep] / n_t, a.votes[keep, a.leader] / n_s
     rng = np.random.default_rng(seed)

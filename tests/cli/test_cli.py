@@ -266,6 +266,13 @@ def test_import_stations_reports_refusals_and_forensics_writes_the_report(tmp_pa
         for suffix in ("png", "svg"):
             assert (report / f"TL-PRES-{figure}.{suffix}").stat().st_size > 1000
         assert f'src="TL-PRES-{figure}.png"' in page
+    assert "at least 100 registered voters, ballots in the boxes, turnout at most 99%" in page
+
+    loose = tmp_path / "loose"
+    cli(home, "forensics", str(loose), "--replicates", "20", "--min-voters", "5")
+    cli(home, "forensics", str(loose), "--max-percent", "100.5", check=2)  # beyond 100 %
+    page = (loose / "index.html").read_text()
+    assert "at least 5 registered voters, ballots in the boxes, turnout at most 99%" in page
 
 
 REPORT = """outlet: {outlet}

@@ -8,6 +8,9 @@ from hypothesis import strategies as st
 from scipy.stats import binom
 
 from tallyproof.forensics.integer import (
+    LEGACY,
+    PUBLISHED,
+    StationFilter,
     hit_probability,
     integer_percentage_tests,
     monte_carlo_counts,
@@ -86,8 +89,9 @@ def test_rounded_turnouts_are_found_and_counted():
     registered, issued, leader = honest(rng)
     cooked = rng.choice(np.flatnonzero(registered >= 1000), 600, replace=False)
     issued[cooked] = np.rint(rng.integers(70, 96, cooked.size) / 100 * registered[cooked])
-    leader = np.minimum(leader, issued)
-    _, tests = integer_percentage_tests(registered, issued, issued, leader, replicates=300)
+    leader = np.minimum(leader, (issued * 0.9).astype(np.int64))
+    keep, tests = integer_percentage_tests(registered, issued, issued, leader, replicates=300)
+    assert keep.all()
     turnout = tests["turnout"]
     assert turnout.hits[cooked].all()
     assert turnout.z > 8
@@ -96,10 +100,52 @@ def test_rounded_turnouts_are_found_and_counted():
     assert tests["either"].observed >= turnout.observed
 
 
-def test_small_stations_and_impossible_turnouts_are_filtered_out():
+def test_the_published_filter_keeps_stations_of_100_voters_below_99_percent():
+    registered = np.array([99, 100, 500, 500, 500, 1000, 1000, 300, 300])
+    issued = np.array([50, 50, 496, 495, 250, 990, 500, 0, 200])
+    polled = np.array([50, 50, 496, 495, 250, 990, 500, 0, 200])
+    leader = np.array([10, 10, 200, 200, 248, 500, 495, 0, 198])
+    keep, tests = integer_percentage_tests(registered, issued, polled, leader, replicates=20)
+    # 99 voters; kept; turnout 99.2 %; turnout 99.0 %; share 99.2 %; turnout 99.0 %;
+    # share 99.0 %; no ballots in the boxes; share exactly 99 %
+    assert keep.tolist() == [False, True, False, True, False, True, True, False, True]
+    assert tests["turnout"].stations == 5
+    assert tests["either"].station_filter == PUBLISHED
+
+
+def test_the_filter_is_a_parameter_and_the_old_one_remains_reachable():
     registered = np.array([99, 100, 500, 500])
     issued = np.array([50, 50, 600, 250])
     polled = np.array([50, 100, 600, 99])
-    keep, tests = integer_percentage_tests(registered, issued, polled, polled // 2, replicates=20)
+    keep, tests = integer_percentage_tests(
+        registered, issued, polled, polled // 2, replicates=20, station_filter=LEGACY
+    )
     assert keep.tolist() == [False, True, False, False]
     assert tests["turnout"].stations == 1
+    assert "no more ballots issued" in LEGACY.describe()
+    assert PUBLISHED.describe().startswith("Stations with at least 100 registered voters")
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 3000), st.integers(0, 3000), st.integers(0, 3000)),
+        min_size=1,
+        max_size=60,
+    ),
+    st.integers(90, 100),
+)
+def test_the_filter_agrees_with_whole_number_arithmetic(rows, cap):
+    """Float division must not move a station across a cap: turnout <= cap % exactly when
+    100 * issued <= cap * registered (and the same for the share)."""
+    registered = np.array([r for r, _, _ in rows])
+    issued = np.array([min(i, 2 * r) for r, i, _ in rows])
+    leader = np.array([min(v, i) for (_, _, v), i in zip(rows, issued, strict=True)])
+    polled = issued.copy()
+    rule = StationFilter(max_turnout=cap / 100, max_share=cap / 100)
+    expected = (
+        (registered >= 100)
+        & (polled >= 1)
+        & (100 * issued <= cap * registered)
+        & (100 * leader <= cap * polled)
+    )
+    assert rule.keep(registered, issued, polled, leader).tolist() == expected.tolist()

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from tallyproof import console as render
 from tallyproof.cli.common import (
@@ -112,29 +118,69 @@ def forensics(
     contest: Annotated[list[str] | None, typer.Option(help="Only these contests.")] = None,
     replicates: Annotated[int, typer.Option(min=10, max=100_000)] = 1000,
     seed: Annotated[int, typer.Option(help="Seeds the Monte Carlo replicates.")] = 0,
+    min_voters: Annotated[
+        int, typer.Option(min=1, help="Integer test: stations with at least this many voters.")
+    ] = 100,
+    max_percent: Annotated[
+        float,
+        typer.Option(
+            min=50, max=100, help="Integer test: turnout and leader's share at most this, in %."
+        ),
+    ] = 99.0,
     as_json: JsonOpt = False,
 ) -> None:
     """Station-level forensics: integer percentages, the turnout x share fingerprint and
-    fraud model, last digits, extreme and impossible stations. Writes figures and index.html."""
-    from tallyproof.export.forensics_report import write_report  # numpy, scipy, matplotlib:
+    fraud model, last digits, extreme and impossible stations. Writes figures, CSVs of the
+    stations to look at, and index.html; a progress bar per stage of each contest."""
+    from tallyproof.export import forensics_report as report  # numpy, scipy, matplotlib:
+    from tallyproof.forensics.integer import StationFilter
     from tallyproof.service import forensics as forensic_service  # loaded only when asked
 
+    cap = max_percent / 100  # the defaults are the published filter (docs/forensics.md)
+    rule = StationFilter(min_registered=min_voters, max_turnout=cap, max_share=cap)
     done = []
-    with open_writer(ctx) as service:
+    with open_writer(ctx) as service, _stage_bars() as bars:
         structure = queries.structure_of(service, election)
         for code in forensic_service.contests_to_analyse(service, election, contest):
-            with err.status(f"{code}: {replicates:,} replicates"):
-                analysis, found = forensic_service.analyse_contest(
-                    service, structure.election.id, code, replicates=replicates, seed=seed
-                )
-            done.append((code, analysis, found))
-    page = write_report(report_dir, f"{structure.election.name}: forensics", done)
-    found_all = [f for _, _, found in done for f in found]
+            tell = _stage_progress(bars, code, report.ALL_STAGES)
+            analysis, found = forensic_service.analyse_contest(
+                service,
+                structure.election.id,
+                code,
+                replicates=replicates,
+                seed=seed,
+                progress=tell,
+                station_filter=rule,
+            )
+            done.append(report.write_contest(report_dir, code, analysis, found, tell))
+    page = report.write_page(report_dir, f"{structure.election.name}: forensics", done)
+    found_all = [f for c in done for f in c.findings]
     if as_json:
         out.print_json(data=[f.as_dict() for f in found_all])
     else:
         out.print(render.findings_table(found_all, limit=40))
         out.print(f"report: {page}")
+
+
+def _stage_bars() -> Progress:
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    return Progress(*columns, TimeElapsedColumn(), console=err)
+
+
+def _stage_progress(
+    bars: Progress, code: str, stages: Sequence[str]
+) -> Callable[[str, int, int], None]:
+    """One bar per stage of the contest, all shown at once so the reader sees what is to
+    come; the callback the analysis and the report tell (stage, done, total)."""
+    tasks = {stage: bars.add_task(f"{code}: {stage}", total=1, start=False) for stage in stages}
+
+    def tell(stage: str, finished: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bars.add_task(f"{code}: {stage}", total=total)
+        bars.start_task(tasks[stage])
+        bars.update(tasks[stage], completed=finished, total=total)
+
+    return tell
 
 
 def demo_summary(service: LedgerWriter, elections: Sequence[str]) -> dict[str, Any]:

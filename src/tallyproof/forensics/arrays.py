@@ -22,6 +22,9 @@ class StationArrays:
     votes: np.ndarray
     candidates: tuple[str, ...]
     names: tuple[str, ...] = ()  # display names, aligned with `candidates` (ids)
+    # each station's name as the data set gives it ("region / tik / uik"): what a reporter
+    # looks up or calls about, where `station` holds the store's ids (S000008)
+    station_names: np.ndarray | None = None
     leader: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -32,6 +35,11 @@ class StationArrays:
     def leader_name(self) -> str:
         names = self.names or self.candidates
         return names[self.leader] if names else ""
+
+    @property
+    def display_names(self) -> np.ndarray:
+        """Each station's name, or its id where the arrays carry no names."""
+        return self.station if self.station_names is None else self.station_names
 
     @property
     def size(self) -> int:
@@ -64,6 +72,7 @@ class StationArrays:
             self.votes[mask],
             self.candidates,
             self.names,
+            None if self.station_names is None else self.station_names[mask],
         )
 
 

@@ -19,7 +19,6 @@ from scipy.stats import binom
 
 _INLINE_DRAWS = 20_000_000  # below this many draws, one process is quicker than several
 WINDOW = 0.05  # percentage points either side of an integer
-MIN_DENOMINATOR = 100  # smaller stations land on integers too easily to be informative
 _TAIL = 1e-13  # probability left out in each tail of the binomial (below any count we report)
 
 
@@ -63,6 +62,58 @@ def hit_probability(
 
 
 @dataclass(frozen=True)
+class StationFilter:
+    """Which stations the test counts. The published filter (`PUBLISHED`) keeps a station
+    with ballots in the boxes, at least 100 registered voters, and turnout and leader's share
+    both at most 99 %: small stations land on integers too easily to say anything, and near
+    100 % a binomial redraw lands on exactly 100 % so often that the null's expectation
+    swells and hides the excess (an integer-percentage test has nothing to say there; the
+    100 % stations are reported by the extremes instead)."""
+
+    min_registered: int = 100
+    min_polled: int = 1
+    max_turnout: float = 0.99
+    max_share: float = 0.99
+    issued_within_registered: bool = False  # drop stations issuing more than registered
+
+    def keep(
+        self,
+        registered: np.ndarray,
+        issued: np.ndarray,
+        polled: np.ndarray,
+        leader_votes: np.ndarray,
+    ) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            turnout = issued / registered
+            share = leader_votes / polled
+        keep = (registered >= self.min_registered) & (polled >= self.min_polled)
+        keep &= (turnout <= self.max_turnout + 1e-12) & (share <= self.max_share + 1e-12)
+        if self.issued_within_registered:
+            keep &= issued <= registered
+        return keep
+
+    def describe(self) -> str:
+        """One sentence for a reader: which stations were counted."""
+        ballots = (
+            "ballots in the boxes"
+            if self.min_polled <= 1
+            else f"at least {self.min_polled:,} ballots in the boxes"
+        )
+        rule = (
+            f"stations with at least {self.min_registered:,} registered voters, {ballots}, "
+            f"turnout at most {self.max_turnout:.0%} and the leader's share at most "
+            f"{self.max_share:.0%}"
+        )
+        if self.issued_within_registered:
+            rule += ", and no more ballots issued than voters registered"
+        return rule[0].upper() + rule[1:] + "."
+
+
+PUBLISHED = StationFilter()  # Kobak, Shpilkin & Pshenichnikov 2016, section 2
+LEGACY = StationFilter(100, 100, 1.0, 1.0, True)  # tallyproof before: no caps, 100 ballots
+
+
+@dataclass(frozen=True)
 class IntegerTest:
     """Observed count of stations on an integer, its binomial-null expectation and spread."""
 
@@ -73,7 +124,7 @@ class IntegerTest:
     spread: float
     replicates: int
     window: float
-    min_denominator: int
+    station_filter: StationFilter
     p_value: float  # share of replicates at least as large as the observed count
     hits: np.ndarray  # which of the filtered stations are on an integer
     probability: np.ndarray  # each filtered station's chance of that under the null
@@ -123,14 +174,14 @@ def integer_percentage_tests(
     leader_votes: np.ndarray,
     *,
     window: float = WINDOW,
-    min_denominator: int = MIN_DENOMINATOR,
+    station_filter: StationFilter = PUBLISHED,
     replicates: int = 1000,
     seed: int = 0,
     workers: int = 1,
 ) -> tuple[np.ndarray, dict[str, IntegerTest]]:
-    """The test for turnout, for the leader's share, and for either; returns the station
-    filter (both denominators >= `min_denominator`) and the three results."""
-    keep = (registered >= min_denominator) & (polled >= min_denominator) & (issued <= registered)
+    """The test for turnout, for the leader's share, and for either; returns which stations
+    `station_filter` kept and the three results."""
+    keep = station_filter.keep(registered, issued, polled, leader_votes)
     n_t, k_t = registered[keep], issued[keep]
     n_s, k_s = polled[keep], leader_votes[keep]
     hit_t, hit_s = on_integer(k_t, n_t, window), on_integer(k_s, n_s, window)
@@ -153,7 +204,7 @@ def integer_percentage_tests(
             float(counts.std(ddof=1)),
             replicates,
             window,
-            min_denominator,
+            station_filter,
             float((counts >= observed).mean()),
             hits,
             q,

@@ -283,4 +283,7 @@ def station_arrays(mapping: Mapping, candidates: list[str], rows: list[Row]) -> 
         votes=np.array([r.votes for r in rows], dtype=np.int64).reshape(len(rows), -1),
         candidates=tuple(f"{mapping.contest['code']}/{i + 1}" for i in range(len(candidates))),
         names=tuple(candidates),
+        station_names=np.array(
+            [r.station[:200] or _station_id(i) for i, r in enumerate(rows)], dtype=object
+        ),
     )
