@@ -10,7 +10,7 @@ PYTEST_WORKERS ?= 2
 INTEROP := var/interop/aics
 
 .DEFAULT_GOAL := help
-.PHONY: help demo simulate browser test test-hostile test-api-fuzz lint bench bench-read bench-http bench-web bench-forensics eval-claims clean
+.PHONY: help demo simulate browser test test-hostile test-api-fuzz test-heavy lint bench bench-national bench-read bench-http bench-web bench-forensics eval-claims clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -45,12 +45,18 @@ test-hostile: $(STAMP) ## Hostile-input suite on fresh inputs, ten times as many
 test-api-fuzz: $(STAMP) ## Schemathesis against the served API, 500 examples an operation, both modes (about 20 minutes)
 	TALLYPROOF_FUZZ_EXAMPLES=500 $(BIN)/python -m pytest -q -p no:cacheprovider tests/api/test_schema.py
 
+test-heavy: $(STAMP) ## Heavy reliability: SIGKILL crash runs (SQLite and PostgreSQL), faults on the wire, disk full, an hour's soak (about 90 minutes)
+	TALLYPROOF_HEAVY=1 $(BIN)/python -m pytest -q -s -p no:randomly tests/heavy $(HEAVY_ARGS)
+
 lint: $(STAMP) ## ruff check and format check only
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
 bench: $(STAMP) ## Ingest benchmarks: forms/s and the ratio to the bare cost (bench/)
 	$(BIN)/python bench/ingest.py
+
+bench-national: $(STAMP) ## A whole national night through the ingest path on SQLite and PostgreSQL, beside its bare floors
+	$(BIN)/python bench/national.py $(BENCH_NATIONAL_ARGS)
 
 bench-read: $(STAMP) ## Read model on a national night (90,000 stations): p50/p99 ms, ratio to bare SQL
 	$(BIN)/python bench/read.py $(BENCH_READ_ARGS)

@@ -16,6 +16,8 @@ settings.register_profile("tallyproof", deadline=None)
 settings.load_profile("tallyproof")
 
 REPO = Path(__file__).resolve().parents[1]
+# The heavy reliability suite (tests/heavy) runs only from `make test-heavy`: it takes hours.
+collect_ignore = [] if os.environ.get("TALLYPROOF_HEAVY") else ["heavy"]
 SHARED_DATA = REPO.parent / "shared" / "data"
 PG_URL = os.environ.get("TALLYPROOF_TEST_PG_URL", "")
 _PG_SKIPPED: list[str] = []
