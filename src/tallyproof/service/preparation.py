@@ -5,7 +5,7 @@ applies the rules and appends. Ed25519 checks are most of the CPU cost of ingest
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +28,8 @@ _PARSERS: dict[str, Callable[[Any], Document]] = {
     EntryKind.CLAIM: parse_claim_report,
 }
 _INLINE_BELOW = 256
+_CHUNKS_A_WORKER = 4  # chunks a batch is cut into, per worker: the writer starts on the first
+_CHUNK_AT_LEAST = 128  # ... but each big enough that sending it costs little against its work
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,19 +122,21 @@ class Workers:
 
     def submit(
         self, kind: str, items: Sequence[tuple[int, object, bytes | None]]
-    ) -> Callable[[], list[Prepared]]:
-        """Start preparing; the returned function waits for (and returns) the results."""
+    ) -> Callable[[], Iterator[list[Prepared]]]:
+        """Start preparing; the returned function yields the results chunk by chunk, in
+        order, each as soon as it is ready: the writer judges the first chunks while the
+        workers still verify the rest (the writer and the workers overlap within a batch)."""
         if self.workers <= 1 or len(items) < _INLINE_BELOW:
             done = prepare(kind, items)
-            return lambda: done
+            return lambda: iter([done])
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self.workers)
-        size = -(-len(items) // (self.workers * 2))
+        size = max(_CHUNK_AT_LEAST, -(-len(items) // (self.workers * _CHUNKS_A_WORKER)))
         futures: list[Future[list[Prepared]]] = [
             self._pool.submit(prepare, kind, items[i : i + size])
             for i in range(0, len(items), size)
         ]
-        return lambda: [p for f in futures for p in f.result()]
+        return lambda: (f.result() for f in futures)
 
     def close(self) -> None:
         if self._pool is not None:

@@ -6,6 +6,7 @@ rows in one transaction, and hands out receipts."""
 from __future__ import annotations
 
 import gc
+import itertools
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
@@ -51,7 +52,7 @@ def submit_prepared(
     """Documents already read, verified and encoded elsewhere (by an HTTP worker, with the
     keys the log registered), judged against the ledger and logged as one transaction."""
     done = list(prepared)
-    return _finish(writer, _Started(kind, lambda: done), _RULES[kind])
+    return _finish(writer, _Started(kind, lambda: iter([done])), _RULES[kind])
 
 
 def ingest_forms(
@@ -79,10 +80,11 @@ _AHEAD = 2  # batches being prepared while one commits
 
 
 class _Started:
-    """A batch handed to the workers; its time is assigned when it is logged."""
+    """A batch handed to the workers; its time is assigned when it is logged. `chunks`
+    yields the prepared submissions in order, a chunk as soon as the workers finish it."""
 
-    def __init__(self, kind: EntryKind, wait: Callable[[], list[Prepared]]) -> None:
-        self.kind, self.wait = kind, wait
+    def __init__(self, kind: EntryKind, chunks: Callable[[], Iterator[list[Prepared]]]) -> None:
+        self.kind, self.chunks = kind, chunks
 
 
 def _start(writer: LedgerWriter, kind: EntryKind, envelopes: Sequence[object]) -> _Started:
@@ -109,23 +111,30 @@ def _finish(
     whether it is already logged, then every other rule."""
     authorise, admit = rules
     kind = str(started.kind)
-    prepared = started.wait()
-    outcomes = [Outcome(p.index, kind, p.entry_id, p.problems) for p in prepared if p.problems]
-    ready = [p for p in prepared if not p.problems]
+    chunks = started.chunks()
+    first = next(chunks, [])
+    outcomes: list[Outcome] = []
     duplicates: list[Prepared] = []
     accepted: list[tuple[Prepared, Appended]] = []
-    if ready:
+    more = next(chunks, None)
+    if more is None and all(p.problems for p in first):  # nothing to log: no transaction
+        outcomes += [Outcome(p.index, kind, p.entry_id, p.problems) for p in first]
+    else:
         with writer.transaction() as batch:
-            for p in ready:
-                problems = authorise(batch.state, p)
-                if not problems and (kind, p.entry_id) in batch.state.entries:
-                    duplicates.append(p)
-                    continue
-                problems = problems or admit(batch, p)
-                if problems:
-                    outcomes.append(Outcome(p.index, kind, p.entry_id, tuple(problems)))
-                else:
-                    accepted.append((p, batch.appended[-1]))
+            for chunk in itertools.chain([first], [] if more is None else [more], chunks):
+                for p in chunk:
+                    if p.problems:
+                        outcomes.append(Outcome(p.index, kind, p.entry_id, p.problems))
+                        continue
+                    problems = authorise(batch.state, p)
+                    if not problems and (kind, p.entry_id) in batch.state.entries:
+                        duplicates.append(p)
+                        continue
+                    problems = problems or admit(batch, p)
+                    if problems:
+                        outcomes.append(Outcome(p.index, kind, p.entry_id, tuple(problems)))
+                    else:
+                        accepted.append((p, batch.appended[-1]))
     size = writer.state.size
     outcomes += [
         Outcome(
