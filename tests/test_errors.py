@@ -12,6 +12,7 @@ from tallyproof.ledger.keys import KeyTextError
 from tallyproof.service.queries import UnknownElection
 from tallyproof.service.state import StoreInconsistent
 from tallyproof.service.writer import NotInitialised
+from tallyproof.store.faults import StoreRefused
 
 
 @pytest.mark.parametrize(
@@ -19,6 +20,8 @@ from tallyproof.service.writer import NotInitialised
     [
         (StoreInconsistent("ledger.gap", "no entry 7"), "ledger.gap", ExitCode.AUDIT_FAILED, 500),
         (NotInitialised("no log key"), "home.not_initialised", ExitCode.NOT_READY, 503),
+        (StoreRefused("store.full", "the disk is full"), "store.full", ExitCode.NOT_READY, 503),
+        (StoreRefused("store.read_only", "read-only"), "store.read_only", ExitCode.NOT_READY, 503),
         (UnknownElection("form.unknown_contest", "no NA-9"), "form.unknown_contest", 3, 404),
         (FileFormatError("f.csv line 3", "csv.ragged"), "csv.ragged", ExitCode.NOT_READY, 400),
         (InputError("input.too_deep", "$", "33 levels"), "input.too_deep", ExitCode.REFUSED, 400),

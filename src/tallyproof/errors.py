@@ -29,6 +29,7 @@ from tallyproof.service.log import NotInLog, QueryError
 from tallyproof.service.queries import UnknownElection
 from tallyproof.service.state import StoreInconsistent
 from tallyproof.service.writer import NotInitialised
+from tallyproof.store.faults import StoreRefused
 
 
 class ExitCode(IntEnum):
@@ -52,6 +53,7 @@ class ErrorRule:
 TABLE: tuple[tuple[type[BaseException], ErrorRule], ...] = (
     (StoreInconsistent, ErrorRule("ledger.inconsistent", ExitCode.AUDIT_FAILED, 500)),
     (NotInitialised, ErrorRule("home.not_initialised", ExitCode.NOT_READY, 503)),
+    (StoreRefused, ErrorRule("store.full", ExitCode.NOT_READY, 503)),  # or store.read_only
     (IntakeClosed, ErrorRule("service.closing", ExitCode.NOT_READY, 503)),
     (CommitFailed, ErrorRule("service.commit_failed", ExitCode.NOT_READY, 503)),
     (NotInLog, ErrorRule("ledger.no_entry", ExitCode.NOT_READY, 404)),

@@ -26,8 +26,10 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from tallyproof.store import schema
+from tallyproof.store.faults import refusal
 from tallyproof.store.records import (
     FORM_COLUMNS,
     JSON_FIELDS,
@@ -100,12 +102,19 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Writer]:
-        """One transaction holding the single-writer lock; commit on clean exit only."""
-        conn = self.engine.connect().execution_options(tallyproof_writer=True)
-        with conn, conn.begin():
-            if self.dialect == "postgresql":
-                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_WRITER_LOCK})")
-            yield Writer(conn, self._inserts)
+        """One transaction holding the single-writer lock; commit on clean exit only. A disk
+        that is full or a store that is read-only is raised as StoreRefused, saying so."""
+        try:
+            conn = self.engine.connect().execution_options(tallyproof_writer=True)
+            with conn, conn.begin():
+                if self.dialect == "postgresql":
+                    conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_WRITER_LOCK})")
+                yield Writer(conn, self._inserts)
+        except DBAPIError as error:
+            refused = refusal(error)
+            if refused is None:
+                raise
+            raise refused from error
 
     @contextmanager
     def read(self) -> Iterator[Reader]:
