@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import orjson
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
@@ -28,7 +29,13 @@ from tallyproof.audit.witnesses import (
 )
 from tallyproof.audit.words import error_words, listing, named, text, words
 from tallyproof.ledger.cosignature import WitnessPolicy
-from tallyproof.ledger.intake import MAX_STRUCTURE_BYTES, InputError, load_json
+from tallyproof.ledger.intake import (
+    MAX_DEPTH,
+    MAX_STRING,
+    MAX_STRUCTURE_BYTES,
+    InputError,
+    load_json,
+)
 from tallyproof.ledger.keys import KeyTextError, PublicKey
 from tallyproof.ledger.merkle import MerkleTree, ProofError, leaf_hash, verify_consistency
 from tallyproof.ledger.note import Checkpoint, NoteError
@@ -232,6 +239,10 @@ def _split_leaf(line: bytes) -> tuple[int, bytes, dict[str, Any], bytes]:
     if not head.startswith(b'{"index":') or not rest.endswith(b"}"):
         raise ValueError('a line is {"index": n, "leaf": {...}}')
     index, raw = int(head[9:]), rest[:-1]
+    leaf = _canonical_leaf(raw)
+    if leaf is not None:
+        cut = raw.rfind(b',"kind":')
+        return index, raw, leaf, raw[8:cut]
     leaf = load_json(raw, max_bytes=MAX_STRUCTURE_BYTES)  # a structure is a leaf too
     if not isinstance(leaf, dict) or set(leaf) != {"body", "kind", "received_at", "signature"}:
         raise ValueError("a leaf has exactly body, kind, received_at and signature")
@@ -242,6 +253,31 @@ def _split_leaf(line: bytes) -> tuple[int, bytes, dict[str, Any], bytes]:
     if not text.startswith('{"body":') or text[cut + 1 :] != tail or _dumps(leaf["body"]) != body:
         raise ValueError("the leaf is not in canonical (RFC 8785) form")
     return index, raw, leaf, body.encode("utf-8")
+
+
+_LEAF_KEYS = {"body", "kind", "received_at", "signature"}
+_LONG_NUMBER = re.compile(rb"[0-9]{16}")  # a number beyond 2^53 has 16 digits or more
+
+
+def _canonical_leaf(raw: bytes) -> dict[str, Any] | None:
+    """The leaf, when it is plainly what the log writes: parsed by orjson (strict UTF-8, no
+    lone surrogates), written back byte for byte the same with sorted keys (so canonical,
+    with no key given twice), no longer than any one string may be, with fewer containers
+    than the depth allowed and no run of 16 digits. Anything else (None) goes through the
+    strict reader, which says what is wrong: this path only ever accepts what it would."""
+    if len(raw) > MAX_STRING or _LONG_NUMBER.search(raw):
+        return None
+    if raw.count(b"{") + raw.count(b"[") > MAX_DEPTH:
+        return None
+    try:
+        leaf = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(leaf, dict) or leaf.keys() != _LEAF_KEYS or not raw.startswith(b'{"body":'):
+        return None
+    if orjson.dumps(leaf, option=orjson.OPT_SORT_KEYS) != raw:
+        return None
+    return leaf
 
 
 def _dumps(doc: Any) -> str:

@@ -134,5 +134,5 @@ def _check_string(text: str, where: str) -> None:
             where,
             f"a string of {len(text):,} characters; the limit is {MAX_STRING:,}",
         )
-    if _SURROGATE.search(text):
+    if not text.isascii() and _SURROGATE.search(text):  # ASCII holds no surrogate
         raise InputError("input.text", where, "a string holds a lone surrogate, which is not text")
