@@ -8,11 +8,10 @@ rate), made once per (stations, seed) and kept in var/bench-national: generating
 signing it is the producers' cost, not the log's. For each backend:
 
 - ingest: a fresh child process streams the night's JSON lines and sends them, in night
-  order, through `simulate --into-store`'s sink (`StoreSink.stream`: consecutive documents
-  of one kind, at most 2,000, one transaction each, the workers preparing the batches ahead
-  of the one committed, `submission.ingest_stream`), with the default `verify_workers` (one
-  process a core). Timed: the stream, less the time spent reading the file (not the log's
-  cost); per kind, the time from one batch's outcomes to the next's; every outcome is held to what the night meant it to be. Peak RSS: the
+  order, through `simulate --into-store`'s sink (`StoreSink`: consecutive documents of one
+  kind, at most 2,000, through `importers.plan.run_step`, one transaction each), with the
+  default `verify_workers` (one process a core). Timed: the sends (reading the file is not
+  the log's cost); every outcome is held to what the night meant it to be. Peak RSS: the
   ingest process's own high-water mark (VmHWM), and the largest sum of the resident sets of
   it and its verify workers, sampled every 0.2 s (the figure held to the target);
 - reads while ingest runs: another process, started once the structure is logged, asks one
@@ -135,20 +134,6 @@ def events(path: Path) -> Iterator[Any]:
 # --- the ingest, in its own process ------------------------------------------------------------
 
 
-def _timed(items: Iterator[Any], spent: list[float]) -> Iterator[Any]:
-    """The items, adding the time taken to produce each to spent[0] (reading the night
-    file is the harness's cost, not the ingest's)."""
-    while True:
-        start = time.perf_counter()
-        try:
-            item = next(items)
-        except StopIteration:
-            spent[0] += time.perf_counter() - start
-            return
-        spent[0] += time.perf_counter() - start
-        yield item
-
-
 def vm_hwm_mib(pid: int | str = "self") -> float:
     """The process's peak resident set so far (Linux VmHWM), MiB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -179,11 +164,10 @@ def ingest_child(
     began = time.perf_counter()
     if profiler:
         profiler.enable()
-    reading = [0.0]  # time spent reading the night file, which is not ingest
-    last = time.perf_counter()
-    for batch, results in sink.stream(_timed(batches(events(path), BATCH, 0.0), reading)):
-        now = time.perf_counter()
-        took, last = now - last, now  # the stream prepares ahead: time is per batch returned
+    for batch in batches(events(path), BATCH, 0.0):
+        start = time.perf_counter()
+        results = sink.send(batch)
+        took = time.perf_counter() - start
         sending += took
         kind = by_kind.setdefault(batch[0].kind, [0.0, 0, 0])
         kind[0] += took
@@ -194,7 +178,6 @@ def ingest_child(
             logged.set()
         counters[0], counters[1] = tally.sent, tally.forms
     wall = time.perf_counter() - began
-    sending -= reading[0]
     if profiler:
         profiler.disable()
         profiler.dump_stats(home / "ingest.prof")

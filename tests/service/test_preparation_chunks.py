@@ -1,16 +1,15 @@
 """A batch is prepared in chunks the writer judges as each arrives: the chunks come back
 in order and whole, whatever fails in which chunk, and a batch wholly refused opens no
-transaction. A stream of batches is prepared ahead, but never past an admin batch."""
+transaction."""
 
 from __future__ import annotations
 
 import pytest
 
 from tallyproof.ledger.entries import EntryKind, sign
-from tallyproof.ledger.keys import Signer
-from tallyproof.service import admin, submission
+from tallyproof.service import submission
 from tallyproof.service.preparation import Workers, prepare
-from tests.helpers import ELECTION, form_doc, make_election
+from tests.helpers import form_doc, make_election
 
 STATIONS = 150
 
@@ -69,49 +68,3 @@ def test_a_batch_wholly_refused_opens_no_transaction(election, monkeypatch):
     monkeypatch.setattr(type(ctx), "transaction", lambda self: pytest.fail("a transaction"))
     outcomes = submission.submit_forms(ctx, batch)
     assert len(outcomes) == 100 and not any(o.accepted for o in outcomes)
-
-
-def test_a_stream_waits_for_an_admin_batch_and_keeps_every_batch_in_order(tmp_path):
-    """Forms by a key the stream registers half-way are accepted (nothing after an admin
-    batch is prepared before it is logged); forms before it, by that key, are refused as
-    unknown; outcomes come back batch by batch, in order, small batches included."""
-    e = make_election(tmp_path / "home", stations=30)
-    try:
-        late = Signer.from_seed_text("po/late", "test:po/late")
-        body = {
-            "election": ELECTION,
-            "key": {"name": "po/late", "public_key": late.public.b64},
-            "source": "presiding_officer",
-            "time": "2024-02-08T06:00:00Z",
-            "stations": ["S30"],
-        }
-        registration = sign(EntryKind.KEY_REGISTRATION, body, e.admin).envelope()
-
-        def form(i: int, signer: Signer, contest: str = "NA-1") -> dict:
-            doc = form_doc(station=f"S{i}", contest=contest, votes=(30, 20, 10))
-            return sign(EntryKind.FORM, doc, signer).envelope()
-
-        early = [form(i, e.po[f"S{i}"]) for i in range(1, 13)]
-        too_soon = [form(30, late)]
-        after = [form(30, late, "PP-1")] + [form(i, e.po[f"S{i}"], "PP-1") for i in range(1, 9)]
-        stream = [
-            ("form", early),
-            ("form", too_soon),
-            ("key_registration", [registration]),
-            ("form", after),
-        ]
-        seen: list[str] = []
-
-        def other(kind, envelopes):
-            seen.append(str(kind))
-            return admin.register_keys(e.ctx, envelopes)
-
-        results = list(submission.ingest_stream(e.ctx, stream, other))
-        assert [len(r) for r in results] == [12, 1, 1, 9]
-        assert all(o.accepted for o in results[0])
-        assert results[1][0].problems[0].code == "signature.unknown_key"
-        assert results[2][0].accepted and seen == ["key_registration"]
-        assert all(o.accepted for o in results[3])
-        assert [o.index for o in results[3]] == list(range(9))
-    finally:
-        e.ctx.close()

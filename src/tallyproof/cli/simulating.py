@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import random
 import time
-from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +26,7 @@ from tallyproof.errors import ExitCode
 from tallyproof.importers.plan import Step, run_step
 from tallyproof.sample.national import ELECTION_ID, NATIONAL_STATIONS, build_national
 from tallyproof.sample.night import BATCH_NAMES, ROUTES, Event, Faults, Night
-from tallyproof.service import queries, submission
+from tallyproof.service import queries
 from tallyproof.service.outcomes import Outcome
 from tallyproof.service.writer import LedgerWriter
 
@@ -88,22 +88,6 @@ class StoreSink:
         kind = batch[0].kind
         step = Step(_ACTIONS[kind], kind, [e.envelope for e in batch])
         return [_outcome(o) for o in run_step(self.writer, step)]
-
-    def stream(self, batches: Iterable[list[Event]]) -> Iterator[tuple[list[Event], list[Result]]]:
-        """Each batch with its results, in order; the workers prepare the documents of the
-        batches ahead while one is committed (`submission.ingest_stream`)."""
-        sent: deque[list[Event]] = deque()
-
-        def documents() -> Iterator[tuple[str, list[dict[str, Any]]]]:
-            for batch in batches:
-                sent.append(batch)
-                yield batch[0].kind, [e.envelope for e in batch]
-
-        def other(kind: str, envelopes: Sequence[object]) -> list[Outcome]:
-            return run_step(self.writer, Step(_ACTIONS[kind], kind, list(envelopes)))
-
-        for outcomes in submission.ingest_stream(self.writer, documents(), other):
-            yield sent.popleft(), [_outcome(o) for o in outcomes]
 
     def findings(self, election: str) -> Counter[str] | None:
         return Counter(f.code for f in queries.findings(self.writer, election))
@@ -353,7 +337,8 @@ def run_night(
 ) -> Tally:
     tally = Tally()
     began = time.perf_counter()
-    for batch, results in _sent(sink, batches(night.events(), size, speed)):
+    for batch in batches(night.events(), size, speed):
+        results = sink.send(batch)
         if results is not None and batch[0].kind == "structure":
             tally.resumed = _structure_taken(results[0])
         tally.add(batch, results, sink.retried or tally.resumed)
@@ -362,16 +347,6 @@ def run_night(
     tally.seconds = time.perf_counter() - began
     tally.findings_found = sink.findings(night.eid)
     return tally
-
-
-def _sent(
-    sink: Sink, batches: Iterator[list[Event]]
-) -> Iterator[tuple[list[Event], list[Result] | None]]:
-    """Each batch with the sink's results: streamed where the sink can prepare ahead (the
-    store), else one batch at a time."""
-    if isinstance(sink, StoreSink):
-        return sink.stream(batches)
-    return ((batch, sink.send(batch)) for batch in batches)
 
 
 # --- the command ---------------------------------------------------------------------------

@@ -121,17 +121,12 @@ class Workers:
         self._pool: ProcessPoolExecutor | None = None
 
     def submit(
-        self,
-        kind: str,
-        items: Sequence[tuple[int, object, bytes | None]],
-        inline_below: int | None = None,
+        self, kind: str, items: Sequence[tuple[int, object, bytes | None]]
     ) -> Callable[[], Iterator[list[Prepared]]]:
         """Start preparing; the returned function yields the results chunk by chunk, in
         order, each as soon as it is ready: the writer judges the first chunks while the
-        workers still verify the rest (the writer and the workers overlap within a batch).
-        Batches under `inline_below` are prepared here and now (a stream that prepares ahead
-        sends smaller ones to the workers than a caller who waits at once)."""
-        if self.workers <= 1 or len(items) < (inline_below or _INLINE_BELOW):
+        workers still verify the rest (the writer and the workers overlap within a batch)."""
+        if self.workers <= 1 or len(items) < _INLINE_BELOW:
             done = prepare(kind, items)
             return lambda: iter([done])
         if self._pool is None:

@@ -58,58 +58,25 @@ def submit_prepared(
 def ingest_forms(
     writer: LedgerWriter, batches: Iterable[Sequence[object]]
 ) -> Iterator[list[Outcome]]:
-    """Submit a stream of batches of forms, one transaction each (see `ingest_stream`)."""
-    return ingest_stream(writer, ((EntryKind.FORM, b) for b in batches), _no_other_kind)
-
-
-Other = Callable[[EntryKind, Sequence[object]], list[Outcome]]
-
-
-def ingest_stream(
-    writer: LedgerWriter, batches: Iterable[tuple[str, Sequence[object]]], other: Other
-) -> Iterator[list[Outcome]]:
-    """Submit a stream of batches in order, one transaction each, outcomes batch by batch.
-    While a batch of forms, declarations or claims is judged and committed, the workers
-    prepare the ones after it (up to _AHEAD_DOCUMENTS documents), however small each is: a
-    night's forms come a dozen at a time between declarations, and verifying them in the
-    writer would leave the workers idle. A batch of any other kind (`other`: the admin's
-    documents, which may register the keys later ones are checked with) waits until every
-    batch before it is committed, and nothing after it is started before it is done.
+    """Submit a stream of batches, one transaction each; while a batch is being committed
+    the workers prepare the next two, so neither side waits for the other. Outcomes come
+    back batch by batch, indexed within their batch.
 
     A bulk ingest holds the ledger state and its input — about a million objects at a
     national night — and the cyclic collector would walk them all on every full collection;
     they live for the whole run, so they are frozen out of its sight first (refcounting
     still frees what is dropped)."""
     gc.freeze()
-    waiting: deque[tuple[_Started, int]] = deque()
-    ahead = 0
-    for named, envelopes in batches:
-        kind = EntryKind(named)
-        if kind not in _RULES:
-            while waiting:
-                started, _ = waiting.popleft()
-                yield _finish(writer, started, _RULES[started.kind])
-            ahead = 0
-            yield other(kind, envelopes)
-            continue
-        started = _start(writer, kind, envelopes, inline_below=_STREAM_INLINE)
-        waiting.append((started, len(envelopes)))
-        ahead += len(envelopes)
-        while ahead - waiting[0][1] >= _AHEAD_DOCUMENTS:  # enough behind the oldest
-            started, size = waiting.popleft()
-            ahead -= size
-            yield _finish(writer, started, _RULES[started.kind])
+    waiting: deque[_Started] = deque()
+    for envelopes in batches:
+        waiting.append(_start(writer, EntryKind.FORM, envelopes))
+        if len(waiting) > _AHEAD:
+            yield _finish(writer, waiting.popleft(), _FORM_RULES)
     while waiting:
-        started, _ = waiting.popleft()
-        yield _finish(writer, started, _RULES[started.kind])
+        yield _finish(writer, waiting.popleft(), _FORM_RULES)
 
 
-def _no_other_kind(kind: EntryKind, envelopes: Sequence[object]) -> list[Outcome]:
-    raise ValueError(f"ingest_forms takes forms only, not {kind}")
-
-
-_AHEAD_DOCUMENTS = 4000  # prepared ahead of the batch being committed: two full batches
-_STREAM_INLINE = 8  # in a stream, batches this small are still worth sending to the workers
+_AHEAD = 2  # batches being prepared while one commits
 
 
 class _Started:
@@ -120,12 +87,7 @@ class _Started:
         self.kind, self.chunks = kind, chunks
 
 
-def _start(
-    writer: LedgerWriter,
-    kind: EntryKind,
-    envelopes: Sequence[object],
-    inline_below: int | None = None,
-) -> _Started:
+def _start(writer: LedgerWriter, kind: EntryKind, envelopes: Sequence[object]) -> _Started:
     key_ids = [claimed_key_id(e) for e in envelopes]
     state = writer.state
     if any(k is not None and k not in state.keys for k in key_ids):
@@ -134,7 +96,7 @@ def _start(
         (i, e, state.keys[k].raw if k in state.keys else None)
         for i, (e, k) in enumerate(zip(envelopes, key_ids, strict=True))
     ]
-    return _Started(kind, writer.workers.submit(str(kind), items, inline_below))
+    return _Started(kind, writer.workers.submit(str(kind), items))
 
 
 Authorise = Callable[[LedgerState, Prepared], list[Problem]]
