@@ -45,7 +45,7 @@ test-hostile: $(STAMP) ## Hostile-input suite on fresh inputs, ten times as many
 test-api-fuzz: $(STAMP) ## Schemathesis against the served API, 500 examples an operation, both modes (about 20 minutes)
 	TALLYPROOF_FUZZ_EXAMPLES=500 $(BIN)/python -m pytest -q -p no:cacheprovider tests/api/test_schema.py
 
-test-heavy: $(STAMP) ## Heavy reliability: SIGKILL crash runs (SQLite and PostgreSQL), faults on the wire, disk full, an hour's soak (about 90 minutes)
+test-heavy: $(STAMP) ## Heavy reliability: SIGKILL crash runs (SQLite and PostgreSQL), faults on the wire, disk full, an hour's soak (about 80 minutes)
 	TALLYPROOF_HEAVY=1 $(BIN)/python -m pytest -q -s -p no:randomly tests/heavy $(HEAVY_ARGS)
 
 lint: $(STAMP) ## ruff check and format check only
