@@ -19,15 +19,14 @@ import hashlib
 import multiprocessing as mp
 import sqlite3
 import time
-import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
 from tallyproof.store import schema
@@ -172,20 +171,3 @@ def _bare_pg(chunks: dict, statements: dict, commits: int, url: str) -> float:
 def libpq_url(url: str) -> str:
     """A SQLAlchemy PostgreSQL URL as libpq takes it (no `+driver`)."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
-
-@contextmanager
-def pg_schema(server_url: str, prefix: str) -> Iterator[str]:
-    """A new, empty schema on the server, as a URL that uses it; dropped afterwards (the
-    same way the tests make one: tests/helpers.py `fresh_pg_schema`)."""
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(server_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{name}"'))
-    sep = "&" if "?" in server_url else "?"
-    try:
-        yield f"{server_url}{sep}options=-csearch_path%3D{name}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
-        admin.dispose()

@@ -64,7 +64,6 @@ from floors import (
     Signature,
     bare_executemany,
     libpq_url,
-    pg_schema,
     sha256_leaves,
     source_rows,
     verify_on,
@@ -80,6 +79,7 @@ from tallyproof.sample.night import Event, Expect, Expected
 from tallyproof.service.reading import ReadModel
 from tallyproof.service.settings import Settings
 from tallyproof.service.writer import LedgerWriter
+from tallyproof.store.scratch import scratch_schema
 
 WORK = Path("var/bench-national")
 BATCH = 2000  # simulate --into-store's batches (the server's default --batch-documents)
@@ -413,7 +413,7 @@ def one_backend(
         sha = sha256_leaves(leaves)
     with console.status(f"bare executemany of the same rows in {commits:,} transactions"):
         if url.startswith("postgresql"):
-            with pg_schema(args.pg_url, "bench_national_bare") as bare_url:
+            with scratch_schema(args.pg_url, "bench_national_bare") as bare_url:
                 insert = bare_executemany(rows, commits, bare_url)
         else:
             insert = bare_executemany(rows, commits, str(home / "bare.sqlite"))
@@ -663,7 +663,7 @@ def main() -> None:
     for backend in backends:
         with ExitStack() as stack:
             if backend == "postgresql":
-                url = stack.enter_context(pg_schema(args.pg_url, "bench_national"))
+                url = stack.enter_context(scratch_schema(args.pg_url, "bench_national"))
             else:
                 url = f"sqlite:///{WORK / backend / 'tallyproof.sqlite'}"
             results[backend] = one_backend(backend, url, path, counts, args)

@@ -6,14 +6,10 @@ import itertools
 import os
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-from sqlalchemy import create_engine, text
 
 from tallyproof.ledger.entries import EntryKind, sign
 from tallyproof.ledger.keys import Signer
@@ -21,6 +17,7 @@ from tallyproof.service import admin, submission
 from tallyproof.service.outcomes import Outcome
 from tallyproof.service.settings import Settings
 from tallyproof.service.writer import LedgerWriter
+from tallyproof.store.scratch import scratch_schema
 
 ELECTION = "test-2024"
 CANDIDATES = ("NA-1/a", "NA-1/b", "NA-1/c")
@@ -172,20 +169,9 @@ def make_election(home: Path, url: str | None = None, stations: int = 4) -> Elec
     return election
 
 
-@contextmanager
 def fresh_pg_schema(server_url: str) -> Iterator[str]:
     """A new schema on the PostgreSQL server, as a URL that uses it; dropped afterwards."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in server_url else "?"
-    try:
-        yield f"{server_url}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    return scratch_schema(server_url, "t")
 
 
 def cli(
