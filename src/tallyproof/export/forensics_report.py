@@ -27,7 +27,7 @@ from tallyproof.domain.findings import Finding
 from tallyproof.forensics.extremes import SHARE_EXTREME, TURNOUT_EXTREME
 from tallyproof.forensics.fingerprint import fingerprint
 from tallyproof.forensics.integer import IntegerTest
-from tallyproof.forensics.report import STAGES, Analysis, format_p, station_filter_text
+from tallyproof.forensics.report import STAGES, Analysis, format_p
 from tallyproof.service.forensics import MODEL_MIN_STATIONS, READING
 
 # Okabe & Ito's palette: told apart under every common colour-vision deficiency.
@@ -552,7 +552,7 @@ def _integer_part(an: Analysis) -> str:
     rows = "".join(_integer_row(name, t) for name, t in an.integer.items())
     return f"""<p>How many stations report a turnout or a leader's share that is a whole
 percentage (within ±{either.window} points), against how many would by chance if every
-station's numbers had been counted honestly. {html.escape(station_filter_text(either))}</p>
+station's numbers had been counted honestly. {html.escape(either.station_filter.describe())}</p>
 <div class="scroll"><table>
 <caption>Stations on a whole percentage, observed and expected by chance</caption>
 <thead><tr><th scope=col>percentage</th><th scope=col>stations kept</th>

@@ -137,11 +137,6 @@ def _superscript(n: int) -> str:
     return str(n).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
 
 
-def station_filter_text(test: IntegerTest) -> str:
-    """The sentence saying which stations the integer test counted."""
-    return test.station_filter.describe()
-
-
 def analyse(
     a: StationArrays,
     *,

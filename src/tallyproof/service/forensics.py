@@ -16,7 +16,6 @@ from tallyproof.forensics.report import (
     Progress,
     analyse,
     format_p,
-    station_filter_text,
 )
 from tallyproof.service.queries import UnknownElection, current_official_counts, structure_of
 from tallyproof.service.writer import LedgerWriter
@@ -139,7 +138,7 @@ def forensic_findings(contest: str, an: Analysis) -> list[Finding]:
                 }
                 | {
                     "window_pp": either.window,
-                    "stations_kept": station_filter_text(either),
+                    "stations_kept": either.station_filter.describe(),
                     "replicates": either.replicates,
                     "stations": _stations(either.hits, kept),
                 },
