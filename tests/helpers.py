@@ -193,3 +193,20 @@ def cli(
     if check is not None:
         assert done.returncode == check, done.stdout + done.stderr
     return done
+
+
+def register_po_key(
+    home: Path, keys: Path, stations: tuple[str, ...] = ("S1", "S2", "S3", "S4")
+) -> None:
+    """`register-key` for the presiding officer's key in keys/po.key, signed by keys/admin.key."""
+    cli(
+        home,
+        "register-key",
+        "--source",
+        "presiding_officer",
+        "--admin-key",
+        str(keys / "admin.key"),
+        "--key-file",
+        str(keys / "po.key"),
+        *[a for s in stations for a in ("--station", s)],
+    )

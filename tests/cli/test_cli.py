@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import ELECTION, cli, form_doc, structure_doc
+from tests.helpers import ELECTION, cli, form_doc, register_po_key, structure_doc
 
 
 @pytest.fixture
@@ -26,17 +26,7 @@ def home(tmp_path: Path) -> Path:
         "--admin-key",
         str(tmp_path / "admin.key"),
     )
-    cli(
-        home,
-        "register-key",
-        "--source",
-        "presiding_officer",
-        "--admin-key",
-        str(tmp_path / "admin.key"),
-        "--key-file",
-        str(tmp_path / "po.key"),
-        *[a for s in ("S1", "S2", "S3", "S4") for a in ("--station", s)],
-    )
+    register_po_key(home, tmp_path)
     return home
 
 

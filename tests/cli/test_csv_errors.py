@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tallyproof.formats.structure import write_structure
-from tests.helpers import ELECTION, cli, structure_doc
+from tests.helpers import ELECTION, cli, register_po_key, structure_doc
 
 
 @pytest.fixture
@@ -170,17 +170,7 @@ def home(bare: Path, tmp_path: Path) -> Path:
     """The test election imported from its CSV set, with a presiding officer's key."""
     import_set(bare, csv_set(tmp_path / "set"))
     cli(bare, "keygen", "po/all", "--out", str(tmp_path / "po.key"))
-    cli(
-        bare,
-        "register-key",
-        "--source",
-        "presiding_officer",
-        "--admin-key",
-        str(tmp_path / "admin.key"),
-        "--key-file",
-        str(tmp_path / "po.key"),
-        *[a for s in ("S1", "S2", "S3", "S4") for a in ("--station", s)],
-    )
+    register_po_key(bare, tmp_path)
     return bare
 
 
