@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from tallyproof.claims.text import tail
+from tallyproof.domain.claims import Qualifier
 from tallyproof.domain.fields import MAX_COUNT
 
 _UNITS = {
@@ -120,3 +122,37 @@ def find_numbers(text: str) -> list[Number]:
             continue  # beyond any count: a phone number, an amount, an id
         out.append(Number(value, m.start(), m.end(), unit))
     return out
+
+
+_QUALIFIER = re.compile(
+    r"(?P<q>just over|just under|more than|over|above|in excess of|at least|less than|under|"
+    r"below|fewer than|about|around|nearly|almost|roughly|approximately|some|close to|"
+    r"an estimated|approx\.|just|only|barely|a mere)\s+$",
+    re.IGNORECASE,
+)
+_QUALIFIERS = {
+    "just over": Qualifier.MORE_THAN,
+    "more than": Qualifier.MORE_THAN,
+    "over": Qualifier.MORE_THAN,
+    "above": Qualifier.MORE_THAN,
+    "in excess of": Qualifier.MORE_THAN,
+    "at least": Qualifier.AT_LEAST,
+    "just under": Qualifier.LESS_THAN,
+    "less than": Qualifier.LESS_THAN,
+    "under": Qualifier.LESS_THAN,
+    "below": Qualifier.LESS_THAN,
+    "fewer than": Qualifier.LESS_THAN,
+    "just": Qualifier.JUST,
+    "barely": Qualifier.JUST,
+    "a mere": Qualifier.JUST,
+    "only": Qualifier.EXACT,
+}
+
+
+def qualifier_of(text: str, n: Number) -> tuple[Qualifier, int]:
+    before = tail(text, n.start)
+    m = _QUALIFIER.search(before)
+    if not m:
+        return Qualifier.EXACT, n.start
+    word = m.group("q").lower()
+    return _QUALIFIERS.get(word, Qualifier.APPROXIMATELY), n.start - len(before) + m.start()

@@ -130,3 +130,16 @@ def _sentences(line: str) -> list[tuple[int, str]]:
         start = m.end()
     out.append((start, line[start:]))
     return out
+
+
+LOOKBACK = 200  # characters: every phrase read before a number is shorter
+
+
+def tail(text: str, end: int) -> str:
+    """The text just before `end`, from a word's start: patterns anchored at a number look
+    this far back, so a sentence of thousands of numbers costs linear time, not quadratic."""
+    start = max(0, end - LOOKBACK)
+    if start:
+        space = text.find(" ", start, end)
+        start = space + 1 if space >= 0 else end
+    return text[start:end]

@@ -1,0 +1,259 @@
+"""Mentions in a sentence: parties (names and abbreviations, "PTI-backed"), contests
+(NA-122, NA 8, "mayor of Dera Ismail Khan"), places, outlets and candidate names (runs of
+capitalised words that are none of those), with each name's party; and the choices every
+rule makes from them: the actors, the nearest one before a position, the previous sentence's
+subject for a pronoun, the contest in force."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from tallyproof.claims.gazetteer import (
+    NOT_NAMES,
+    OUTLET_SUFFIX,
+    OUTLETS,
+    PARTY_BY_ALIAS,
+    PLACE_ALIASES,
+    PLACES,
+    name_tokens,
+    party_pattern,
+)
+from tallyproof.claims.text import tail
+
+
+@dataclass
+class Mention:
+    kind: str  # name, party, contest, place, outlet
+    start: int
+    end: int
+    text: str
+    party: str = ""  # the party code (of a party mention, or attached to a name)
+    backed: bool = False
+    attached: bool = False  # a party mention that belongs to the name after it
+    aside: bool = False  # inside an appositive ("brother of minister Ali Amin Gandapur")
+
+
+_PARTY = party_pattern()
+_CONTEST = re.compile(r"(?<![\w-])(NA|PP|PS|PK|PB)[\s-]?(\d{1,3})(?![\w-])")
+_PLACE = re.compile(
+    r"(?<![\w-])("
+    + "|".join(re.escape(p) for p in sorted(PLACES, key=len, reverse=True))
+    + r")(?![\w-])"
+)
+_OUTLET_NAMED = re.compile(
+    r"(?<![\w-])(" + "|".join(re.escape(o) for o in sorted(OUTLETS, key=len, reverse=True)) + ")"
+    r"(?![\w-])"
+)
+_OUTLET_ROLE = re.compile(
+    r"(?:(?:obtained|compiled|released|published|reported) by|according to)\s+"
+    r"(?P<a>(?:the\s+)?[A-Z][\w]*(?:\s+[A-Z][\w]*){0,3})"
+    r"|(?P<b>(?:The\s+)?[A-Z][\w]*(?:\s+[A-Z][\w]*){0,3})\s+(?:reported|said in its report)"
+)
+_TOKEN = re.compile(r"[A-Z][a-zA-Z'’]*(?:-[a-zA-Z]+)*|(?<=\s)(?:ur|ul|ud|un|bin|al|e|ud-din)(?=\s)")
+_CONNECTOR = {"ur", "ul", "ud", "un", "bin", "al", "e", "ud-din"}
+_BETWEEN_PARTY_AND_NAME = re.compile(
+    r"^(?:\s|['’]s\b|\(|\)|,|-?backed\b|\bthe\b|\bcandidates?\b|\bindependent\b|\brival\b|"
+    r"\bleader\b|\bchief\b|\bchairman\b|\bhis\b|\bher\b|\btheir\b|\bnominee\b|\bMNA\b|\bMPA\b|"
+    r"\bformer\b|\bsenior\b|\bprovincial\b|\bparty\b|\bpresident\b|\bsecretary\b|"
+    r"\bgeneral\b|\bspokesperson\b|\bhead\b|\bveteran\b|\bstalwart\b|\bopponent\b|"
+    r"\bchallenger\b|\bticket\s+holder\b|\bstrongman\b|\bworker\b|\bman\b|\bwoman\b)*$",
+    re.IGNORECASE,
+)
+_BACKED_AFTER = re.compile(r"^\s*(?:\([A-Z-]+\)\s*)?-?\s*backed\b", re.IGNORECASE)
+_BACKED_BEFORE = re.compile(r"(?:backed|supported) by\s+(?:the\s+)?$", re.IGNORECASE)
+_PARTY_AFTER_NAME = re.compile(
+    r"\s*(?:\(|of(?:\s+the)?|,\s*(?:who\s+(?:is|was)\s+)?(?:an?\s+)?(?:independent\s+)?"
+    r"(?:candidate\s+)?(?:backed|supported|fielded|nominated)\s+by(?:\s+the)?)\s*",
+    re.IGNORECASE,
+)
+_MAYOR = re.compile(r"\bmayor(?:al|'s|’s)?\b", re.IGNORECASE)
+_APPOSITIVE = re.compile(
+    r",\s*(?:who\s+is\s+(?:also\s+)?)?(?:the\s+|a\s+)?(?:brother|sister|son|daughter|wife|"
+    r"husband|father|mother|nephew|niece|cousin|uncle|aide|relative)\s+of\b[^,.]*,",
+    re.IGNORECASE,
+)
+_PRONOUN = re.compile(r"\b(?:he|she|him|her|his|they|their|I|my)\b")
+
+
+@dataclass
+class Scope:
+    """What earlier sentences established: the current contest, and each name's party."""
+
+    contest: str = ""
+    parties: dict[tuple[str, ...], tuple[str, bool]] = field(default_factory=dict)
+    vote_paragraph: int = -1  # the last paragraph that spoke of votes
+
+    def remember(self, name: Mention) -> None:
+        if name.party:
+            self.parties[name_tokens(name.text)] = (name.party, name.backed)
+
+    def party_of(self, name: str) -> tuple[str, bool]:
+        tokens = set(name_tokens(name))
+        for known, party in self.parties.items():
+            if tokens and (tokens <= set(known) or set(known) <= tokens):
+                return party
+        return "", False
+
+
+def find_mentions(text: str, context: Scope) -> list[Mention]:
+    taken = bytearray(len(text))  # 1 where a mention already holds the character
+    found: list[Mention] = []
+
+    def add(m: Mention) -> None:
+        if not any(taken[m.start : m.end]):
+            taken[m.start : m.end] = b"\x01" * (m.end - m.start)
+            found.append(m)
+
+    for m in _OUTLET_NAMED.finditer(text):
+        add(Mention("outlet", m.start(), m.end(), m.group(1)))
+    for m in _OUTLET_ROLE.finditer(text):
+        name = m.group("a") or m.group("b")
+        name = re.sub(r"^(?:the|The)\s+", "", name)
+        if OUTLET_SUFFIX.search(name) or name in OUTLETS:
+            start = m.start("a") if m.group("a") else m.start("b")
+            add(Mention("outlet", start, start + len(m.group("a") or m.group("b")), name))
+    for m in _CONTEST.finditer(text):
+        add(Mention("contest", m.start(), m.end(), f"{m.group(1)}-{int(m.group(2))}"))
+    for m in _PARTY.finditer(text):
+        add(_party(text, m))
+    for m in _PLACE.finditer(text):
+        add(Mention("place", m.start(), m.end(), PLACE_ALIASES.get(m.group(1), m.group(1))))
+    local = _local_contest(text, found)
+    if local:
+        found.append(local)
+    names = _names(text, taken)
+    for name in names:
+        _attach_party(text, name, found, context)
+        found.append(name)
+    for aside in _APPOSITIVE.finditer(text):
+        for m in found:
+            if aside.start() <= m.start < aside.end():
+                m.aside = True
+    return sorted(found, key=lambda m: m.start)
+
+
+def _party(text: str, m: re.Match[str]) -> Mention:
+    end = m.end()
+    abbreviation = re.match(r"\s*\(([A-Z][\w-]*)\)", text[end:])
+    if abbreviation and abbreviation.group(1) in PARTY_BY_ALIAS:
+        end += abbreviation.end()
+    after = _BACKED_AFTER.match(text[m.end() :])
+    backed = bool(after or _BACKED_BEFORE.search(tail(text, m.start())))
+    if after:
+        end = max(end, m.end() + after.end())
+    return Mention("party", m.start(), end, m.group(1), PARTY_BY_ALIAS[m.group(1)], backed)
+
+
+def _local_contest(text: str, found: list[Mention]) -> Mention | None:
+    """ "mayor of Dera Ismail Khan", "the Mardan mayoral seat": the place nearest the word."""
+    mayor = _MAYOR.search(text)
+    places = [m for m in found if m.kind == "place"]
+    if not mayor or not places:
+        return None
+    place = min(places, key=lambda p: abs(p.start - mayor.start()))
+    return Mention("contest", mayor.start(), mayor.end(), f"{place.text} mayor")
+
+
+def _names(text: str, taken: bytearray) -> list[Mention]:
+    """Runs of capitalised words (with ur/ul/bin between) outside every other mention."""
+    runs: list[list[re.Match[str]]] = []
+    for m in _TOKEN.finditer(text):
+        inside = taken[m.start()]
+        word = m.group(0)
+        if inside or (word.isupper() and len(word) > 1) or text[m.end() : m.end() + 1] == ":":
+            runs.append([])
+            continue
+        gap = text[runs[-1][-1].end() : m.start()] if runs and runs[-1] else None
+        if gap is not None and re.fullmatch(r"\s+", gap):
+            runs[-1].append(m)
+        else:
+            runs.append([m])
+    out = []
+    for run in runs:
+        while run and (run[0].group(0) in NOT_NAMES or run[0].group(0) in _CONNECTOR):
+            run = run[1:]
+        while run and (run[-1].group(0) in NOT_NAMES or run[-1].group(0) in _CONNECTOR):
+            run = run[:-1]
+        if not run:
+            continue
+        start, end = run[0].start(), run[-1].end()
+        name = re.sub(r"['’]s$", "", text[start:end])
+        if name_tokens(name):
+            out.append(Mention("name", start, start + len(name), name))
+    return out
+
+
+def _attach_party(text: str, name: Mention, found: list[Mention], context: Scope) -> None:
+    """The party written just before the name ("PML-N's", "PTI-backed independent
+    candidate", "Awami National Party (ANP) candidate") or just after it ("(PTI)",
+    ", backed by the PTI,"); else what an earlier sentence said about the same name."""
+    before = [m for m in found if m.kind == "party" and m.end <= name.start]
+    if before:
+        party = before[-1]
+        between = text[party.end : name.start]
+        others = [m for m in found if party.end <= m.start < name.start and m.kind != "party"]
+        if not others and len(between) <= 40 and _BETWEEN_PARTY_AND_NAME.match(between):
+            name.party, name.backed, party.attached = party.party, party.backed, True
+    after = [m for m in found if m.kind == "party" and m.start >= name.end]
+    if not name.party and after:
+        party = after[0]
+        between = text[name.end : party.start]
+        if _PARTY_AFTER_NAME.fullmatch(between):
+            name.party, name.backed, party.attached = party.party, party.backed, True
+            if re.search(r"backed|supported", between):
+                name.backed = True
+    if name.party:
+        context.remember(name)
+    else:
+        name.party, name.backed = context.party_of(name.text)
+
+
+def who(actor: Mention | None) -> dict[str, Any]:
+    """A claim's candidate (when the actor is a name), party and backing."""
+    if actor is None:
+        return {}
+    name = actor.text if actor.kind == "name" else ""
+    return {"candidate": name, "party": actor.party, "backed": actor.backed}
+
+
+def actors_in(mentions: list[Mention]) -> list[Mention]:
+    return [
+        m
+        for m in mentions
+        if not m.aside and (m.kind == "name" or (m.kind == "party" and not m.attached))
+    ]
+
+
+def nearest(mentions: list[Mention], position: int) -> Mention | None:
+    before = [m for m in actors_in(mentions) if m.end <= position]
+    return before[-1] if before else None
+
+
+@lru_cache(maxsize=16)
+def _has_pronoun(sentence: str) -> bool:
+    return bool(_PRONOUN.search(sentence))
+
+
+def fallback(text: str, previous: list[Mention]) -> Mention | None:
+    """A pronoun ("he had polled nearly 26,000 votes"): the previous sentence's subject."""
+    if not _has_pronoun(text):
+        return None
+    actors = actors_in(previous)
+    names = [m for m in actors if m.kind == "name"]
+    return names[0] if names else (actors[0] if actors else None)
+
+
+def contest_before(mentions: list[Mention], position: int, context: Scope) -> str:
+    contests = [m for m in mentions if m.kind == "contest" and m.start < position]
+    if contests:
+        return contests[-1].text
+    later = [m for m in mentions if m.kind == "contest"]
+    return later[0].text if later else context.contest
+
+
+def attribution(mentions: list[Mention]) -> str:
+    outlets = [m.text for m in mentions if m.kind == "outlet"]
+    return re.sub(r"^(?:the|The)\s+(?=\w+\s+\w)", "", outlets[0]) if outlets else ""

@@ -1,0 +1,80 @@
+"""Winner claims: "X won NA-130", "was declared the winner", "declared X the winner",
+"X defeated Y"."""
+
+from __future__ import annotations
+
+import re
+
+from tallyproof.claims.mentions import Mention, Scope, actors_in, contest_before, nearest, who
+from tallyproof.claims.text import Sentence, tail
+from tallyproof.claims.votes import DEFEAT
+from tallyproof.domain.claims import Claim, ClaimKind
+
+_CONTEST_WORD = r"(?:NA|PP|PS|PK|PB)[\s-]?\d{1,3}\b"
+_WON = re.compile(  # a verb of winning whose object is the contest, not seats or votes
+    r"\b(?:(?:won|wins|retained|retains|held\s+on\s+to|holds\s+on\s+to|clinched|captured|"
+    r"bagged|secured|grabbed|snatched)\s+(?:(?:the|his|her|their)\s+)?(?:"
+    r"(?:(?:National|Provincial|Punjab|Sindh|Khyber\s+Pakhtunkhwa|Balochistan)\s+Assembly\s+)?"
+    r"seat\b(?!s)|" + _CONTEST_WORD + r"(?:\s+seat\b)?|(?:mayoral|mayor['’]s)\s+"
+    r"(?:seat|race|contest|election)\b|(?:race|contest|election)\b(?!s))"
+    r"|(?:won|wins)\s+with\b"
+    r"|(?:secured|clinched|sealed|registered|recorded|won)\s+(?:a\s+)?(?:[\w-]+\s+)?victory\b"
+    r"|emerged\s+(?:as\s+)?(?:the\s+)?(?:victorious|winner)\b"
+    r"|(?:(?:was|were|is|has\s+been|had\s+been)\s+)?(?:declared|announced|notified)\s+(?:as\s+)?(?:the\s+)?(?:winner|elected|"
+    r"returned\s+candidate)\b"
+    r"|(?:was|were|has\s+been|had\s+been|got)\s+(?:re-?)?elected\b"
+    r"|(?:defeated|defeats|defeating|beat|beats|beating|trounced|routed|edged\s+out|"
+    r"outpolled)\b(?!\s+by\b))",
+    re.IGNORECASE,
+)
+_SUBJECT_PRONOUN = re.compile(r"\b(?:he|she)\b", re.IGNORECASE)
+_PASSIVE = re.compile(r"\b(?:was|were|is|are|been|being|got)\s+$", re.IGNORECASE)
+_DECLARED_NAMED = re.compile(  # "declared PML-N's Anjum Aqeel Khan the winner"
+    r"\bdeclared\s+(?P<whom>[^.,;]{1,80}?)\s+(?:as\s+)?(?:the\s+)?winner\b", re.IGNORECASE
+)
+_NOT_WON = re.compile(
+    r"(?:\bnot|\bnever|n't|\bfailed\s+to|\b(?:expected|likely|set|poised|hop\w*|tipped)\s+to|"
+    r"\bclaim\w*(?:\s+that)?|\bif|\bwhether|\bunless)\s+"
+    r"(?:\w+\s+){0,1}$",
+    re.IGNORECASE,
+)
+
+
+def winner_claims(
+    sentence: Sentence, mentions: list[Mention], previous: list[Mention], context: Scope
+) -> list[Claim]:
+    """ "X won NA-130", "won the seat", "won with 63,251 votes", "was declared the winner",
+    "declared X the winner", "was elected", "emerged victorious", "secured victory", "X
+    defeated Y": the winner is the name before the verb (after "declared" in "declared X the
+    winner"), or the previous sentence's subject for a pronoun. A party with no name ("JUI-F
+    won a clean victory"), a negation ("did not win", "was defeated"), a hope ("expected to
+    win") and a claim of victory ("claimed victory") make none; "won by N votes" is a margin."""
+    text = sentence.text
+    found: list[tuple[int, int, Mention | None]] = []
+    for m in _DECLARED_NAMED.finditer(text):
+        inside = [
+            a
+            for a in actors_in(mentions)
+            if a.kind == "name" and m.start("whom") <= a.start < m.end()
+        ]
+        if inside and not _NOT_WON.search(tail(text, m.start())):
+            found.append((m.start(), m.end(), inside[0]))
+    for m in _WON.finditer(text):
+        if any(s <= m.start() < e for s, e, _ in found) or _NOT_WON.search(tail(text, m.start())):
+            continue
+        if _PASSIVE.search(tail(text, m.start())) and DEFEAT.match(m.group(0)):
+            continue  # "was defeated": the loser
+        found.append((m.start(), m.end(), nearest(mentions, m.start())))
+    out: list[Claim] = []
+    seen: set[str] = set()
+    for start, end, actor in sorted(found, key=lambda f: f[0]):
+        if actor is None and _SUBJECT_PRONOUN.search(text[:start]):
+            subjects = [a for a in actors_in(previous) if a.kind == "name"]
+            actor = subjects[0] if subjects else None
+        if actor is None or actor.kind != "name" or actor.text in seen:
+            continue
+        seen.add(actor.text)
+        contest = contest_before(mentions, end, context)
+        span = sentence.span(start, end)
+        out.append(Claim(ClaimKind.WINNER, text, *span, contest=contest, **who(actor)))
+    return out
