@@ -1,7 +1,16 @@
 """Precision and recall of extraction against labelled claims. A predicted claim matches a
-labelled one when it is of the same kind, its span overlaps the labelled span, and every
-field the label gives agrees: value, qualifier, status, party, contest (linked code or as
-written) and candidate (one name's words within the other's)."""
+labelled one when it is of the same kind, its span overlaps the labelled span, and the
+fields the scoring mode compares agree:
+
+- `fields`: every field the label gives (value, qualifier, status, party, contest, candidate);
+- `value`: what was claimed, not whose: value, qualifier and status;
+- `strict`: what and whose: value, qualifier, status, the person (the candidate; for seats,
+  the party) and the contest, as far as the label gives them (`"candidate": null`: nobody).
+  A claim the extractor held back as unsure is no prediction here, except that it is the
+  right answer to a label a careful reader marked ambiguous.
+
+Names match when one's words are within the other's; parties by any of their spellings;
+contests by the linked code or as written."""
 
 from __future__ import annotations
 
@@ -9,10 +18,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tallyproof.claims.gazetteer import name_tokens
+from tallyproof.claims.gazetteer import PARTY_BY_ALIAS, name_tokens
 from tallyproof.domain.claims import Claim, ClaimKind
 
-_NOT_FIELDS = ("kind", "quote", "occurrence", "start", "end")
+_NOT_FIELDS = ("kind", "quote", "occurrence", "start", "end", "ambiguous")
+MODES = ("fields", "value", "strict")
+_WHAT = ("value", "qualifier", "status")
 
 
 @dataclass(frozen=True)
@@ -21,6 +32,7 @@ class Label:
     start: int
     end: int
     fields: Mapping[str, Any]
+    ambiguous: bool = False  # a careful reader cannot tell whose claim it is
 
 
 def labels_from(text: str, items: Iterable[Mapping[str, Any]]) -> list[Label]:
@@ -35,28 +47,51 @@ def labels_from(text: str, items: Iterable[Mapping[str, Any]]) -> list[Label]:
             end = start + len(item["quote"])
         else:
             start, end = int(item["start"]), int(item["end"])
-        out.append(Label(str(item["kind"]), start, end, fields))
+        ambiguous = bool(item.get("ambiguous"))
+        out.append(Label(str(item["kind"]), start, end, fields, ambiguous))
     return out
 
 
-def matches(claim: Claim, label: Label) -> bool:
+def matches(claim: Claim, label: Label, mode: str = "fields") -> bool:
     if str(claim.kind) != label.kind or not (claim.start < label.end and label.start < claim.end):
         return False
+    if mode == "fields":
+        return all(_agrees(claim, k, v) for k, v in label.fields.items())
+    what = all(_agrees(claim, k, v) for k, v in label.fields.items() if k in _WHAT)
+    if mode == "value" or not what:
+        return what
+    if label.ambiguous:
+        return bool(claim.unsure)
+    if claim.unsure:
+        return False
+    whose = ("party",) if label.kind == "seats" else ("candidate",)
+    return all(_agrees(claim, k, label.fields[k]) for k in (*whose, "contest") if k in label.fields)
+
+
+def _agrees(claim: Claim, key: str, want: Any) -> bool:
+    if key == "candidate":
+        if want is None:
+            return not claim.candidate
+        mine, theirs = set(name_tokens(claim.candidate)), set(name_tokens(str(want)))
+        return bool(mine) and (mine <= theirs or theirs <= mine)
+    if key == "party":
+        return _party(claim.party_code or claim.party) == _party(want)
+    if key == "contest":
+        return (claim.contest_code or claim.contest or None) == want
     got = {
         "value": claim.value,
         "qualifier": str(claim.qualifier),
         "status": str(claim.status) if claim.status else None,
-        "party": claim.party_code or claim.party,
-        "contest": claim.contest_code or claim.contest,
     }
-    for key, want in label.fields.items():
-        if key == "candidate":
-            mine, theirs = set(name_tokens(claim.candidate)), set(name_tokens(str(want)))
-            if not mine or not (mine <= theirs or theirs <= mine):
-                return False
-        elif got.get(key) != want:
-            return False
-    return True
+    return got.get(key) == want
+
+
+def _party(name: Any) -> str | None:
+    """A party by its code, whatever spelling or slug ("Pakistan-Tehreek-e-Insaf": PTI)."""
+    if not name:
+        return None
+    text = str(name)
+    return PARTY_BY_ALIAS.get(text) or PARTY_BY_ALIAS.get(text.replace("-", " ")) or text
 
 
 @dataclass
@@ -86,16 +121,17 @@ class Mismatch:
 
 
 def score(
-    reports: Iterable[tuple[str, list[Claim], list[Label]]],
+    reports: Iterable[tuple[str, list[Claim], list[Label]]], mode: str = "fields"
 ) -> tuple[dict[str, Score], list[Mismatch]]:
     """Per claim kind (and "all"): true and false positives and false negatives, matching
-    each label to at most one claim."""
+    each label to at most one claim. In `strict` mode a claim held back as unsure that
+    answers no ambiguous label is left out: it asserted nobody."""
     scores: dict[str, Score] = {str(k): Score() for k in ClaimKind} | {"all": Score()}
     misses: list[Mismatch] = []
     for name, claims, labels in reports:
         free = list(claims)
         for label in labels:
-            hit = next((c for c in free if matches(c, label)), None)
+            hit = next((c for c in free if matches(c, label, mode)), None)
             if hit is None:
                 _count(scores, label.kind, "false_negative")
                 misses.append(Mismatch(name, label=label))
@@ -103,6 +139,8 @@ def score(
                 free.remove(hit)
                 _count(scores, label.kind, "true_positive")
         for claim in free:
+            if mode == "strict" and claim.unsure:
+                continue
             _count(scores, str(claim.kind), "false_positive")
             misses.append(Mismatch(name, claim=claim))
     return scores, misses

@@ -55,7 +55,9 @@ ROUNDED_FROM = 1000  # a number ending in 000 is read as rounded to its last non
 class Claim:
     """One claim, with the exact sentence and the character span (in the report's text) it
     came from. Text fields are as written; `contest_code`, `candidate_id`, `party_code` are
-    set when the claim is linked to an election's structure, and `unlinked` says why not."""
+    set when the claim is linked to an election's structure, and `unlinked` says why not.
+    `unsure` says why the extractor could not tell whose claim it is, or about which contest,
+    without guessing: such a claim is kept and shown, but never linked into a finding."""
 
     kind: ClaimKind
     sentence: str
@@ -75,10 +77,12 @@ class Claim:
     candidate_id: str = ""
     party_code: str = ""
     unlinked: str = ""
+    unsure: str = ""
 
     @property
     def linked(self) -> bool:
-        return not self.unlinked and bool(self.election)
+        """Linked to the structure without guessing: only such a claim raises findings."""
+        return not self.unlinked and not self.unsure and bool(self.election)
 
     @property
     def side(self) -> str:
@@ -176,6 +180,7 @@ _CLAIM_TEXTS = (  # the claim's free-text and link fields, all optional
     "candidate_id",
     "party_code",
     "unlinked",
+    "unsure",
 )
 CLAIM_FIELDS = {"kind", "sentence", "start", "end", "value", "qualifier", "unit", "status"} | {
     "backed",
