@@ -22,6 +22,7 @@ from record import write_results
 from tallyproof.claims.evaluate import MODES, Mismatch, Score, labels_from, score
 from tallyproof.claims.extract import extract
 from tallyproof.claims.link import link_claims
+from tallyproof.claims.roster import Roster
 from tallyproof.domain.claims import Claim
 from tallyproof.domain.structure import ElectionStructure, parse_structure
 from tallyproof.importers import pk2018, pk2024
@@ -129,7 +130,7 @@ def named_by_roster(claims: list[Claim], structures: tuple[ElectionStructure, ..
 def read_set(name: str) -> list[tuple[str, list[Claim], list[Any]]]:
     out = []
     for report, text, items, structures in corpus(name):
-        claims = link_claims(extract(text).claims, list(structures))
+        claims = link_claims(extract(text, roster=Roster.of(structures)).claims, list(structures))
         out.append((report, named_by_roster(claims, structures), labels_from(text, items)))
     return out
 

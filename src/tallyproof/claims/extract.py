@@ -2,7 +2,10 @@
 is read once into mentions (claims/mentions.py) and numbers, and every rule runs over it:
 vote counts and margins (votes.py), seats (seats.py), statuses (status.py) and winners
 (winners.py). What a sentence establishes (the contest, each name's party, whether the
-paragraph is about votes) carries to the next."""
+paragraph is about votes) carries to the next; a contest named in an earlier paragraph
+carries only as a guess, which the roster confirms or replaces (the candidate stands in one
+contest, or in one of the contests the paragraph's places name) or the claim is kept as
+unsure and raises no finding."""
 
 from __future__ import annotations
 
@@ -12,12 +15,13 @@ from dataclasses import dataclass, field, replace
 
 from tallyproof.claims.mentions import Mention, Scope, attribution, find_mentions
 from tallyproof.claims.numbers import Number, find_numbers
+from tallyproof.claims.roster import Roster
 from tallyproof.claims.seats import seat_claims
 from tallyproof.claims.status import status_claims
 from tallyproof.claims.text import Report, Sentence, read_report, tail
 from tallyproof.claims.votes import VOTE_WORD, vote_claim
 from tallyproof.claims.winners import winner_claims
-from tallyproof.domain.claims import Claim
+from tallyproof.domain.claims import Claim, ClaimKind
 
 
 @dataclass
@@ -32,25 +36,108 @@ class Extracted:
 _MONEY_BEFORE = re.compile(r"(?:Rs\.?|PKR|\$|USD|Rupees?)\s*$", re.IGNORECASE)
 _MONEY_AFTER = re.compile(r"^\s*(?:rupees|dollars|per\b|%|percent|per cent|kg|am|pm)", re.I)
 _REPORTED = re.compile(r"\breported\b|\bobtained by\b|\baccording to\b", re.IGNORECASE)
+# a paragraph that speaks of votes or results: its bare numbers after "received" are votes
+_RESULT_WORD = re.compile(
+    r"\b(?:votes?|polled|tally|count(?:ed)?|results?|form[\s-]?4[57]|received|secured|bagged)\b",
+    re.IGNORECASE,
+)
+_CODE = re.compile(r"(?<![\w-])(NA|PP|PS|PK|PB)[\s-]?(\d{1,3})(?![\w-])")
+_WHICH_ONE = re.compile(
+    r"\b(?:one of (?:them|the two|the candidates|the rivals)|either (?:of them|candidate))\b",
+    re.IGNORECASE,
+)
 
 
-def extract(text: str, outlet: str = "", date: str = "") -> Extracted:
-    """Every result claim in a report, with its sentence and span; links are left empty."""
+def extract(text: str, outlet: str = "", date: str = "", roster: Roster | None = None) -> Extracted:
+    """Every result claim in a report, with its sentence and span; links are left empty.
+    With the elections' `roster`, names and places are read against it."""
     report = read_report(text, outlet, date)
     out = Extracted(report)
-    context = Scope()
+    context = Scope(roster=roster or Roster())
+    context.vote_paragraphs = {s.paragraph for s in report.sentences if _RESULT_WORD.search(s.text)}
     previous: list[Mention] = []
     for sentence in report.sentences:
-        mentions = find_mentions(sentence.text, context)
+        if sentence.paragraph != context.paragraph:
+            _new_paragraph(report, sentence.paragraph, context)
+        mentions = _placed(find_mentions(sentence.text, context), context)
         claims = _claims(sentence, mentions, previous, context)
+        named = any(m.kind == "contest" for m in mentions)
+        claims = [_settle(c, sentence, named, context) for c in claims]
         if (quoted := attribution(mentions)) and _REPORTED.search(sentence.text):
             out.outlets[quoted] += 1
         out.claims += claims
         for m in mentions:
             if m.kind == "contest":
-                context.contest = m.text
+                context.contest, context.carried = m.text, False
+                context.named.add(m.text)
         previous = mentions if any(m.kind in ("name", "party") for m in mentions) else previous
     return out
+
+
+def _new_paragraph(report: Report, paragraph: int, context: Scope) -> None:
+    """A new paragraph: the contest of its heading, if a heading comes right before it, else
+    the earlier one as a guess."""
+    heads = [n for n in report.headings if context.paragraph < n < paragraph]
+    context.paragraph, context.carried, context.places = paragraph, True, frozenset()
+    if not heads:
+        return
+    heading = report.headings[heads[-1]]
+    code = _CODE.search(heading)
+    if code:
+        context.contest, context.carried = f"{code.group(1)}-{int(code.group(2))}", False
+        return
+    places = context.roster.contests_at(heading)
+    if len(places) == 1:
+        context.contest, context.carried = next(iter(places)), False
+    elif places:
+        context.places = frozenset(places)
+
+
+def _placed(mentions: list[Mention], context: Scope) -> list[Mention]:
+    """A place that is one contest's counts as naming it ("In Chakwal, ..."); a place that
+    is several narrows the paragraph's contests to them."""
+    out = list(mentions)
+    if any(m.kind == "contest" for m in mentions):
+        return out
+    for m in mentions:
+        if m.kind != "place":
+            continue
+        places = context.roster.contests_at(m.text)
+        if len(places) == 1:
+            out.append(Mention("contest", m.start, m.end, next(iter(places))))
+        elif places:
+            context.places = frozenset(places)
+    return sorted(out, key=lambda m: m.start)
+
+
+def _settle(claim: Claim, sentence: Sentence, named: bool, context: Scope) -> Claim:
+    """Whose and which: a claim whose contest was named in an earlier paragraph takes the
+    contest the roster gives its candidate; a claim that cannot be settled without guessing
+    is kept, unsure, with the reason."""
+    if claim.kind is ClaimKind.SEATS:
+        return claim
+    before = sentence.text[: claim.start - sentence.start]
+    if claim.kind is ClaimKind.VOTES and _WHICH_ONE.search(before):
+        return replace(claim, candidate="", party="", unsure="the report does not say whose")
+    if named or (claim.contest and not context.carried):
+        return claim
+    roster = context.roster
+    stands = roster.contests_of(claim.candidate) if claim.candidate else set()
+    options = stands & context.places if context.places else stands
+    if claim.contest and claim.contest in stands:
+        return claim
+    if len(options) == 1:
+        return replace(claim, contest=next(iter(options)))
+    if claim.contest and not stands and len(context.named) == 1:
+        return claim  # a story of one contest: its later paragraphs are about it too
+    if not claim.candidate and len(context.places) == 1:
+        return replace(claim, contest=next(iter(context.places)))
+    why = (
+        f"{claim.candidate} stands in {len(stands)} contests and the paragraph names none"
+        if len(stands) > 1
+        else "the paragraph names no contest (the one before it did)"
+    )
+    return replace(claim, unsure=why)
 
 
 def _claims(
@@ -65,7 +152,7 @@ def _claims(
     used: set[int] = set()
     claims = []
     voted = bool(VOTE_WORD.search(text))
-    vote_context = voted or context.vote_paragraph == sentence.paragraph
+    vote_context = voted or sentence.paragraph in context.vote_paragraphs
     if voted:
         context.vote_paragraph = sentence.paragraph
     for n in numbers:

@@ -9,7 +9,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
-from tallyproof.claims.gazetteer import PLACE_ALIASES, name_tokens, normal
+from tallyproof.claims.gazetteer import PLACE_ALIASES, normal
+from tallyproof.claims.roster import name_key, party_code
 from tallyproof.domain.claims import Claim, ClaimKind, StatusClaim
 from tallyproof.domain.structure import Candidate, Contest, ElectionStructure
 
@@ -99,18 +100,23 @@ def _who(claim: Claim) -> str:
 def _contests(text: str, structure: ElectionStructure) -> list[Contest]:
     if not text:
         return []
+    exact = structure.contest(text)
+    if exact is not None:
+        return [exact]
     code = _CODE.match(text)
     if code:
         wanted = f"{code.group(1).upper()}-{int(code.group(2))}"
         found = structure.contest(wanted)
         return [found] if found else []
-    if text.endswith(" mayor"):
-        place = normal(PLACE_ALIASES.get(text[: -len(" mayor")], text[: -len(" mayor")]))
-        return [
-            c
-            for c in structure.contests
-            if "mayor" in normal(f"{c.code} {c.name}") and place in normal(c.name)
-        ]
+    for office in ("mayor", "tehsil"):
+        if text.endswith(f" {office}"):
+            where = text[: -len(office) - 1]
+            place = normal(PLACE_ALIASES.get(where, where))
+            return [
+                c
+                for c in structure.contests
+                if office in normal(f"{c.code} {c.name}") and place in normal(c.name)
+            ]
     return []
 
 
@@ -124,6 +130,9 @@ def _candidates(claim: Claim, contest: Contest) -> list[Candidate]:
     """Candidates whose name holds every word the claim uses ("Rafique" -> Khawaja Saad
     Rafique); with no name, the one candidate of the claim's party."""
     if claim.candidate:
-        words = set(name_tokens(claim.candidate))
-        return [k for k in contest.candidates if words and words <= set(name_tokens(k.name))]
-    return [k for k in contest.candidates if claim.party in (k.party, k.backed_by)]
+        words = name_key(claim.candidate)
+        return [k for k in contest.candidates if words and words <= name_key(k.name)]
+    party = party_code(claim.party)
+    return [
+        k for k in contest.candidates if party in (party_code(k.party), party_code(k.backed_by))
+    ]

@@ -21,6 +21,7 @@ from tallyproof.claims.gazetteer import (
     name_tokens,
     party_pattern,
 )
+from tallyproof.claims.roster import Roster
 from tallyproof.claims.text import tail
 
 
@@ -66,10 +67,18 @@ _BACKED_AFTER = re.compile(r"^\s*(?:\([A-Z-]+\)\s*)?-?\s*backed\b", re.IGNORECAS
 _BACKED_BEFORE = re.compile(r"(?:backed|supported) by\s+(?:the\s+)?$", re.IGNORECASE)
 _PARTY_AFTER_NAME = re.compile(
     r"\s*(?:\(|of(?:\s+the)?|,\s*(?:who\s+(?:is|was)\s+)?(?:an?\s+)?(?:independent\s+)?"
-    r"(?:candidate\s+)?(?:backed|supported|fielded|nominated)\s+by(?:\s+the)?)\s*",
+    r"(?:candidate\s+)?(?:backed|supported|fielded|nominated)\s+by(?:\s+the)?|,\s*(?:the|an?))\s*",
     re.IGNORECASE,
 )
-_MAYOR = re.compile(r"\bmayor(?:al|'s|’s)?\b", re.IGNORECASE)
+_MAYOR = re.compile(r"\b(?:mayor(?:al|'s|’s)?|tehsil)\b", re.IGNORECASE)
+# what a person does in a results sentence: a lone unknown word before it may be a name
+_ACTS = re.compile(
+    r"^\s*(?:got|gets|received|secured|polled|bagged|obtained|won|wins|lost|was|is|has|had|"
+    r"said|says|conceded|finished|came|trailed|led|defeated|beat|claimed)\b",
+    re.IGNORECASE,
+)
+_OFFICE_WORDS = {"Senior", "Vice", "Secretary", "Supremo", "Quaid", "Stalwart", "Nazim", "Former"}
+_SUB_NAME = re.compile(r"-(?:[IVXLivxl]+|\d+)$")  # "Lahore-II", "Attock-l": a seat, not a person
 _APPOSITIVE = re.compile(
     r",\s*(?:who\s+is\s+(?:also\s+)?)?(?:the\s+|a\s+)?(?:brother|sister|son|daughter|wife|"
     r"husband|father|mother|nephew|niece|cousin|uncle|aide|relative)\s+of\b[^,.]*,",
@@ -85,6 +94,13 @@ class Scope:
     contest: str = ""
     parties: dict[tuple[str, ...], tuple[str, bool]] = field(default_factory=dict)
     vote_paragraph: int = -1  # the last paragraph that spoke of votes
+    vote_paragraphs: set[int] = field(default_factory=set)  # paragraphs about votes or results
+    roster: Roster = field(default_factory=Roster)
+    seen: set[str] = field(default_factory=set)  # words of the names read so far
+    paragraph: int = -1
+    carried: bool = False  # the contest was named in an earlier paragraph, not this one
+    places: frozenset[str] = frozenset()  # contests the paragraph's places could be
+    named: set[str] = field(default_factory=set)  # contests the report has named so far
 
     def remember(self, name: Mention) -> None:
         if name.party:
@@ -121,18 +137,51 @@ def find_mentions(text: str, context: Scope) -> list[Mention]:
         add(_party(text, m))
     for m in _PLACE.finditer(text):
         add(Mention("place", m.start(), m.end(), PLACE_ALIASES.get(m.group(1), m.group(1))))
+    names = [p for p in (_person(text, n, context) for n in _names(text, taken)) if p]
+    found += [n for n in names if n.kind == "place"]
     local = _local_contest(text, found)
     if local:
         found.append(local)
-    names = _names(text, taken)
     for name in names:
-        _attach_party(text, name, found, context)
-        found.append(name)
+        if name.kind == "name":
+            _attach_party(text, name, found, context)
+            found.append(name)
     for aside in _APPOSITIVE.finditer(text):
         for m in found:
             if aside.start() <= m.start < aside.end():
                 m.aside = True
     return sorted(found, key=lambda m: m.start)
+
+
+def _person(text: str, name: Mention, context: Scope) -> Mention | None:
+    """A run of capitalised words as a person, narrowed to the candidate the roster knows
+    within it ("Senior Vice President Sheikh Aftab Ahmad"); a place the roster knows; or
+    nothing: a seat's sub-name ("Lahore-II"), or one word that is nobody's name and no
+    word of a name read before ("Across town", "Turnout stood at")."""
+    words = list(re.finditer(r"\S+", name.text))
+    if any(_SUB_NAME.search(w.group(0)) for w in words):
+        return None
+    roster = context.roster
+    if roster:
+        for size in range(len(words), 0, -1):
+            for i in range(len(words) - size + 1):
+                dropped = [w.group(0) for w in (*words[:i], *words[i + size :])]
+                if any(w not in NOT_NAMES and w not in _OFFICE_WORDS for w in dropped):
+                    continue  # "Shahid Ali Khan" is not "Ali Khan" of another seat
+                part = name.text[words[i].start() : words[i + size - 1].end()]
+                if not roster.persons(part):
+                    continue
+                start = name.start + words[i].start()
+                context.seen.update(t for t in name_tokens(part))
+                return Mention("name", start, start + len(part), part)
+        if roster.contests_at(name.text):
+            return Mention("place", name.start, name.end, name.text)
+    tokens = name_tokens(name.text)
+    lone = len(tokens) == 1 and roster and tokens[0] not in context.seen
+    if lone and not _ACTS.match(text[name.end :]):
+        return None
+    context.seen.update(tokens)
+    return name
 
 
 def _party(text: str, m: re.Match[str]) -> Mention:
@@ -148,13 +197,15 @@ def _party(text: str, m: re.Match[str]) -> Mention:
 
 
 def _local_contest(text: str, found: list[Mention]) -> Mention | None:
-    """ "mayor of Dera Ismail Khan", "the Mardan mayoral seat": the place nearest the word."""
+    """ "mayor of Dera Ismail Khan", "the Mardan mayoral seat", "the Bannu tehsil chairman
+    race": the place nearest the word."""
     mayor = _MAYOR.search(text)
     places = [m for m in found if m.kind == "place"]
     if not mayor or not places:
         return None
     place = min(places, key=lambda p: abs(p.start - mayor.start()))
-    return Mention("contest", mayor.start(), mayor.end(), f"{place.text} mayor")
+    office = "tehsil" if mayor.group(0).lower() == "tehsil" else "mayor"
+    return Mention("contest", mayor.start(), mayor.end(), f"{place.text} {office}")
 
 
 def _names(text: str, taken: bytearray) -> list[Mention]:

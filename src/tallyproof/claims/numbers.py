@@ -47,7 +47,8 @@ _SCALES = {"hundred": 100, "thousand": 1000, "lakh": 100_000, "million": 1_000_0
 _MULTIPLIERS = {"thousand": 1000, "lakh": 100_000, "lac": 100_000, "million": 1_000_000}
 _WORD = "|".join(sorted([*_UNITS, *_TENS, *_SCALES], key=len, reverse=True))
 
-DIGITS = r"\d{1,3}(?:,\d{2,3})+(?![\d,]*\d)|\d+(?:\.\d+)?(?!,\d)"
+# a stray space after the comma ("11, 505") is the typesetter's, not two numbers
+DIGITS = r"\d{1,3}, \d{3}(?![\d,])|\d{1,3}(?:,\d{2,3})+(?![\d,]*\d)|\d+(?:\.\d+)?(?!,\d)"
 NUMBER = re.compile(
     rf"(?<![\w.,])(?:(?P<digits>{DIGITS})(?:\s+(?P<mult>thousand|lakh|lac|million)\b)?"
     rf"|(?P<words>(?:{_WORD})(?:(?:\s+and\s+|[\s-]+)(?:{_WORD}))*))(?![\w])",
@@ -104,7 +105,7 @@ def find_numbers(text: str) -> list[Number]:
     out = []
     for m in NUMBER.finditer(text):
         if m.group("digits"):
-            digits = m.group("digits")
+            digits = m.group("digits").replace(", ", ",")
             if "." in digits and not m.group("mult"):
                 continue  # a decimal alone is a percentage or a price, never a count
             whole = float(digits) if "." in digits else _grouped(digits)

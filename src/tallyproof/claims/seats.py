@@ -17,7 +17,7 @@ _SEAT_AFTER = re.compile(
 )
 _WIN = re.compile(
     r"\b(?:won|win|wins|winning|secured?|securing|bagged|bagging|grabbed|grab|clinched|"
-    r"captured|swept|holds?|stood at|tally|remaining)\b",
+    r"captured|swept|holds?|stood at|tally|remaining|gained|gaining)\b",
     re.IGNORECASE,
 )
 _NONE_OF = re.compile(

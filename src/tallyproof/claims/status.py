@@ -53,7 +53,7 @@ _STATUS = [
     (
         StatusClaim.GAVE_UP_SEAT,
         re.compile(
-            r"\b(?:gave up|give up|gives up|giving up|relinquish(?:ed|es)?|vacat(?:ed|es)|"
+            r"\b(?:gave up|give up|gives up|giving up|given up|relinquish(?:ed|es)?|vacat(?:ed|es)|"
             r"surrender(?:ed|s)?)\s+(?:his|her|the|their|a)?\s*(?:[\w-]+\s+){0,3}?seat\b",
             re.IGNORECASE,
         ),

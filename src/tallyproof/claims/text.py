@@ -15,6 +15,7 @@ _SIDEBAR = re.compile(
     r"most (popular|read)|recommended|more from|latest( news)?|see also)\s*:?\s*$",
     re.IGNORECASE,
 )
+HEADING_WORDS = 8  # a line set aside this short may head the paragraphs after it ("Bannu")
 PROSE_WORDS = 14  # a line this long is prose even without a full stop (headlines are shorter)
 _PROSE_END = re.compile(r"[.!?][\"'”’)\]]*\s*$")
 _OTHER_SCRIPT = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
@@ -43,6 +44,7 @@ class Report:
     url: str = ""
     sentences: list[Sentence] = field(default_factory=list)
     set_aside: list[tuple[int, str, str]] = field(default_factory=list)  # offset, why, line
+    headings: dict[int, str] = field(default_factory=dict)  # line number -> a short heading
 
 
 def read_report(text: str, outlet: str = "", date: str = "") -> Report:
@@ -64,6 +66,8 @@ def read_report(text: str, outlet: str = "", date: str = "") -> Report:
             report.set_aside.append((start, "sidebar", line))
             continue
         why = _not_prose(line)
+        if why.startswith("not prose") and not in_sidebar and len(line.split()) <= HEADING_WORDS:
+            report.headings[number] = line.strip()
         if why or (in_sidebar and not _prose(line)):
             report.set_aside.append((start, why or "sidebar", line))
             continue

@@ -26,10 +26,39 @@ _POSSESSIVE = re.compile(
 )
 _BARE_BEFORE = re.compile(
     r"\b(?:finished|ended|came|trailed|was left)\s+(?:second\s+|third\s+)?with\s+$|"
-    r"\b(?:polled|bagged|secured|received|obtained|garnered|got|on)\s+$|"
-    r"\b(?:tally|total)\s+(?:was|of|stood at)\s+$",
+    r"\b(?:polled|bagged|secured|received|obtained|garnered|got|on|securing|receiving|polling|"
+    r"bagging|obtaining|getting|garnering)\s+$|"
+    r"\b(?:tally|total|count)\s+(?:was|of|stood at|at)\s+$|"
+    r"\b(?:reduced|cut|dropped|fell|slashed|brought down|raised|rose|jumped)\s+(?:to|from)\s+$|"
+    r"\bfrom\s+[\d,]+\s+to\s+$|\bto\s+[\d,]+\s+from\s+$|"
+    r"\b(?:puts?|placed?|shows?|gives?)\s+[^,.;]{2,60}?\s+at\s+$",
     re.IGNORECASE,
 )
+# after a count, words that end its phrase: "received 45,958 and ...", "62,388." (not a noun)
+_AFTER_BARE = re.compile(
+    r"^\s*(?:$|[,.;:)\u2014\u2013-]|(?:and|while|whereas|but|against|as|to|from|in|when|after|"
+    r"compared|according)\b)",
+    re.IGNORECASE,
+)
+# totals that are no candidate's: turnout, votes polled in all, registered, rejected
+_TOTAL_BEFORE = re.compile(
+    r"\b(?:turnout|total\s+(?:number\s+of\s+)?(?:votes|ballots)|registered|rejected|invalid|"
+    r"(?:votes|ballots)\s+(?:cast|polled)(?:\s+in\s+(?:all|total))?)\b[^,.;]{0,30}$",
+    re.IGNORECASE,
+)
+_TOTAL_AFTER = re.compile(
+    r"^\s*(?:votes?\s+)?(?:were\s+|had\s+been\s+)?(?:polled|cast)\s+(?:in\s+all|in\s+total|"
+    r"overall|altogether)\b|^\s*(?:registered|rejected|invalid|valid\s+votes|voters|ballots)\b",
+    re.IGNORECASE,
+)
+_FOLLOWED_BY = re.compile(r"\bfollowed\s+by\s+$", re.IGNORECASE)
+_LOST_TO = re.compile(
+    r"\b(?:was|were|got|been)\s+(?:defeated|beaten|trounced|routed|outpolled)\s+by\b|"
+    r"\blost\s+(?:[\w-]+\s+){0,3}?to\b",
+    re.IGNORECASE,
+)
+# a name then its count, after a count of another ("received 101,596 and Chaudhry 49,678")
+_ELLIPTIC_GAP = re.compile(r"^\s*(?:at|with|on|got|polled)?\s*$", re.IGNORECASE)
 VOTES_AFTER = re.compile(r"^\s*votes?\b", re.IGNORECASE)
 _MARGIN_BEFORE = re.compile(
     r"(?:\bby|margin of|lead of|majority of|difference of|led by)\s+(?:a\s+)?$", re.IGNORECASE
@@ -59,10 +88,14 @@ def vote_claim(
     """A vote count or a margin: a number followed by "votes", or a bare number where the
     paragraph is about votes (after "finished with", "tally was", "against X's")."""
     text = sentence.text
+    if _TOTAL_BEFORE.search(tail(text, n.start)) or _TOTAL_AFTER.match(text[n.end :]):
+        return None
     votes = VOTES_AFTER.match(text[n.end :])
     owner = _possessive_owner(text, n, mentions)
     if not votes and not owner:
         owner = _following_owner(text, n, n.end, mentions, against=True)
+    if not votes and not owner:
+        owner = _elliptic_owner(text, n, mentions, vote_context)
     bare = not votes and not owner and _bare_count(text, n)
     if not votes and not owner and not bare:
         return None
@@ -72,6 +105,7 @@ def vote_claim(
     end = n.end + (votes.end() if votes else 0)
     before = tail(text, start)
     margin = bool(_MARGIN_NOUN_BEFORE.search(before) or _MARGIN_BEFORE.search(before))
+    margin = margin and not _FOLLOWED_BY.search(before)
     if margin:
         start = _margin_start(before, start)
         actor = _margin_owner(text, start, mentions, previous)
@@ -91,7 +125,8 @@ def vote_claim(
 
 def _margin_start(before: str, start: int) -> int:
     """Where a margin's phrase begins; `before` is the text that ends at `start`."""
-    m = re.search(r"(?:\bby\b|\bmargin of\b|\blead of\b)[^.]*$", before, re.IGNORECASE)
+    found = list(re.finditer(r"\bby\b|\bmargin of\b|\blead of\b", before, re.IGNORECASE))
+    m = found[-1] if found and "." not in before[found[-1].start() :] else None
     at = start - len(before) + m.start() if m else start
     return at if start - at < 60 else start
 
@@ -109,7 +144,7 @@ def _possessive_owner(text: str, n: Number, mentions: list[Mention]) -> Mention 
 
 def _bare_count(text: str, n: Number) -> bool:
     """A number with no noun after it, right after a verb of polling: "finished with 41,090"."""
-    if n.value < 100 or re.match(r"^\s*[A-Za-z%]", text[n.end :]):
+    if n.value < 100 or not _AFTER_BARE.match(text[n.end :]):
         return False
     return bool(_BARE_BEFORE.search(tail(text, n.start)))
 
@@ -121,11 +156,29 @@ def _following_owner(
     "against", "against 38,891 for JUI-F's Kafeel Ahmed"."""
     if against and not re.search(r"\bagainst\s+$", tail(text, n.start)):
         return None
-    m = re.match(r"^\s*(?:for|of)\s+", text[end:])
+    m = re.match(
+        r"^\s*(?:for|of|by|(?:were\s+|was\s+)?(?:cast|polled)\s+in\s+favou?r\s+of)\s+",
+        text[end:],
+        re.IGNORECASE,
+    )
     if not m:
         return None
     names = [x for x in mentions if x.kind == "name" and end < x.start <= end + 70]
     return names[0] if names else None
+
+
+def _elliptic_owner(
+    text: str, n: Number, mentions: list[Mention], vote_context: bool
+) -> Mention | None:
+    """ "received 101,596 and Tariq Fazal Chaudhry 49,678", "puts Chaudhry at 1,01,397 and
+    Shaheen at 86,794": a name right before a count, in a sentence that counted another."""
+    if not vote_context or n.value < 100 or not _AFTER_BARE.match(text[n.end :]):
+        return None
+    names = [m for m in mentions if m.kind == "name" and m.end <= n.start]
+    if not names or not _ELLIPTIC_GAP.match(text[names[-1].end : n.start]):
+        return None
+    earlier = re.search(r"\d", text[: names[-1].start])
+    return names[-1] if earlier else None
 
 
 def _margin_owner(
@@ -134,6 +187,10 @@ def _margin_owner(
     """A margin belongs to the winner: the sentence's subject when a verb of defeat comes
     between ("Khosa defeated Rafique by ..."), else the nearest actor."""
     actors = [m for m in actors_in(mentions) if m.end <= position]
+    lost = _LOST_TO.search(text, actors[0].end if actors else 0, position)
+    if lost:  # "Abbasi was defeated by Imran Khan by ...": the one after "by"
+        after = [m for m in actors if m.start >= lost.end()]
+        return after[0] if after else None
     if actors and DEFEAT.search(text[actors[0].end : position]):
         return actors[0]
     if actors and _TRAILED.search(text[actors[-1].end : position]):

@@ -16,7 +16,7 @@ _WON = re.compile(  # a verb of winning whose object is the contest, not seats o
     r"bagged|secured|grabbed|snatched)\s+(?:(?:the|his|her|their)\s+)?(?:"
     r"(?:(?:National|Provincial|Punjab|Sindh|Khyber\s+Pakhtunkhwa|Balochistan)\s+Assembly\s+)?"
     r"seat\b(?!s)|" + _CONTEST_WORD + r"(?:\s+seat\b)?|(?:mayoral|mayor['’]s)\s+"
-    r"(?:seat|race|contest|election)\b|(?:race|contest|election)\b(?!s))"
+    r"(?:seat|race|contest|election)\b|(?:[\w-]+\s+){0,4}?(?:race|contest|election)\b(?!s))"
     r"|(?:won|wins)\s+with\b"
     r"|(?:secured|clinched|sealed|registered|recorded|won)\s+(?:a\s+)?(?:[\w-]+\s+)?victory\b"
     r"|emerged\s+(?:as\s+)?(?:the\s+)?(?:victorious|winner)\b"

@@ -12,6 +12,7 @@ from typing import Any
 
 from tallyproof.claims.extract import extract
 from tallyproof.claims.link import link_claims
+from tallyproof.claims.roster import Roster
 from tallyproof.domain.claims import Claim, ClaimReport
 from tallyproof.domain.findings import Finding
 from tallyproof.domain.sources import Source, SourceKind
@@ -60,7 +61,7 @@ def claims_in(
     text: str, structures: Sequence[ElectionStructure], *, outlet: str = "", published: str = ""
 ) -> ReadClaims:
     """`read_claims` against structures in hand (the sample election builds its own)."""
-    extracted = extract(text, outlet, published)
+    extracted = extract(text, outlet, published, roster=Roster.of(structures))
     report = extracted.report
     claims = link_claims(extracted.claims, structures)
     quoted = extracted.outlets or Counter(c.attributed_to for c in claims if c.attributed_to)
