@@ -119,8 +119,8 @@ def _settle(claim: Claim, sentence: Sentence, named: bool, context: Scope) -> Cl
     before = sentence.text[: claim.start - sentence.start]
     if claim.kind is ClaimKind.VOTES and _WHICH_ONE.search(before):
         return replace(claim, candidate="", party="", unsure="the report does not say whose")
-    if named or (claim.contest and not context.carried):
-        return claim
+    if named or not claim.contest or not context.carried or not context.roster:
+        return claim  # named here, or nothing carried: the link judges it
     roster = context.roster
     stands = roster.contests_of(claim.candidate) if claim.candidate else set()
     options = stands & context.places if context.places else stands

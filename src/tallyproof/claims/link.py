@@ -23,6 +23,8 @@ def link_claims(claims: Sequence[Claim], structures: Sequence[ElectionStructure]
 
 
 def _link(claim: Claim, structures: Sequence[ElectionStructure]) -> Claim:
+    if claim.unsure:  # never linked by a guess: it is shown, and raises nothing
+        return replace(claim, unlinked=f"unsure: {claim.unsure}")
     if not structures:
         return replace(claim, unlinked="no election to link to")
     if claim.kind is ClaimKind.SEATS:

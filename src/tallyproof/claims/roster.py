@@ -126,7 +126,11 @@ class Roster:
     def contests_at(self, place: str) -> set[str]:
         """The contests a place names ("Attock": NA-49 and NA-50); every word must agree."""
         words = [skeleton(w) for w in re.findall(r"[A-Za-z]+", normal(place))]
-        words = [w for w in words if w and w not in {skeleton(g) for g in _GENERIC}]
+        words = [
+            skeleton(w)
+            for w in re.findall(r"[A-Za-z]+", normal(place))
+            if w not in _GENERIC and not _ROMAN.match(w) and len(w) > 2
+        ]
         if not words:
             return set()
         found = [self.places.get(w, set()) for w in words]
