@@ -23,7 +23,8 @@ def _contest(code: str, name: str, *people: tuple[str, str]) -> dict:
         "assembly": "NA",
         "name": name,
         "candidates": [
-            {"id": f"{code}/{i}", "name": n, "party": p} for i, (n, p) in enumerate(people)
+            {"id": f"{code}/{i}", "name": n} | ({"party": p} if p else {})
+            for i, (n, p) in enumerate(people)
         ],
     }
 
@@ -216,3 +217,44 @@ def test_strict_scoring_counts_whose_and_leaves_unsure_claims_out():
     value, _ = score([("r", got, labels)], "value")
     assert (strict["all"].true_positive, strict["all"].false_positive) == (1, 1)
     assert value["all"].true_positive == 2
+
+
+def test_an_unnamed_rival_is_not_the_subject():
+    text = "In NA-56, Tahir Sadiq polled 163,325 votes. His nearest rival got 99,404."
+    assert votes(text) == [
+        (163325, "NA-56/0", "NA-56", ""),
+        (99404, "", "NA-56", "the rival is not named"),
+    ]
+    named = "In NA-56, Tahir Sadiq won. His rival, Malik Sohail Khan, got 99,404 votes."
+    assert votes(named) == [(99404, "NA-56/1", "NA-56", "")]
+
+
+def test_seats_of_a_party_named_after_the_count():
+    (c,) = [
+        c for c in claims("The tally stood at 43 seats of PML(N) in the Punjab.") if c.value == 43
+    ]
+    assert (c.kind, c.party) == (ClaimKind.SEATS, "PML-N")
+
+
+def test_votes_to_win_is_a_win_and_hoping_to_win_is_not():
+    got = claims("In NA-56, Tahir Sadiq bagged 163,325 votes to win the seat.")
+    assert [(c.kind, c.candidate_id) for c in got if c.kind is ClaimKind.WINNER] == [
+        (ClaimKind.WINNER, "NA-56/0")
+    ]
+    assert not [c for c in claims("In NA-56, Tahir Sadiq hopes to win the seat.")]
+
+
+def test_a_surname_that_is_also_a_title_still_names_its_candidate():
+    structure = parse_structure(
+        {
+            "election": {"id": "f", "name": "F", "kind": "general", "date": "2024-02-08"},
+            "assemblies": [{"code": "NA", "name": "National Assembly", "level": "national"}],
+            "contests": [
+                _contest("NA-47", "ICT-II", ("Tariq Fazal Chaudhry", ""), ("Shoaib Shaheen", ""))
+            ],
+            "stations": [],
+        }
+    )
+    text = "In NA-47, the result puts Chaudhry at 1,01,397 and Shaheen at 86,794."
+    got = link_claims(extract(text, roster=Roster.of([structure])).claims, [structure])
+    assert [(c.value, c.candidate_id) for c in got] == [(101397, "NA-47/0"), (86794, "NA-47/1")]

@@ -41,6 +41,12 @@ _RESULT_WORD = re.compile(
     r"\b(?:votes?|polled|tally|count(?:ed)?|results?|form[\s-]?4[57]|received|secured|bagged)\b",
     re.IGNORECASE,
 )
+# "his nearest rival got 31,205": someone other than the subject, by a pronoun
+_RIVAL = re.compile(
+    r"\b(?:his|her|their)\s+(?:nearest\s+|closest\s+|main\s+|only\s+)?(?:rival|opponent|"
+    r"challenger|contender)s?\b[^.;]*$",
+    re.IGNORECASE,
+)
 _CODE = re.compile(r"(?<![\w-])(NA|PP|PS|PK|PB)[\s-]?(\d{1,3})(?![\w-])")
 _WHICH_ONE = re.compile(
     r"\b(?:one of (?:them|the two|the candidates|the rivals)|either (?:of them|candidate))\b",
@@ -119,15 +125,24 @@ def _settle(claim: Claim, sentence: Sentence, named: bool, context: Scope) -> Cl
     before = sentence.text[: claim.start - sentence.start]
     if claim.kind is ClaimKind.VOTES and _WHICH_ONE.search(before):
         return replace(claim, candidate="", party="", unsure="the report does not say whose")
+    rival = _RIVAL.search(before)
+    if (
+        claim.kind is ClaimKind.VOTES
+        and rival
+        and (not claim.candidate or claim.candidate not in rival.group(0))
+    ):
+        return replace(claim, candidate="", party="", unsure="the rival is not named")
     if named or not claim.contest or not context.carried or not context.roster:
         return claim  # named here, or nothing carried: the link judges it
     roster = context.roster
     stands = roster.contests_of(claim.candidate) if claim.candidate else set()
     options = stands & context.places if context.places else stands
-    if claim.contest and claim.contest in stands:
+    if claim.contest and claim.contest in options:
         return claim
     if len(options) == 1:
-        return replace(claim, contest=next(iter(options)))
+        # the paragraph is about the contest its candidate settles: later sentences too
+        context.contest, context.carried = next(iter(options)), False
+        return replace(claim, contest=context.contest)
     if claim.contest and not stands and len(context.named) == 1:
         return claim  # a story of one contest: its later paragraphs are about it too
     if not claim.candidate and len(context.places) == 1:

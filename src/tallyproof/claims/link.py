@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from tallyproof.claims.gazetteer import PLACE_ALIASES, normal
-from tallyproof.claims.roster import name_key, party_code
+from tallyproof.claims.roster import full_key, name_key, party_code
 from tallyproof.domain.claims import Claim, ClaimKind, StatusClaim
 from tallyproof.domain.structure import Candidate, Contest, ElectionStructure
 
@@ -133,7 +133,7 @@ def _candidates(claim: Claim, contest: Contest) -> list[Candidate]:
     Rafique); with no name, the one candidate of the claim's party."""
     if claim.candidate:
         words = name_key(claim.candidate)
-        return [k for k in contest.candidates if words and words <= name_key(k.name)]
+        return [k for k in contest.candidates if words and words <= full_key(k.name)]
     party = party_code(claim.party)
     return [
         k for k in contest.candidates if party in (party_code(k.party), party_code(k.backed_by))

@@ -60,6 +60,8 @@ _BETWEEN_PARTY_AND_NAME = re.compile(
     r"\bleader\b|\bchief\b|\bchairman\b|\bhis\b|\bher\b|\btheir\b|\bnominee\b|\bMNA\b|\bMPA\b|"
     r"\bformer\b|\bsenior\b|\bprovincial\b|\bparty\b|\bpresident\b|\bsecretary\b|"
     r"\bgeneral\b|\bspokesperson\b|\bhead\b|\bveteran\b|\bstalwart\b|\bopponent\b|"
+    r"\bsupremo\b|\bquaid\b|\bvice\b|\bcentral\b|\bheavyweight\b|\bloyalist\b|"
+    r"\bfounder\b|\bco-chairman\b|\bcandidate\s+for\s+\S+\b|"
     r"\bchallenger\b|\bticket\s+holder\b|\bstrongman\b|\bworker\b|\bman\b|\bwoman\b)*$",
     re.IGNORECASE,
 )

@@ -59,6 +59,13 @@ def name_key(name: str) -> frozenset[str]:
     return frozenset(s for s in (skeleton(t) for t in name_tokens(name)) if s)
 
 
+def full_key(name: str) -> frozenset[str]:
+    """A roster name's words' skeletons, honorifics kept: "Chaudhry" alone names Tariq Fazal
+    Chaudhry, whose surname is also a title."""
+    words = re.findall(r"[A-Za-z][A-Za-z'-]*", normal(name))
+    return name_key(name) | frozenset(s for s in (skeleton(w) for w in words) if s)
+
+
 def _squeezed(text: str) -> str:
     return re.sub(r"[^a-z0-9]", "", text.lower())
 
@@ -98,7 +105,7 @@ class Roster:
             for contest in structure.contests:
                 for k in contest.candidates:
                     person = Person(contest.code, k.name, party_code(k.party or k.backed_by))
-                    key = name_key(k.name)
+                    key = full_key(k.name)
                     for word in key:
                         roster._by_word[word].append(len(roster.people))
                     roster.people.append((key, person))

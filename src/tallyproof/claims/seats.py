@@ -73,7 +73,13 @@ def _share_of(text: str, n: Number, numbers: list[Number]) -> Number:
 def _seat_parties(
     text: str, position: int, end: int, mentions: list[Mention]
 ) -> list[Mention | None]:
-    """The party before the count; with "each", every party of the clause."""
+    """The party before the count; with "each", every party of the clause; "43 seats of
+    PML(N)": the party right after."""
+    after = [m for m in mentions if m.kind == "party" and m.start >= end]
+    if after and re.fullmatch(
+        r"\s*(?:of|for|to|went\s+to)\s+(?:the\s+)?", text[end : after[0].start]
+    ):
+        return [after[0]]
     parties = [m for m in mentions if m.kind == "party" and m.end <= position]
     if parties and re.match(r"^\s*each\b", text[end:]):
         return list(_joined(text, parties))

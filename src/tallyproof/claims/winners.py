@@ -12,7 +12,7 @@ from tallyproof.domain.claims import Claim, ClaimKind
 
 _CONTEST_WORD = r"(?:NA|PP|PS|PK|PB)[\s-]?\d{1,3}\b"
 _WON = re.compile(  # a verb of winning whose object is the contest, not seats or votes
-    r"\b(?:(?:won|wins|retained|retains|held\s+on\s+to|holds\s+on\s+to|clinched|captured|"
+    r"\b(?:(?:won|wins|win|retained|retains|held\s+on\s+to|holds\s+on\s+to|clinched|captured|"
     r"bagged|secured|grabbed|snatched)\s+(?:(?:the|his|her|their)\s+)?(?:"
     r"(?:(?:National|Provincial|Punjab|Sindh|Khyber\s+Pakhtunkhwa|Balochistan)\s+Assembly\s+)?"
     r"seat\b(?!s)|" + _CONTEST_WORD + r"(?:\s+seat\b)?|(?:mayoral|mayor['’]s)\s+"
@@ -32,6 +32,7 @@ _PASSIVE = re.compile(r"\b(?:was|were|is|are|been|being|got)\s+$", re.IGNORECASE
 _DECLARED_NAMED = re.compile(  # "declared PML-N's Anjum Aqeel Khan the winner"
     r"\bdeclared\s+(?P<whom>[^.,;]{1,80}?)\s+(?:as\s+)?(?:the\s+)?winner\b", re.IGNORECASE
 )
+_TO_WIN = re.compile(r"(?:\bvotes?|\d)\s+to\s+$", re.IGNORECASE)
 _NOT_WON = re.compile(
     r"(?:\bnot|\bnever|n't|\bfailed\s+to|\b(?:expected|likely|set|poised|hop\w*|tipped)\s+to|"
     r"\bclaim\w*(?:\s+that)?|\bif|\bwhether|\bunless)\s+"
@@ -64,6 +65,8 @@ def winner_claims(
             continue
         if _PASSIVE.search(tail(text, m.start())) and DEFEAT.match(m.group(0)):
             continue  # "was defeated": the loser
+        if m.group(0).split()[0].lower() == "win" and not _TO_WIN.search(tail(text, m.start())):
+            continue  # "hopes to win", "will win": only "bagged 163,325 votes to win NA-56"
         found.append((m.start(), m.end(), nearest(mentions, m.start())))
     out: list[Claim] = []
     seen: set[str] = set()
