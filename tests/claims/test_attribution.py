@@ -258,3 +258,16 @@ def test_a_surname_that_is_also_a_title_still_names_its_candidate():
     text = "In NA-47, the result puts Chaudhry at 1,01,397 and Shaheen at 86,794."
     got = link_claims(extract(text, roster=Roster.of([structure])).claims, [structure])
     assert [(c.value, c.candidate_id) for c in got] == [(101397, "NA-47/0"), (86794, "NA-47/1")]
+
+
+def test_live_blog_and_results_list_lines_are_read():
+    text = (
+        "11:42 PM — In NA-56, Tahir Sadiq leads with 163,325 votes\n\n"
+        "NA-53 Islamabad-II: Imran Khan (PTI) 92,891; Shahid Khaqan Abbasi (PML-N) 44,314\n\n"
+        "Results at a glance\n"
+    )
+    assert [(v, k) for v, k, _, _ in votes(text)] == [
+        (163325, "NA-56/0"),
+        (92891, "NA-53/0"),
+        (44314, "NA-53/1"),
+    ]

@@ -167,7 +167,9 @@ def _claims(
     used: set[int] = set()
     claims = []
     voted = bool(VOTE_WORD.search(text))
-    vote_context = voted or sentence.paragraph in context.vote_paragraphs
+    kinds = {m.kind for m in mentions}
+    listed = {"contest", "name"} <= kinds  # a results line: "NA-53: X (PTI) 92,891; Y 44,314"
+    vote_context = voted or listed or sentence.paragraph in context.vote_paragraphs
     if voted:
         context.vote_paragraph = sentence.paragraph
     for n in numbers:

@@ -16,6 +16,8 @@ _SIDEBAR = re.compile(
     re.IGNORECASE,
 )
 HEADING_WORDS = 8  # a line set aside this short may head the paragraphs after it ("Bannu")
+RESULT_LINE_WORDS = 4
+_COUNT = re.compile(r"\d{1,3}(?:, ?\d{2,3})+|\d{4,}|\d+(?:\.\d+)?\s+(?:lakh|thousand)\b", re.I)
 PROSE_WORDS = 14  # a line this long is prose even without a full stop (headlines are shorter)
 _PROSE_END = re.compile(r"[.!?][\"'”’)\]]*\s*$")
 _OTHER_SCRIPT = re.compile(r"[\u0600-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufeff]")
@@ -108,9 +110,16 @@ def _not_prose(line: str) -> str:
     letters = _LETTER.findall(line)
     if letters and len(_OTHER_SCRIPT.findall(line)) / len(letters) > 0.3:
         return "other script"
-    if not _prose(line):
+    if not _prose(line) and not _result_line(line):
         return "not prose (a headline or caption)"
     return ""
+
+
+def _result_line(line: str) -> bool:
+    """A line with a count and a few words: a live-blog entry or a results list's line
+    ("11:42 PM — X leads NA-62 with 40,112", "NA-57: X (PTI) 1,31,000; Y 98,000"), read though
+    it does not end as a sentence does."""
+    return len(line.split()) >= RESULT_LINE_WORDS and bool(_COUNT.search(line))
 
 
 def _prose(line: str) -> bool:

@@ -58,7 +58,10 @@ _LOST_TO = re.compile(
     re.IGNORECASE,
 )
 # a name then its count, after a count of another ("received 101,596 and Chaudhry 49,678")
-_ELLIPTIC_GAP = re.compile(r"^\s*(?:at|with|on|got|polled)?\s*$", re.IGNORECASE)
+_ELLIPTIC_GAP = re.compile(
+    r"^\s*(?:\([^()]{1,30}\)\s*)?[:,\u2013\u2014-]?\s*(?:at|with|on|got|polled)?\s*$",
+    re.IGNORECASE,
+)
 VOTES_AFTER = re.compile(r"^\s*votes?\b", re.IGNORECASE)
 _MARGIN_BEFORE = re.compile(
     r"(?:\bby|margin of|lead of|majority of|difference of|led by)\s+(?:a\s+)?$", re.IGNORECASE
