@@ -37,7 +37,17 @@ DATASETS: dict[str, Callable[[Path], Plan]] = {
     "pk2018-na-pa-candidates": pk2018.build,
     "pk2024-na-form45-vs-form47": pk2024.build,
 }
-DEFAULT_SETS = ["heldout5", "heldout", "heldout2", "heldout3", "heldout4", "dev", "dev2", "seeds"]
+DEFAULT_SETS = [
+    "heldout5",
+    "heldout",
+    "heldout2",
+    "heldout3",
+    "heldout4",
+    "dev",
+    "dev2",
+    "dev3",
+    "seeds",
+]
 console = Console(width=130)
 
 

@@ -38,7 +38,8 @@ _MONEY_AFTER = re.compile(r"^\s*(?:rupees|dollars|per\b|%|percent|per cent|kg|am
 _REPORTED = re.compile(r"\breported\b|\bobtained by\b|\baccording to\b", re.IGNORECASE)
 # a paragraph that speaks of votes or results: its bare numbers after "received" are votes
 _RESULT_WORD = re.compile(
-    r"\b(?:votes?|polled|tally|count(?:ed)?|results?|form[\s-]?4[57]|received|secured|bagged)\b",
+    r"\b(?:votes?|polled|tally|count(?:ed)?|results?|form[\s-]?4[57]|received|secured|bagged|"
+    r"wins?|won|final|margin|leads?|hold|gain|retain(?:s|ed)?)\b",
     re.IGNORECASE,
 )
 # "his nearest rival got 31,205": someone other than the subject, by a pronoun
@@ -132,10 +133,12 @@ def _settle(claim: Claim, sentence: Sentence, named: bool, context: Scope) -> Cl
         and (not claim.candidate or claim.candidate not in rival.group(0))
     ):
         return replace(claim, candidate="", party="", unsure="the rival is not named")
-    if named or not claim.contest or not context.carried or not context.roster:
-        return claim  # named here, or nothing carried: the link judges it
     roster = context.roster
-    stands = roster.contests_of(claim.candidate) if claim.candidate else set()
+    stands = roster.contests_of(claim.candidate) if claim.candidate and roster else set()
+    if claim.contest and len(stands) == 1 and claim.contest not in stands and not named:
+        return replace(claim, contest=next(iter(stands)))  # the roster knows better
+    if named or not claim.contest or not context.carried or not roster:
+        return claim  # named here, or nothing carried: the link judges it
     options = stands & context.places if context.places else stands
     if claim.contest and claim.contest in options:
         return claim

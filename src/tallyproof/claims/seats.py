@@ -56,7 +56,45 @@ def seat_claims(
     if out or _SEAT_WORD.search(text):
         assembly = out[0].contest if out else _assembly(text)
         out += _elliptic_seats(sentence, numbers, mentions, used, assembly)
+    out += _tally(sentence, numbers, mentions, used)
     out += _no_seats(sentence, mentions)
+    return out
+
+
+_TALLY_GAP = re.compile(
+    r"^\s*(?:(?:independents?|candidates|nominees)\s*)?(?:[:=\u2013\u2014-]|stood\s+at|at|on|with)?"
+    r"\s*$",
+    re.IGNORECASE,
+)
+_TALLY_WORD = re.compile(r"\b(?:tally|scoreboard|standings?|count|seats?|stood\s+at)\b", re.I)
+_NOT_SEATS_AFTER = re.compile(r"^\s*(?:votes?|%|per\s*cent|percent|lakh|thousand)\b", re.I)
+TALLY_MOST = 400  # more than any assembly's seats: a count of votes, not seats
+
+
+def _tally(
+    sentence: Sentence, numbers: list[Number], mentions: list[Mention], used: set[int]
+) -> list[Claim]:
+    """A party tally: "PTI 115 | PML-N 64 | PPP 43", "the PTI stood at 82, the PML-N at 51":
+    two or more parties each right before a small number, or one in a sentence about seats."""
+    text = sentence.text
+    parties = [m for m in mentions if m.kind == "party"]
+    pairs = []
+    for n in numbers:
+        before = [p for p in parties if p.end <= n.start]
+        if n.start in used or not before or n.value > TALLY_MOST:
+            continue
+        if _NOT_SEATS_AFTER.match(text[n.end :]) or not _TALLY_GAP.match(
+            text[before[-1].end : n.start]
+        ):
+            continue
+        pairs.append((before[-1], n))
+    if len(pairs) < 2 and not (pairs and _TALLY_WORD.search(text)):
+        return []
+    assembly = _assembly(text)
+    out = []
+    for party, n in pairs:
+        used.add(n.start)
+        out.append(_seat_claim(sentence, (party.start, n.end), n, Qualifier.EXACT, party, assembly))
     return out
 
 

@@ -31,7 +31,11 @@ _BARE_BEFORE = re.compile(
     r"\b(?:tally|total|count)\s+(?:was|of|stood at|at)\s+$|"
     r"\b(?:reduced|cut|dropped|fell|slashed|brought down|raised|rose|jumped)\s+(?:to|from)\s+$|"
     r"\bfrom\s+[\d,]+\s+to\s+$|\bto\s+[\d,]+\s+from\s+$|"
-    r"\b(?:puts?|placed?|shows?|gives?)\s+[^,.;]{2,60}?\s+at\s+$",
+    r"\b(?:puts?|placed?|shows?|gives?)\s+[^,.;]{2,60}?\s+at\s+$|"
+    r"\b(?:margin|majority|lead)(?:\s+of)?\s*[:=]?\s+$|"
+    r"\b(?:won|wins|win|winning|leads?|leading|ahead|retain\w*|held|holds)\b[^.;]{0,60}\bby\s+$|"
+    r"\bfinal(?:\s+(?:count|tally|result))?\s*[:\u2014-]\s*$|"
+    r"\bfollowed\s+by\s+[^.;]{2,80}?\s+with\s+$|\bwith\s+$|[\u2014\u2013]\s*$",
     re.IGNORECASE,
 )
 # after a count, words that end its phrase: "received 45,958 and ...", "62,388." (not a noun)
@@ -48,7 +52,8 @@ _TOTAL_BEFORE = re.compile(
 )
 _TOTAL_AFTER = re.compile(
     r"^\s*(?:votes?\s+)?(?:were\s+|had\s+been\s+)?(?:polled|cast)\s+(?:in\s+all|in\s+total|"
-    r"overall|altogether)\b|^\s*(?:registered|rejected|invalid|valid\s+votes|voters|ballots)\b",
+    r"overall|altogether)\b|^\s*(?:registered|rejected|invalid|valid\s+votes|voters|ballots)\b|"
+    r"^\s*votes?\s+(?:were\s+)?(?:polled|cast)\s*(?:[.;,]|$|\s+(?:and|in\s+the|at)\b)",
     re.IGNORECASE,
 )
 _FOLLOWED_BY = re.compile(r"\bfollowed\s+by\s+$", re.IGNORECASE)
@@ -69,7 +74,7 @@ _MARGIN_BEFORE = re.compile(
 _MARGIN_NOUN_BEFORE = re.compile(
     r"(?:\bby\s+(?:a\s+)?(?:[\w-]+\s+){0,2}margin of|\bmargin of|\blead of|\bahead by|"
     r"\bmargin\s+(?:(?:was|is|stood)\s+)?(?:(?:recorded|put|set)\s+)?at|\bmargin\s+(?:was|is)|"
-    r"\bwon by|\bdefeated\b[^,.]*\bby)\s+(?:a\s+)?$",
+    r"\bwon by|\bdefeated\b[^,.]*\bby|\bmargin\s*[:=]?)\s+(?:a\s+)?$",
     re.IGNORECASE,
 )
 DEFEAT = re.compile(
@@ -180,8 +185,7 @@ def _elliptic_owner(
     names = [m for m in mentions if m.kind == "name" and m.end <= n.start]
     if not names or not _ELLIPTIC_GAP.match(text[names[-1].end : n.start]):
         return None
-    earlier = re.search(r"\d", text[: names[-1].start])
-    return names[-1] if earlier else None
+    return names[-1]
 
 
 def _margin_owner(
@@ -199,7 +203,13 @@ def _margin_owner(
     if actors and _TRAILED.search(text[actors[-1].end : position]):
         winners = [m for m in actors_in(previous) if m.kind == "name"]
         return winners[0] if winners else None  # the loser is named: the winner went before
-    return actors[-1] if actors else fallback(text, previous)
+    names = [m for m in actors if m.kind == "name"]
+    if names and re.search(r"\b(?:hold|gain|retained)\b", text[names[-1].end : position]):
+        return names[0]  # a results line's verdict: the margin is its leader's
+    if not actors:  # "Margin 15,479.": the winner the sentence before named first
+        subjects = [m for m in actors_in(previous) if m.kind == "name"]
+        return fallback(text, previous) or (subjects[0] if subjects else None)
+    return actors[-1]
 
 
 def _numeric_claim(

@@ -15,7 +15,10 @@ _WON = re.compile(  # a verb of winning whose object is the contest, not seats o
     r"\b(?:(?:won|wins|win|retained|retains|held\s+on\s+to|holds\s+on\s+to|clinched|captured|"
     r"bagged|secured|grabbed|snatched)\s+(?:(?:the|his|her|their)\s+)?(?:"
     r"(?:(?:National|Provincial|Punjab|Sindh|Khyber\s+Pakhtunkhwa|Balochistan)\s+Assembly\s+)?"
-    r"seat\b(?!s)|" + _CONTEST_WORD + r"(?:\s+seat\b)?|(?:mayoral|mayor['’]s)\s+"
+    r"(?:(?:provincial|national|home|own|assembly|family|ancestral)\s+)?seat\b(?!s)|"
+    r"[A-Z][a-z]+-(?:[IVXL]+|[ivxl]+)\b|"
+    + _CONTEST_WORD
+    + r"(?:\s+seat\b)?|(?:mayoral|mayor['’]s)\s+"
     r"(?:seat|race|contest|election)\b|(?:[\w-]+\s+){0,4}?(?:race|contest|election)\b(?!s))"
     r"|(?:won|wins)\s+with\b"
     r"|(?:secured|clinched|sealed|registered|recorded|won)\s+(?:a\s+)?(?:[\w-]+\s+)?victory\b"
@@ -27,6 +30,14 @@ _WON = re.compile(  # a verb of winning whose object is the contest, not seats o
     r"outpolled)\b(?!\s+by\b))",
     re.IGNORECASE,
 )
+# "was defeated by X", "lost NA-15 to X", "went to X": the winner comes after
+_WINNER_AFTER = re.compile(
+    r"\b(?:(?:was|were|been|got)\s+(?:defeated|beaten|trounced|routed|upset)\s+by|"
+    r"lost\s+(?:[\w'’-]+\s+){0,5}?to|(?:seat|race|contest)\s+went\s+to)\s+",
+    re.IGNORECASE,
+)
+# a results line's verdict: "— PTI gain", "PML-N hold", "retained": the line's first name
+_VERDICT = re.compile(r"(?:\b[A-Z][\w()-]*\s+)?\b(?:gain|hold|retained)\b\W*$")
 _SUBJECT_PRONOUN = re.compile(r"\b(?:he|she)\b", re.IGNORECASE)
 _PASSIVE = re.compile(r"\b(?:was|were|is|are|been|being|got)\s+$", re.IGNORECASE)
 _DECLARED_NAMED = re.compile(  # "declared PML-N's Anjum Aqeel Khan the winner"
@@ -60,6 +71,17 @@ def winner_claims(
         ]
         if inside and not _NOT_WON.search(tail(text, m.start())):
             found.append((m.start(), m.end(), inside[0]))
+    for m in _WINNER_AFTER.finditer(text):
+        if _NOT_WON.search(tail(text, m.start())):
+            continue
+        after = [a for a in actors_in(mentions) if a.kind == "name" and a.start >= m.end()]
+        if after and not text[m.end() : after[0].start].count(","):
+            found.append((m.start(), m.end(), after[0]))
+    verdict = _VERDICT.search(text)
+    names = [a for a in actors_in(mentions) if a.kind == "name"]
+    contests = [a for a in mentions if a.kind == "contest"]
+    if verdict and names and contests and contests[0].start < names[0].start:
+        found.append((verdict.start(), verdict.end(), names[0]))
     for m in _WON.finditer(text):
         if any(s <= m.start() < e for s, e, _ in found) or _NOT_WON.search(tail(text, m.start())):
             continue
