@@ -77,6 +77,8 @@ def extract(text: str, outlet: str = "", date: str = "", roster: Roster | None =
             if m.kind == "contest":
                 context.contest, context.carried = m.text, False
                 context.named.add(m.text)
+            if m.kind == "party":
+                context.last_party = m
         previous = mentions if any(m.kind in ("name", "party") for m in mentions) else previous
     return out
 
@@ -180,7 +182,7 @@ def _claims(
         if claim is not None:
             claims.append(claim)
             used.add(n.start)
-    claims += seat_claims(sentence, numbers, mentions, used)
+    claims += seat_claims(sentence, numbers, mentions, used, context.last_party)
     claims += status_claims(sentence, mentions, previous, context)
     claims += winner_claims(sentence, mentions, previous, context)
     attributed = attribution(mentions)

@@ -159,6 +159,9 @@ TITLES = {
     "mufti",
     "engineer",
     "begum",
+    "sahib",
+    "sahab",
+    "saheb",
     "nawabzada",
     "sahibzada",
 }

@@ -18,6 +18,7 @@ from tallyproof.claims.gazetteer import (
     PARTY_BY_ALIAS,
     PLACE_ALIASES,
     PLACES,
+    TITLES,
     name_tokens,
     party_pattern,
 )
@@ -79,6 +80,11 @@ _ACTS = re.compile(
     r"said|says|conceded|finished|came|trailed|led|defeated|beat|claimed)\b",
     re.IGNORECASE,
 )
+_SAHIB = {"sahib", "sahab", "saheb"}
+_OUTLETISH = re.compile(
+    r"\b(?:Daily|Channel|TV|News|Times|Post|Tribune|Express|Herald|Gazette|Observer|Dispatch|"
+    r"Chronicle|Mercury|Courier|Ledger)\b"
+)
 _OFFICE_WORDS = {"Senior", "Vice", "Secretary", "Supremo", "Quaid", "Stalwart", "Nazim", "Former"}
 _SUB_NAME = re.compile(r"-(?:[IVXLivxl]+|\d+)$")  # "Lahore-II", "Attock-l": a seat, not a person
 _APPOSITIVE = re.compile(
@@ -103,6 +109,8 @@ class Scope:
     carried: bool = False  # the contest was named in an earlier paragraph, not this one
     places: frozenset[str] = frozenset()  # contests the paragraph's places could be
     named: set[str] = field(default_factory=set)  # contests the report has named so far
+    people: list[str] = field(default_factory=list)  # names read so far, as written
+    last_party: Mention | None = None  # the party named last: "the party" in a release
 
     def remember(self, name: Mention) -> None:
         if name.party:
@@ -164,6 +172,11 @@ def _person(text: str, name: Mention, context: Scope) -> Mention | None:
     if any(_SUB_NAME.search(w.group(0)) for w in words):
         return None
     roster = context.roster
+    if roster and _OUTLETISH.search(name.text) and not roster.persons(name.text):
+        return None  # "The Daily Mercury put his tally at ...": an outlet, not a person
+    honour = _honorific(name, context)
+    if honour is not None and (honour.kind == "name" or not roster.persons(name.text)):
+        return honour
     if roster:
         for size in range(len(words), 0, -1):
             for i in range(len(words) - size + 1):
@@ -175,6 +188,7 @@ def _person(text: str, name: Mention, context: Scope) -> Mention | None:
                     continue
                 start = name.start + words[i].start()
                 context.seen.update(t for t in name_tokens(part))
+                context.people.append(name.text)
                 return Mention("name", start, start + len(part), part)
         if roster.contests_at(name.text):
             return Mention("place", name.start, name.end, name.text)
@@ -183,7 +197,22 @@ def _person(text: str, name: Mention, context: Scope) -> Mention | None:
     if lone and not _ACTS.match(text[name.end :]):
         return None
     context.seen.update(tokens)
+    context.people.append(name.text)
     return name
+
+
+def _honorific(name: Mention, context: Scope) -> Mention | None:
+    """ "the Maulana", "Mian Sahib": an honorific alone stands for the one person of the report
+    so far whose name carries it; with none or several, for nobody."""
+    words = [w.lower().strip("'’") for w in re.findall(r"[A-Za-z'’]+", name.text)]
+    words = [w.removesuffix("'s").removesuffix("’s") for w in words]
+    if not words or any(w not in TITLES for w in words):
+        return None
+    title = next((w for w in words if w not in _SAHIB), "")
+    matches = {n for n in context.people if title and title in n.lower().split()}
+    if len(matches) != 1:
+        return Mention("place", name.start, name.end, name.text)  # nobody: not an actor
+    return Mention("name", name.start, name.end, next(iter(matches)))
 
 
 def _party(text: str, m: re.Match[str]) -> Mention:

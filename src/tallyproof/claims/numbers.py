@@ -48,7 +48,7 @@ _MULTIPLIERS = {"thousand": 1000, "lakh": 100_000, "lac": 100_000, "million": 1_
 _WORD = "|".join(sorted([*_UNITS, *_TENS, *_SCALES], key=len, reverse=True))
 
 # a stray space after the comma ("11, 505") is the typesetter's, not two numbers
-DIGITS = r"\d{1,3}, \d{3}(?![\d,])|\d{1,3}(?:,\d{2,3})+(?![\d,]*\d)|\d+(?:\.\d+)?(?!,\d)"
+DIGITS = r"\d{1,3}, \d{3}(?!\d|,\d)|\d{1,3}(?:,\d{2,3})+(?![\d,]*\d)|\d+(?:\.\d+)?(?!,\d)"
 NUMBER = re.compile(
     rf"(?<![\w.,])(?:(?P<digits>{DIGITS})(?:\s+(?P<mult>thousand|lakh|lac|million)\b)?"
     rf"|(?P<words>(?:{_WORD})(?:(?:\s+and\s+|[\s-]+)(?:{_WORD}))*))(?![\w])",

@@ -34,8 +34,13 @@ _ELLIPTIC_SEATS = re.compile(
 
 
 def seat_claims(
-    sentence: Sentence, numbers: list[Number], mentions: list[Mention], used: set[int]
+    sentence: Sentence,
+    numbers: list[Number],
+    mentions: list[Mention],
+    used: set[int],
+    last_party: Mention | None = None,
 ) -> list[Claim]:
+    """Seat counts in a sentence; `last_party` is the party an earlier sentence named last."""
     text = sentence.text
     out = []
     win = _WIN.search(text)  # a verb of winning somewhere before the number
@@ -50,7 +55,7 @@ def seat_claims(
         n = _share_of(text, n, numbers)  # "nine of the 14 seats": nine
         used.add(n.start)
         qualifier, start = qualifier_of(text, n)
-        parties = _seat_parties(text, start, end, mentions)
+        parties = _seat_parties(text, start, end, mentions, last_party)
         assembly = _assembly(text[n.start : end])
         out += [_seat_claim(sentence, (start, end), n, qualifier, p, assembly) for p in parties]
     if out or _SEAT_WORD.search(text):
@@ -61,6 +66,7 @@ def seat_claims(
     return out
 
 
+_THE_PARTY = re.compile(r"\b(?:the|our)\s+party\b(?![\w-])", re.IGNORECASE)
 _TALLY_GAP = re.compile(
     r"^\s*(?:(?:independents?|candidates|nominees)\s*)?(?:[:=\u2013\u2014-]|stood\s+at|at|on|with)?"
     r"\s*$",
@@ -109,7 +115,7 @@ def _share_of(text: str, n: Number, numbers: list[Number]) -> Number:
 
 
 def _seat_parties(
-    text: str, position: int, end: int, mentions: list[Mention]
+    text: str, position: int, end: int, mentions: list[Mention], last_party: Mention | None
 ) -> list[Mention | None]:
     """The party before the count; with "each", every party of the clause; "43 seats of
     PML(N)": the party right after."""
@@ -119,6 +125,8 @@ def _seat_parties(
     ):
         return [after[0]]
     parties = [m for m in mentions if m.kind == "party" and m.end <= position]
+    if not parties and last_party is not None and _THE_PARTY.search(text[:position]):
+        return [last_party]  # "The party has also bagged 84 seats": the one just named
     if parties and re.match(r"^\s*each\b", text[end:]):
         return list(_joined(text, parties))
     if parties:

@@ -21,7 +21,7 @@ from tallyproof.domain.claims import Claim, ClaimKind, Qualifier
 
 VOTE_WORD = re.compile(r"\b(?:votes?|polled|tally)\b", re.IGNORECASE)
 _POSSESSIVE = re.compile(
-    r"['’]s\s+(?:(?:vote\s+)?(?:tally|total|count|votes)\s+(?:was|stood at|of|at|:)\s+)?$",
+    r"['’]s\s+(?:(?:(?:vote\s+)?(?:tally|total|count|votes)\s+)?(?:was|stood at|of|at|:)\s+)?$",
     re.IGNORECASE,
 )
 _BARE_BEFORE = re.compile(
@@ -172,7 +172,9 @@ def _following_owner(
     if not m:
         return None
     names = [x for x in mentions if x.kind == "name" and end < x.start <= end + 70]
-    return names[0] if names else None
+    if not names or re.search(r"[,;]", text[end : names[0].start]):
+        return None  # "in favour of the Chairman, against 34,499 for X": not X's
+    return names[0]
 
 
 def _elliptic_owner(
