@@ -48,9 +48,12 @@ _RIVAL = re.compile(
     r"challenger|contender)s?\b[^.;]*$",
     re.IGNORECASE,
 )
+_SEAT_NAME = re.compile(r"\b[A-Z][a-z]+-(?:[IVXL]+|[ivxl]+)\b")  # "Kasur-II"
 _CODE = re.compile(r"(?<![\w-])(NA|PP|PS|PK|PB)[\s-]?(\d{1,3})(?![\w-])")
 _WHICH_ONE = re.compile(
-    r"\b(?:one of (?:them|the two|the candidates|the rivals)|either (?:of them|candidate))\b",
+    r"\b(?:one of (?:them|the two(?:\s+[\w-]+)?|the candidates|the rivals)|either (?:of them|"
+    r"candidate)|(?:could|would|did|will)\s*(?:not|n't)\s+(?:say|tell|confirm)\s+(?:which|who|whose)|"
+    r"(?:not|un)\s*(?:clear|known)\s+(?:which|who|whose))\b",
     re.IGNORECASE,
 )
 
@@ -88,6 +91,7 @@ def _new_paragraph(report: Report, paragraph: int, context: Scope) -> None:
     the earlier one as a guess."""
     heads = [n for n in report.headings if context.paragraph < n < paragraph]
     context.paragraph, context.carried, context.places = paragraph, True, frozenset()
+    context.winner = ""
     if not heads:
         return
     heading = report.headings[heads[-1]]
@@ -120,25 +124,46 @@ def _placed(mentions: list[Mention], context: Scope) -> list[Mention]:
 
 
 def _settle(claim: Claim, sentence: Sentence, named: bool, context: Scope) -> Claim:
-    """Whose and which: a claim whose contest was named in an earlier paragraph takes the
-    contest the roster gives its candidate; a claim that cannot be settled without guessing
-    is kept, unsure, with the reason."""
+    """Whose and which: a claim the report does not attribute, or whose contest cannot be
+    told without guessing, is kept unsure with the reason."""
     if claim.kind is ClaimKind.SEATS:
         return claim
+    if claim.kind is ClaimKind.WINNER and claim.candidate:
+        context.winner = claim.candidate
+    claim = _whose(claim, sentence, context)
+    return claim if claim.unsure else _where(claim, sentence, named, context)
+
+
+def _whose(claim: Claim, sentence: Sentence, context: Scope) -> Claim:
+    """A count the report gives to "one of them" or to an unnamed rival, or to nobody, is
+    unsure; a margin with no name is the paragraph's winner's, if it named one."""
     before = sentence.text[: claim.start - sentence.start]
-    if claim.kind is ClaimKind.VOTES and _WHICH_ONE.search(before):
+    if claim.kind is ClaimKind.VOTES and _WHICH_ONE.search(sentence.text):
         return replace(claim, candidate="", party="", unsure="the report does not say whose")
-    rival = _RIVAL.search(before)
-    if (
-        claim.kind is ClaimKind.VOTES
-        and rival
-        and (not claim.candidate or claim.candidate not in rival.group(0))
-    ):
+    rival = _RIVAL.search(before) if claim.kind is ClaimKind.VOTES else None
+    if rival and (not claim.candidate or claim.candidate not in rival.group(0)):
         return replace(claim, candidate="", party="", unsure="the rival is not named")
+    if claim.kind is ClaimKind.VOTES and not claim.candidate and not claim.party:
+        return replace(claim, unsure="the report names nobody for it")
+    if claim.kind is ClaimKind.MARGIN and not claim.candidate and not claim.party:
+        if not context.winner:
+            return replace(claim, unsure="the report names no winner for it")
+        return replace(claim, candidate=context.winner)
+    return claim
+
+
+def _where(claim: Claim, sentence: Sentence, named: bool, context: Scope) -> Claim:
+    """A contest named in an earlier paragraph holds only where the roster confirms it."""
     roster = context.roster
     stands = roster.contests_of(claim.candidate) if claim.candidate and roster else set()
     if claim.contest and len(stands) == 1 and claim.contest not in stands and not named:
         return replace(claim, contest=next(iter(stands)))  # the roster knows better
+    if len(stands) > 1 and not named and _SEAT_NAME.search(sentence.text):
+        return replace(
+            claim,
+            unsure=f"{claim.candidate} stands in {len(stands)} contests and "
+            "the sentence names its seat only by a name the roster does not have",
+        )
     if named or not claim.contest or not context.carried or not roster:
         return claim  # named here, or nothing carried: the link judges it
     options = stands & context.places if context.places else stands

@@ -80,6 +80,7 @@ _ACTS = re.compile(
     r"said|says|conceded|finished|came|trailed|led|defeated|beat|claimed)\b",
     re.IGNORECASE,
 )
+_FOR_PARTY = re.compile(r"\b(?:for|from|on)\s+(?:the|a|an)?\s*$", re.IGNORECASE)
 _SAHIB = {"sahib", "sahab", "saheb"}
 _OUTLETISH = re.compile(
     r"\b(?:Daily|Channel|TV|News|Times|Post|Tribune|Express|Herald|Gazette|Observer|Dispatch|"
@@ -111,6 +112,7 @@ class Scope:
     named: set[str] = field(default_factory=set)  # contests the report has named so far
     people: list[str] = field(default_factory=list)  # names read so far, as written
     last_party: Mention | None = None  # the party named last: "the party" in a release
+    winner: str = ""  # whom the paragraph named the winner: a margin with no name is theirs
 
     def remember(self, name: Mention) -> None:
         if name.party:
@@ -156,6 +158,12 @@ def find_mentions(text: str, context: Scope) -> list[Mention]:
         if name.kind == "name":
             _attach_party(text, name, found, context)
             found.append(name)
+    for p in found:  # "X held NA-58 for the PPP with ...": the party is X's, not an actor
+        if p.kind == "party" and not p.attached and _FOR_PARTY.search(text[: p.start]):
+            owners = [n for n in names if n.kind == "name" and n.end <= p.start]
+            if owners:
+                p.attached = True
+                owners[-1].party = owners[-1].party or p.party
     for aside in _APPOSITIVE.finditer(text):
         for m in found:
             if aside.start() <= m.start < aside.end():

@@ -13,7 +13,8 @@ from tallyproof.claims.votes import VOTES_AFTER
 from tallyproof.domain.claims import Claim, ClaimKind, Qualifier
 
 _SEAT_AFTER = re.compile(
-    r"^\s*(?P<words>(?:[A-Za-z'’-]+\s+){0,3}?)(?P<noun>seats?|constituencies)\b", re.IGNORECASE
+    r"^\s*(?P<words>(?:[A-Za-z'’-]+\s+){0,3}?)(?P<noun>seats?|constituencies|chairmanships?|mayoralties)\b",
+    re.IGNORECASE,
 )
 _WIN = re.compile(
     r"\b(?:won|win|wins|winning|secured?|securing|bagged|bagging|grabbed|grab|clinched|"
@@ -25,7 +26,7 @@ _NONE_OF = re.compile(
     r"(?:[\w'’-]+\s+){0,3}?seats?\b",
     re.IGNORECASE,
 )
-_SEAT_WORD = re.compile(r"\b(?:seats?|constituencies)\b", re.IGNORECASE)
+_SEAT_WORD = re.compile(r"\b(?:seats?|constituencies|chairmanships?|mayoralties)\b", re.I)
 _ELLIPTIC_SEATS = re.compile(
     r"(?:\s+(?:has|have|had|so|far|also|only|candidates|nominees))*\s+"
     r"(?:won|secured|bagged|got|grabbed|clinched|took|stood at|with)?\s*$",

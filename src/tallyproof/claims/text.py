@@ -119,7 +119,8 @@ def _result_line(line: str) -> bool:
     """A line with a count and a few words: a live-blog entry or a results list's line
     ("11:42 PM — X leads NA-62 with 40,112", "NA-57: X (PTI) 1,31,000; Y 98,000"), read though
     it does not end as a sentence does."""
-    return len(line.split()) >= RESULT_LINE_WORDS and bool(_COUNT.search(line))
+    counts = len(_COUNT.findall(line)) or len(re.findall(r"\b\d+\b", line)) // 2
+    return len(line.split()) >= RESULT_LINE_WORDS and counts > 0
 
 
 def _prose(line: str) -> bool:

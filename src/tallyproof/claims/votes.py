@@ -35,7 +35,10 @@ _BARE_BEFORE = re.compile(
     r"\b(?:margin|majority|lead)(?:\s+of)?\s*[:=]?\s+$|"
     r"\b(?:won|wins|win|winning|leads?|leading|ahead|retain\w*|held|holds)\b[^.;]{0,60}\bby\s+$|"
     r"\bfinal(?:\s+(?:count|tally|result))?\s*[:\u2014-]\s*$|"
-    r"\bfollowed\s+by\s+[^.;]{2,80}?\s+with\s+$|\bwith\s+$|[\u2014\u2013]\s*$",
+    r"\bfollowed\s+by\s+[^.;]{2,80}?\s+with\s+$|\bwith\s+$|[\u2014\u2013]\s*$|"
+    r"\b(?:had|has|have)\s+$|\bfigure\s+of\s+$|"
+    r"\b(?:tally|count|total|figure|sheets?|form\s*4[57]s?)\s+(?:showed|shows|puts?|gave|gives|"
+    r"credits?|credited)\s+(?:\w+\s+)?(?:at\s+|with\s+)?$",
     re.IGNORECASE,
 )
 # after a count, words that end its phrase: "received 45,958 and ...", "62,388." (not a noun)
@@ -103,7 +106,7 @@ def vote_claim(
     if not votes and not owner:
         owner = _following_owner(text, n, n.end, mentions, against=True)
     if not votes and not owner:
-        owner = _elliptic_owner(text, n, mentions, vote_context)
+        owner = _elliptic_owner(text, n, mentions, vote_context) or _figure_for(text, n, mentions)
     bare = not votes and not owner and _bare_count(text, n)
     if not votes and not owner and not bare:
         return None
@@ -154,7 +157,8 @@ def _bare_count(text: str, n: Number) -> bool:
     """A number with no noun after it, right after a verb of polling: "finished with 41,090"."""
     if n.value < 100 or not _AFTER_BARE.match(text[n.end :]):
         return False
-    return bool(_BARE_BEFORE.search(tail(text, n.start)))
+    _, start = qualifier_of(text, n)  # "had about 1.55 lakh": the verb before the hedge
+    return bool(_BARE_BEFORE.search(tail(text, start)))
 
 
 def _following_owner(
@@ -177,6 +181,25 @@ def _following_owner(
     return names[0]
 
 
+_FIGURE_FOR = re.compile(
+    r"\b(?:figure|tally|total|count|votes)\s+(?:for|of)\s+(?P<who>[^.;]{2,60}?)\s+"
+    r"(?:is|was|stood\s+at|at|:)\s+$",
+    re.IGNORECASE,
+)
+
+
+def _figure_for(text: str, n: Number, mentions: list[Mention]) -> Mention | None:
+    """ "the declared figure for Amir is about 1.03 lakh": the name after "for"."""
+    _, start = qualifier_of(text, n)
+    before = tail(text, start)
+    m = _FIGURE_FOR.search(before)
+    if not m:
+        return None
+    lo, hi = start - len(before) + m.start("who"), start - len(before) + m.end("who")
+    names = [x for x in mentions if x.kind == "name" and lo <= x.start < hi]
+    return names[-1] if names else None
+
+
 def _elliptic_owner(
     text: str, n: Number, mentions: list[Mention], vote_context: bool
 ) -> Mention | None:
@@ -184,8 +207,9 @@ def _elliptic_owner(
     Shaheen at 86,794": a name right before a count, in a sentence that counted another."""
     if not vote_context or n.value < 100 or not _AFTER_BARE.match(text[n.end :]):
         return None
-    names = [m for m in mentions if m.kind == "name" and m.end <= n.start]
-    if not names or not _ELLIPTIC_GAP.match(text[names[-1].end : n.start]):
+    _, start = qualifier_of(text, n)
+    names = [m for m in mentions if m.kind == "name" and m.end <= start]
+    if not names or not _ELLIPTIC_GAP.match(text[names[-1].end : start]):
         return None
     return names[-1]
 
@@ -196,6 +220,8 @@ def _margin_owner(
     """A margin belongs to the winner: the sentence's subject when a verb of defeat comes
     between ("Khosa defeated Rafique by ..."), else the nearest actor."""
     actors = [m for m in actors_in(mentions) if m.end <= position]
+    if re.search(r"\b(?:was|were|been)\s+(?:\w+\s+)?(?:defeated|beaten)\s+$", text[:position]):
+        return None  # "Mian Sahib was thus defeated by just 718": the winner is not here
     lost = _LOST_TO.search(text, actors[0].end if actors else 0, position)
     if lost:  # "Abbasi was defeated by Imran Khan by ...": the one after "by"
         after = [m for m in actors if m.start >= lost.end()]

@@ -33,7 +33,8 @@ _WON = re.compile(  # a verb of winning whose object is the contest, not seats o
 # "was defeated by X", "lost NA-15 to X", "went to X": the winner comes after
 _WINNER_AFTER = re.compile(
     r"\b(?:(?:was|were|been|got)\s+(?:defeated|beaten|trounced|routed|upset)\s+by|"
-    r"lost\s+(?:[\w'’-]+\s+){0,5}?to|(?:seat|race|contest)\s+went\s+to)\s+",
+    r"lost\s+(?:[\w'’-]+\s+){0,5}?to|(?:seat|race|contest|crown)\s+went\s+to|"
+    r"gave\s+the\s+(?:seat|contest|race)\s+to)\s+",
     re.IGNORECASE,
 )
 # a results line's verdict: "— PTI gain", "PML-N hold", "retained": the line's first name
