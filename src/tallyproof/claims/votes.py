@@ -26,7 +26,7 @@ _POSSESSIVE = re.compile(
 )
 _BARE_BEFORE = re.compile(
     r"\b(?:finished|ended|came|trailed|was left)\s+(?:second\s+|third\s+)?with\s+$|"
-    r"\b(?:polled|bagged|secured|received|obtained|garnered|got|on|securing|receiving|polling|"
+    r"\b(?:polled|bagged|secured|received|obtained|garnered|got|on|securing|receiving|polling|took|"
     r"bagging|obtaining|getting|garnering)\s+$|"
     r"\b(?:tally|total|count)\s+(?:was|of|stood at|at)\s+$|"
     r"\b(?:reduced|cut|dropped|fell|slashed|brought down|raised|rose|jumped)\s+(?:to|from)\s+$|"
@@ -208,10 +208,13 @@ def _elliptic_owner(
     if not vote_context or n.value < 100 or not _AFTER_BARE.match(text[n.end :]):
         return None
     _, start = qualifier_of(text, n)
-    names = [m for m in mentions if m.kind == "name" and m.end <= start]
-    if not names or not _ELLIPTIC_GAP.match(text[names[-1].end : start]):
+    who = [m for m in actors_in(mentions) if m.end <= start]
+    if not who:
         return None
-    return names[-1]
+    gap = text[who[-1].end : start]
+    if who[-1].kind == "party":  # "; the ANP leader 59,483": the party's candidate
+        gap = re.sub(r"^\s*(?:['’]s\s+)?(?:leader|chief|candidate|nominee|man|woman)\b", "", gap)
+    return who[-1] if _ELLIPTIC_GAP.match(gap) else None
 
 
 def _margin_owner(

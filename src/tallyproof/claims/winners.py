@@ -26,6 +26,10 @@ _WON = re.compile(  # a verb of winning whose object is the contest, not seats o
     r"|(?:(?:was|were|is|has\s+been|had\s+been)\s+)?(?:declared|announced|notified)\s+(?:as\s+)?(?:the\s+)?(?:winner|elected|"
     r"returned\s+candidate)\b"
     r"|(?:was|were|has\s+been|had\s+been|got)\s+(?:re-?)?elected\b"
+    r"|(?:was|were)\s+(?:declared|elected|returned)\s+(?:as\s+)?(?:the\s+)?(?:mayor|chairman|"
+    r"chairperson|MNA|MPA)\b|(?:was|were|has\s+been)\s+returned\s+(?:from|in)\b"
+    r"|(?:has|have|had)\s+taken\s+" + _CONTEST_WORD + r"|\btook\s+[\d,]+\s+and\s+the\s+seat\b"
+    r"|\bwho\s+won\b(?!\s+by)"
     r"|(?:defeated|defeats|defeating|beat|beats|beating|trounced|routed|edged\s+out|"
     r"outpolled)\b(?!\s+by\b))",
     re.IGNORECASE,
@@ -38,7 +42,9 @@ _WINNER_AFTER = re.compile(
     re.IGNORECASE,
 )
 # a results line's verdict: "— PTI gain", "PML-N hold", "retained": the line's first name
-_VERDICT = re.compile(r"(?:\b[A-Z][\w()-]*\s+)?\b(?:gain|hold|retained)\b\W*$")
+_VERDICT = re.compile(
+    r"(?:\b[A-Z][\w()-]*\s+)?\b(?:gain|hold|retained)\b(?=\W*$|\s*,\s*(?:margin|majority)\b)"
+)
 _SUBJECT_PRONOUN = re.compile(r"\b(?:he|she)\b", re.IGNORECASE)
 _PASSIVE = re.compile(r"\b(?:was|were|is|are|been|being|got)\s+$", re.IGNORECASE)
 _DECLARED_NAMED = re.compile(  # "declared PML-N's Anjum Aqeel Khan the winner"
