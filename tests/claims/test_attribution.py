@@ -271,3 +271,42 @@ def test_live_blog_and_results_list_lines_are_read():
         (92891, "NA-53/0"),
         (44314, "NA-53/1"),
     ]
+
+
+def test_an_honorific_alone_is_the_one_person_carrying_it_or_nobody():
+    one = (
+        "In NA-53, Shahid Khaqan Abbasi and Malik Sohail Khan spoke. Abbasi Sahib got 44,314 votes."
+    )
+    assert votes(one)[-1][:2] == (44314, "NA-53/1")
+    text = "In NA-56, Malik Sohail Khan polled 99,404 votes. The Malik thanked voters."
+    assert votes(text) == [(99404, "NA-56/1", "NA-56", "")]
+    nobody = "In NA-53, the Maulana got 5,000 votes."
+    ((value, candidate, _, why),) = votes(nobody)
+    assert (value, candidate, why) == (5000, "", "the report names nobody for it")
+
+
+def test_a_party_tally_is_seats_not_votes():
+    got = claims("Our scoreboard so far:\n\nPTI 115 | PML-N 64 | PPP 43\n")
+    assert [(c.kind, c.party, c.value) for c in got] == [
+        (ClaimKind.SEATS, "PTI", 115),
+        (ClaimKind.SEATS, "PML-N", 64),
+        (ClaimKind.SEATS, "PPP", 43),
+    ]
+
+
+def test_a_results_line_verdict_names_the_leader_the_winner():
+    text = "NA-56 Attock-II: Tahir Sadiq (PTI) 163,325; Malik Sohail Khan (PML-N) 99,404 — PTI gain"
+    got = claims(text)
+    assert [(c.kind, c.value, c.candidate_id) for c in got] == [
+        (ClaimKind.VOTES, 163325, "NA-56/0"),
+        (ClaimKind.VOTES, 99404, "NA-56/1"),
+        (ClaimKind.WINNER, None, "NA-56/0"),
+    ]
+
+
+def test_a_margin_with_no_name_is_the_declared_winners_or_unsure():
+    text = "In NA-53, Imran Khan was declared the winner. Margin 48,577."
+    (margin,) = [c for c in claims(text) if c.kind is ClaimKind.MARGIN]
+    assert (margin.value, margin.candidate_id) == (48577, "NA-53/0")
+    (alone,) = [c for c in claims("In NA-53, the margin was 48,577.") if c.kind is ClaimKind.MARGIN]
+    assert alone.unsure == "the report names no winner for it" and not alone.linked

@@ -32,7 +32,7 @@ _BARE_BEFORE = re.compile(
     r"\b(?:reduced|cut|dropped|fell|slashed|brought down|raised|rose|jumped)\s+(?:to|from)\s+$|"
     r"\bfrom\s+[\d,]+\s+to\s+$|\bto\s+[\d,]+\s+from\s+$|"
     r"\b(?:puts?|placed?|shows?|gives?)\s+[^,.;]{2,60}?\s+at\s+$|"
-    r"\b(?:margin|majority|lead)(?:\s+of)?\s*[:=]?\s+$|"
+    r"\b(?:margin|majority|lead)(?:\s+(?:of|was|is|stood\s+at))?\s*[:=]?\s+$|"
     r"\b(?:won|wins|win|winning|leads?|leading|ahead|retain\w*|held|holds)\b[^.;]{0,60}\bby\s+$|"
     r"\bfinal(?:\s+(?:count|tally|result))?\s*[:\u2014-]\s*$|"
     r"\bfollowed\s+by\s+[^.;]{2,80}?\s+with\s+$|\bwith\s+$|[\u2014\u2013]\s*$|"
