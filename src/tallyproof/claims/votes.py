@@ -169,7 +169,8 @@ def _following_owner(
     if against and not re.search(r"\bagainst\s+$", tail(text, n.start)):
         return None
     m = re.match(
-        r"^\s*(?:for|of|by|(?:were\s+|was\s+)?(?:cast|polled)\s+in\s+favou?r\s+of)\s+",
+        r"^\s*(?:for|of|by|went\s+to|(?:were\s+|was\s+)?(?:cast\s+|polled\s+)?(?:in\s+favou?r\s+of|"
+        r"for|by))\s+",
         text[end:],
         re.IGNORECASE,
     )

@@ -31,7 +31,12 @@ _WON = re.compile(  # a verb of winning whose object is the contest, not seats o
     r"|(?:has|have|had)\s+taken\s+" + _CONTEST_WORD + r"|\btook\s+[\d,]+\s+and\s+the\s+seat\b"
     r"|\bwho\s+won\b(?!\s+by)"
     r"|(?:defeated|defeats|defeating|beat|beats|beating|trounced|routed|edged\s+out|"
-    r"outpolled)\b(?!\s+by\b))",
+    r"outpolled|unseated|ousted|toppled|upset|knocked\s+out|edged\s+past)\b(?!\s+by\b)"
+    r"|won\s+(?:comfortably|easily|handily|convincingly|narrowly|again|outright)\b"
+    r"|(?:triumphed|prevailed|romped\s+home|sailed\s+through)\b"
+    r"|(?:topped\s+the\s+(?:poll|count|field)|finished\s+first|came\s+(?:out\s+on\s+top|first))\b"
+    r"|(?:kept|took|takes|wrested)\s+(?:(?:the|his|her)\s+)?(?:seat\b(?!s)|" + _CONTEST_WORD + r")"
+    r"|(?:is|became|becomes)\s+the\s+(?:new\s+)?(?:MNA|MPA|member)\s+(?:from|for)\b)",
     re.IGNORECASE,
 )
 # "was defeated by X", "lost NA-15 to X", "went to X": the winner comes after
@@ -39,6 +44,14 @@ _WINNER_AFTER = re.compile(
     r"\b(?:(?:was|were|been|got)\s+(?:defeated|beaten|trounced|routed|upset)\s+by|"
     r"lost\s+(?:[\w'’-]+\s+){0,5}?to|(?:seat|race|contest|crown)\s+went\s+to|"
     r"gave\s+the\s+(?:seat|contest|race)\s+to)\s+",
+    re.IGNORECASE,
+)
+# "The victor, the PTI's young Faisal Vawda, ...": the winner named in the appositive
+_THE_WINNER = re.compile(r"\b(?:the\s+)?(?:victor|winner)\s*,", re.IGNORECASE)
+# "X's narrow victory", "victory for X"
+_VICTORY_OF = re.compile(
+    r"['’]s\s+(?:\w+\s+)?(?:win|victory)\b(?!\s+(?:margin|lead|speech|rally|claims?|procession))"
+    r"|\b(?:win|victory)\s+(?:for|of)\s+",
     re.IGNORECASE,
 )
 # a results line's verdict: "— PTI gain", "PML-N hold", "retained": the line's first name
@@ -84,6 +97,17 @@ def winner_claims(
         after = [a for a in actors_in(mentions) if a.kind == "name" and a.start >= m.end()]
         if after and not text[m.end() : after[0].start].count(","):
             found.append((m.start(), m.end(), after[0]))
+    for m in _THE_WINNER.finditer(text):
+        after = [a for a in actors_in(mentions) if a.kind == "name" and m.end() <= a.start]
+        if after and after[0].start - m.end() <= 40:
+            found.append((m.start(), m.end(), after[0]))
+    for m in _VICTORY_OF.finditer(text):
+        if m.group(0).startswith(("'", "’")):
+            owner = [a for a in mentions if a.kind == "name" and 0 <= m.start() - a.end <= 1]
+        else:
+            owner = [a for a in mentions if a.kind == "name" and 0 <= a.start - m.end() <= 30]
+        if owner and not _NOT_WON.search(tail(text, m.start())):
+            found.append((m.start(), m.end(), owner[0]))
     verdict = _VERDICT.search(text)
     names = [a for a in actors_in(mentions) if a.kind == "name"]
     contests = [a for a in mentions if a.kind == "contest"]
