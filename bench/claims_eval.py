@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,24 +18,19 @@ from rich.console import Console
 from rich.table import Table
 
 from record import write_results
-from tallyproof.claims.evaluate import MODES, Mismatch, Score, labels_from, score
+from tallyproof.claims.evaluate import MODES, Mismatch, Score, labels_from, roster_named, score
 from tallyproof.claims.extract import extract
 from tallyproof.claims.link import link_claims
 from tallyproof.claims.roster import Roster
 from tallyproof.domain.claims import Claim
 from tallyproof.domain.structure import ElectionStructure, parse_structure
-from tallyproof.importers import pk2018, pk2024
-from tallyproof.importers.plan import Plan
+from tallyproof.importers.rosters import rosters
 from tallyproof.sample.generator import build_sample
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "claims" / "corpus"
 SHARED = ROOT.parent / "shared"
 SEEDS = SHARED / "seeds"
-DATASETS: dict[str, Callable[[Path], Plan]] = {
-    "pk2018-na-pa-candidates": pk2018.build,
-    "pk2024-na-form45-vs-form47": pk2024.build,
-}
 DEFAULT_SETS = [
     "heldout5",
     "heldout",
@@ -51,11 +45,6 @@ DEFAULT_SETS = [
 console = Console(width=130)
 
 
-def _structure_of(plan: Plan) -> ElectionStructure:
-    step = next(s for s in plan.steps if s.action == "structure")
-    return parse_structure(step.envelopes[0]["structure"])
-
-
 @cache
 def sample_structures() -> tuple[ElectionStructure, ...]:
     plan = build_sample()
@@ -64,51 +53,6 @@ def sample_structures() -> tuple[ElectionStructure, ...]:
         for step in plan.steps
         if step.action == "structure"
     )
-
-
-@cache
-def dataset_structure(name: str) -> ElectionStructure:
-    return _structure_of(DATASETS[name](SHARED / "data" / name))
-
-
-def local_structure(eid: str, contests: list[dict[str, Any]]) -> ElectionStructure:
-    """A labelled set's own roster of local contests as an election structure."""
-    parties = sorted({k["party"] for c in contests for k in c["candidates"] if k.get("party")})
-    return parse_structure(
-        {
-            "election": {"id": eid, "name": eid, "kind": "local_government", "date": "2021-12-19"},
-            "parties": [{"code": p, "name": p} for p in parties],
-            "assemblies": [{"code": "LG", "name": "Local government", "level": "local"}],
-            "contests": [
-                {
-                    "code": c["code"],
-                    "assembly": "LG",
-                    "name": " ".join([c["name"], *c.get("places", [])]),
-                    "candidates": [
-                        {"id": f"{c['code']}/{i + 1}", "name": k["name"]}
-                        | ({"party": k["party"]} if k.get("party") else {})
-                        for i, k in enumerate(c["candidates"])
-                    ],
-                }
-                for c in contests
-            ],
-        }
-    )
-
-
-def rosters(directory: Path) -> dict[str, tuple[ElectionStructure, ...]] | None:
-    """Each report's elections, from the set's roster.json; None without one."""
-    path = directory / "roster.json"
-    if not path.exists():
-        return None
-    doc = json.loads(path.read_text("utf-8"))
-    elections: dict[str, ElectionStructure] = {}
-    for eid, spec in doc["elections"].items():
-        if "dataset" in spec:
-            elections[eid] = dataset_structure(spec["dataset"])
-        else:
-            elections[eid] = local_structure(eid, spec["contests"])
-    return {report: tuple(elections[e] for e in ids) for report, ids in doc["reports"].items()}
 
 
 def corpus(name: str) -> list[tuple[str, str, list[Any], tuple[ElectionStructure, ...]]]:
@@ -121,19 +65,10 @@ def corpus(name: str) -> list[tuple[str, str, list[Any], tuple[ElectionStructure
         return [(*r, sample_structures()) for r in found]
     directory = CORPUS / name
     labels = json.loads((directory / "labels.json").read_text("utf-8"))
-    linked = rosters(directory)
+    linked = rosters(directory, SHARED / "data")
     return [
         (f, (directory / f).read_text("utf-8"), items, (linked or {}).get(f, sample_structures()))
         for f, items in labels.items()
-    ]
-
-
-def named_by_roster(claims: list[Claim], structures: tuple[ElectionStructure, ...]) -> list[Claim]:
-    """Linked claims carry the roster's name for their candidate, as a results page shows it."""
-    names = {k.id: k.name for s in structures for c in s.contests for k in c.candidates}
-    return [
-        c if not c.candidate_id else type(c)(**{**c.__dict__, "candidate": names[c.candidate_id]})
-        for c in claims
     ]
 
 
@@ -141,7 +76,7 @@ def read_set(name: str) -> list[tuple[str, list[Claim], list[Any]]]:
     out = []
     for report, text, items, structures in corpus(name):
         claims = link_claims(extract(text, roster=Roster.of(structures)).claims, list(structures))
-        out.append((report, named_by_roster(claims, structures), labels_from(text, items)))
+        out.append((report, roster_named(claims, structures), labels_from(text, items)))
     return out
 
 

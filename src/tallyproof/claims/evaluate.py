@@ -15,11 +15,12 @@ contests by the linked code or as written."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tallyproof.claims.gazetteer import PARTY_BY_ALIAS, name_tokens
 from tallyproof.domain.claims import Claim, ClaimKind
+from tallyproof.domain.structure import ElectionStructure
 
 _NOT_FIELDS = ("kind", "quote", "occurrence", "start", "end", "ambiguous")
 MODES = ("fields", "value", "strict")
@@ -84,6 +85,13 @@ def _agrees(claim: Claim, key: str, want: Any) -> bool:
         "status": str(claim.status) if claim.status else None,
     }
     return got.get(key) == want
+
+
+def roster_named(claims: Iterable[Claim], structures: Iterable[ElectionStructure]) -> list[Claim]:
+    """Linked claims carry the roster's name for their candidate, as a results page shows it,
+    so that a spelling the roster resolved ("Yasmin") scores as the candidate it is."""
+    names = {k.id: k.name for s in structures for c in s.contests for k in c.candidates}
+    return [replace(c, candidate=names[c.candidate_id]) if c.candidate_id else c for c in claims]
 
 
 def _party(name: Any) -> str | None:
