@@ -33,6 +33,7 @@ SHARED = ROOT.parent / "shared"
 SEEDS = SHARED / "seeds"
 DEFAULT_SETS = [
     "heldout5",
+    "heldout6",
     "heldout",
     "heldout2",
     "heldout3",
@@ -40,6 +41,7 @@ DEFAULT_SETS = [
     "dev",
     "dev2",
     "dev3",
+    "dev4",
     "seeds",
 ]
 console = Console(width=130)

@@ -90,8 +90,13 @@ def _agrees(claim: Claim, key: str, want: Any) -> bool:
 def roster_named(claims: Iterable[Claim], structures: Iterable[ElectionStructure]) -> list[Claim]:
     """Linked claims carry the roster's name for their candidate, as a results page shows it,
     so that a spelling the roster resolved ("Yasmin") scores as the candidate it is."""
-    names = {k.id: k.name for s in structures for c in s.contests for k in c.candidates}
-    return [replace(c, candidate=names[c.candidate_id]) if c.candidate_id else c for c in claims]
+    names = {
+        (s.election.id, k.id): k.name for s in structures for c in s.contests for k in c.candidates
+    }
+    return [
+        replace(c, candidate=names[c.election, c.candidate_id]) if c.candidate_id else c
+        for c in claims
+    ]
 
 
 def _party(name: Any) -> str | None:
