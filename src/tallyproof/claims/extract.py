@@ -49,6 +49,7 @@ _RIVAL = re.compile(
     re.IGNORECASE,
 )
 _SEAT_NAME = re.compile(r"\b[A-Z][a-z]+-(?:[IVXL]+|[ivxl]+)\b")  # "Kasur-II"
+_QUESTION = re.compile(r"\?[\"'”’)]*\s*$")
 _CODE = re.compile(r"(?<![\w-])(NA|PP|PS|PK|PB)[\s-]?(\d{1,3})(?![\w-])")
 _WHICH_ONE = re.compile(
     r"\b(?:one of (?:them|the two(?:\s+[\w-]+)?|the candidates|the rivals)|either (?:of them|"
@@ -71,6 +72,8 @@ def extract(text: str, outlet: str = "", date: str = "", roster: Roster | None =
             _new_paragraph(report, sentence.paragraph, context)
         mentions = _placed(find_mentions(sentence.text, context), context)
         claims = _claims(sentence, mentions, previous, context)
+        if _QUESTION.search(sentence.text):
+            claims = []  # "Can a candidate shed eighty-eight thousand votes?": asked, not said
         named = any(m.kind == "contest" for m in mentions)
         claims = [_settle(c, sentence, named, context) for c in claims]
         if (quoted := attribution(mentions)) and _REPORTED.search(sentence.text):

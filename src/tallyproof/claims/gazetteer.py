@@ -192,6 +192,13 @@ OUTLET_SUFFIX = re.compile(
 
 # capitalised words that start no name
 NOT_NAMES = {
+    "North",
+    "South",
+    "East",
+    "West",
+    "Central",
+    "Upper",
+    "Lower",
     "The",
     "A",
     "An",

@@ -86,7 +86,26 @@ _OUTLETISH = re.compile(
     r"\b(?:Daily|Channel|TV|News|Times|Post|Tribune|Express|Herald|Gazette|Observer|Dispatch|"
     r"Chronicle|Mercury|Courier|Ledger)\b"
 )
-_OFFICE_WORDS = {"Senior", "Vice", "Secretary", "Supremo", "Quaid", "Stalwart", "Nazim", "Former"}
+_OFFICE_WORDS = {
+    "Senior",
+    "Vice",
+    "Secretary",
+    "Supremo",
+    "Quaid",
+    "Stalwart",
+    "Nazim",
+    "Former",
+    "Speaker",
+    "Deputy",
+    "Governor",
+    "Senator",
+    "Justice",
+    "Major",
+    "Colonel",
+    "Captain",
+    "Retd",
+    "Advocate",
+}
 _SUB_NAME = re.compile(r"-(?:[IVXLivxl]+|\d+)$")  # "Lahore-II", "Attock-l": a seat, not a person
 _APPOSITIVE = re.compile(
     r",\s*(?:who\s+is\s+(?:also\s+)?)?(?:the\s+|a\s+)?(?:brother|sister|son|daughter|wife|"

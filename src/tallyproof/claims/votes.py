@@ -81,8 +81,9 @@ _MARGIN_NOUN_BEFORE = re.compile(
     re.IGNORECASE,
 )
 DEFEAT = re.compile(
-    r"\b(?:defeat(?:ed|ing)?|beat(?:ing)?|trounc(?:ed|ing)|edg(?:ed|ing) out|leaving behind|"
-    r"outpolled|against)\b",
+    r"\b(?:defeat(?:ed|ing)?|beat(?:ing)?|trounc(?:ed|ing)|edg(?:ed|ing) (?:out|past)|"
+    r"leaving behind|outpolled|against|unseat(?:ed|ing)|oust(?:ed|ing)|toppl(?:ed|ing)|upset|"
+    r"knock(?:ed|ing) out)\b",
     re.IGNORECASE,
 )
 _TRAILED = re.compile(r"\b(?:trail(?:ed|s|ing)|lost|behind)\b", re.IGNORECASE)
@@ -107,6 +108,8 @@ def vote_claim(
         owner = _following_owner(text, n, n.end, mentions, against=True)
     if not votes and not owner:
         owner = _elliptic_owner(text, n, mentions, vote_context) or _figure_for(text, n, mentions)
+    if not votes and not owner:
+        owner = _score_line(text, n, mentions)
     bare = not votes and not owner and _bare_count(text, n)
     if not votes and not owner and not bare:
         return None
@@ -199,6 +202,26 @@ def _figure_for(text: str, n: Number, mentions: list[Mention]) -> Mention | None
     lo, hi = start - len(before) + m.start("who"), start - len(before) + m.end("who")
     names = [x for x in mentions if x.kind == "name" and lo <= x.start < hi]
     return names[-1] if names else None
+
+
+_SCORE_FIRST = re.compile(r"^\s*to\s+\d[\d,]*(?!\s*(?:votes?\s+)?(?:for|of)\b)")
+_SCORE_SECOND = re.compile(r"\d[\d,]*\s+to\s+$")
+
+
+def _score_line(text: str, n: Number, mentions: list[Mention]) -> Mention | None:
+    """ "X edged past Y by 33 votes, 78,911 to 78,878": the first count is the one who beat,
+    the second the one beaten (names on each side of a verb of defeat)."""
+    first, second = _SCORE_FIRST.match(text[n.end :]), _SCORE_SECOND.search(tail(text, n.start))
+    if not first and not second:
+        return None
+    names = [m for m in actors_in(mentions) if m.kind == "name" and m.end <= n.start]
+    verb = DEFEAT.search(text, names[0].end if names else 0, n.start)
+    if not names or not verb or verb.group(0).lower() == "against":
+        return None
+    beaten = [m for m in names if m.start >= verb.end()]
+    if first:
+        return names[0]
+    return beaten[0] if beaten else None
 
 
 def _elliptic_owner(
