@@ -39,7 +39,8 @@ _REPORTED = re.compile(r"\breported\b|\bobtained by\b|\baccording to\b", re.IGNO
 # a paragraph that speaks of votes or results: its bare numbers after "received" are votes
 _RESULT_WORD = re.compile(
     r"\b(?:votes?|polled|tally|count(?:ed)?|results?|form[\s-]?4[57]|received|secured|bagged|"
-    r"wins?|won|final|margin|leads?|hold|gain|retain(?:s|ed)?)\b",
+    r"wins?|won|final|margin|leads?|hold|gain|retain(?:s|ed)?|winner|declared|elected|defeat\w*|"
+    r"beat|trounced|edged|prevailed|trails?|trailing)\b",
     re.IGNORECASE,
 )
 # "his nearest rival got 31,205": someone other than the subject, by a pronoun

@@ -112,7 +112,7 @@ _APPOSITIVE = re.compile(
     r"husband|father|mother|nephew|niece|cousin|uncle|aide|relative)\s+of\b[^,.]*,",
     re.IGNORECASE,
 )
-_PRONOUN = re.compile(r"\b(?:he|she|him|her|his|they|their|I|my)\b")
+_PRONOUN = re.compile(r"\b(?:[Hh]e|[Ss]he|[Hh]im|[Hh]er|[Hh]is|[Tt]hey|[Tt]heir|I|[Mm]y)\b")
 
 
 @dataclass

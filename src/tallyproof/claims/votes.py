@@ -27,6 +27,7 @@ _POSSESSIVE = re.compile(
 _BARE_BEFORE = re.compile(
     r"\b(?:finished|ended|came|trailed|was left)\s+(?:second\s+|third\s+)?with\s+$|"
     r"\b(?:polled|bagged|secured|received|obtained|garnered|got|on|securing|receiving|polling|took|"
+    r"gather(?:ed)?|mustered|managed|collected|"
     r"bagging|obtaining|getting|garnering)\s+$|"
     r"\b(?:tally|total|count)\s+(?:was|of|stood at|at)\s+$|"
     r"\b(?:reduced|cut|dropped|fell|slashed|brought down|raised|rose|jumped)\s+(?:to|from)\s+$|"
@@ -43,8 +44,8 @@ _BARE_BEFORE = re.compile(
 )
 # after a count, words that end its phrase: "received 45,958 and ...", "62,388." (not a noun)
 _AFTER_BARE = re.compile(
-    r"^\s*(?:$|[,.;:)\u2014\u2013-]|(?:and|while|whereas|but|against|as|to|from|in|when|after|"
-    r"compared|according)\b)",
+    r"^\s*(?:$|[,.;:)|\u2014\u2013-]|(?:and|while|whereas|but|against|as|to|from|in|when|after|"
+    r"compared|according|vs|versus|v|over|on|ahead|behind|for)\b)",
     re.IGNORECASE,
 )
 # totals that are no candidate's: turnout, votes polled in all, registered, rejected
@@ -204,6 +205,11 @@ def _figure_for(text: str, n: Number, mentions: list[Mention]) -> Mention | None
     return names[-1] if names else None
 
 
+_BEAT = re.compile(
+    r"\b(?:defeat(?:ed|s)|beat|trounced|routed|edged\s+(?:out|past)|unseated|ousted|outpolled|"
+    r"prevailed|won|wins|carried|took|retained|held\s+on|holds\s+on)\b",
+    re.IGNORECASE,
+)
 _SCORE_FIRST = re.compile(r"^\s*to\s+\d[\d,]*(?!\s*(?:votes?\s+)?(?:for|of)\b)")
 _SCORE_SECOND = re.compile(r"\d[\d,]*\s+to\s+$")
 
@@ -215,10 +221,11 @@ def _score_line(text: str, n: Number, mentions: list[Mention]) -> Mention | None
     if not first and not second:
         return None
     names = [m for m in actors_in(mentions) if m.kind == "name" and m.end <= n.start]
-    verb = DEFEAT.search(text, names[0].end if names else 0, n.start)
-    if not names or not verb or verb.group(0).lower() == "against":
+    verb = _BEAT.search(text, names[0].end if names else 0, n.start)
+    if not names or not verb:
         return None
-    beaten = [m for m in names if m.start >= verb.end()]
+    after = [m for m in actors_in(mentions) if m.kind == "name" and m.start >= verb.end()]
+    beaten = [m for m in after if m is not names[0]]
     if first:
         return names[0]
     return beaten[0] if beaten else None

@@ -13,7 +13,8 @@ from tallyproof.domain.claims import Claim, ClaimKind
 _CONTEST_WORD = r"(?:NA|PP|PS|PK|PB)[\s-]?\d{1,3}\b"
 _WON = re.compile(  # a verb of winning whose object is the contest, not seats or votes
     r"\b(?:(?:won|wins|win|retained|retains|held\s+on\s+to|holds\s+on\s+to|clinched|captured|"
-    r"bagged|secured|grabbed|snatched)\s+(?:(?:the|his|her|their)\s+)?(?:"
+    r"bagged|secured|grabbed|snatched|kept|took|takes|wrested|carried|carries)\s+"
+    r"(?:(?:the|his|her|their)\s+)?(?:"
     r"(?:(?:National|Provincial|Punjab|Sindh|Khyber\s+Pakhtunkhwa|Balochistan)\s+Assembly\s+)?"
     r"(?:(?:provincial|national|home|own|assembly|family|ancestral)\s+)?seat\b(?!s)|"
     r"[A-Z][a-z]+-(?:[IVXL]+|[ivxl]+)\b|"
@@ -27,7 +28,8 @@ _WON = re.compile(  # a verb of winning whose object is the contest, not seats o
     r"returned\s+candidate)\b"
     r"|(?:was|were|has\s+been|had\s+been|got)\s+(?:re-?)?elected\b"
     r"|(?:was|were)\s+(?:declared|elected|returned)\s+(?:as\s+)?(?:the\s+)?(?:mayor|chairman|"
-    r"chairperson|MNA|MPA)\b|(?:was|were|has\s+been)\s+returned\s+(?:from|in)\b"
+    r"chairperson|MNA|MPA)\b|(?:was|were|has\s+been)\s+returned\s+"
+    r"(?:to\s+the\s+[\w\s]{3,30}?\s+)?(?:from|in)\b"
     r"|(?:has|have|had)\s+taken\s+" + _CONTEST_WORD + r"|\btook\s+[\d,]+\s+and\s+the\s+seat\b"
     r"|\bwho\s+won\b(?!\s+by)"
     r"|(?:defeated|defeats|defeating|beat|beats|beating|trounced|routed|edged\s+out|"
@@ -35,14 +37,15 @@ _WON = re.compile(  # a verb of winning whose object is the contest, not seats o
     r"|won\s+(?:comfortably|easily|handily|convincingly|narrowly|again|outright)\b"
     r"|(?:triumphed|prevailed|romped\s+home|sailed\s+through)\b"
     r"|(?:topped\s+the\s+(?:poll|count|field)|finished\s+first|came\s+(?:out\s+on\s+top|first))\b"
-    r"|(?:kept|took|takes|wrested)\s+(?:(?:the|his|her)\s+)?(?:seat\b(?!s)|" + _CONTEST_WORD + r")"
+    r"|(?:holds?|held)\s+on\b(?=\s+(?:by|in|with|over|to\s+win))"
+    r"|\b(?:wins|won)\b(?=\s*[,.;]|\s+(?:at|again|here|there)\b)"
     r"|(?:is|became|becomes)\s+the\s+(?:new\s+)?(?:MNA|MPA|member)\s+(?:from|for)\b)",
     re.IGNORECASE,
 )
 # "was defeated by X", "lost NA-15 to X", "went to X": the winner comes after
 _WINNER_AFTER = re.compile(
     r"\b(?:(?:was|were|been|got)\s+(?:defeated|beaten|trounced|routed|upset)\s+by|"
-    r"lost\s+(?:[\w'’-]+\s+){0,5}?to|(?:seat|race|contest|crown)\s+went\s+to|"
+    r"(?:lost|loses|losing)\s+(?:[\w'’-]+\s+){0,5}?to|(?:seat|race|contest|crown)\s+went\s+to|"
     r"gave\s+the\s+(?:seat|contest|race)\s+to)\s+",
     re.IGNORECASE,
 )
