@@ -21,7 +21,7 @@ from tallyproof.claims.status import status_claims
 from tallyproof.claims.text import Report, Sentence, read_report, tail
 from tallyproof.claims.votes import VOTE_WORD, vote_claim
 from tallyproof.claims.winners import winner_claims
-from tallyproof.domain.claims import Claim, ClaimKind
+from tallyproof.domain.claims import Claim, ClaimKind, StatusClaim
 
 
 @dataclass
@@ -50,6 +50,11 @@ _RIVAL = re.compile(
     re.IGNORECASE,
 )
 _SEAT_NAME = re.compile(r"\b[A-Z][a-z]+-(?:[IVXL]+|[ivxl]+)\b")  # "Kasur-II"
+# "Had the PML-N held even a third ...", "would have won by": what did not happen
+_HYPOTHETICAL = re.compile(
+    r"^\s*(?:Had|Were|Should)\s|\b(?:would|might|could)\s+(?:have|be)\s+(?:won|lost|ahead|\w+ed)\b"
+)
+_PERSONAL = (StatusClaim.CONCEDED, StatusClaim.GAVE_UP_SEAT)  # said of a person
 _QUESTION = re.compile(r"\?[\"'”’)]*\s*$")
 _CODE = re.compile(r"(?<![\w-])(NA|PP|PS|PK|PB)[\s-]?(\d{1,3})(?![\w-])")
 _WHICH_ONE = re.compile(
@@ -73,7 +78,7 @@ def extract(text: str, outlet: str = "", date: str = "", roster: Roster | None =
             _new_paragraph(report, sentence.paragraph, context)
         mentions = _placed(find_mentions(sentence.text, context), context)
         claims = _claims(sentence, mentions, previous, context)
-        if _QUESTION.search(sentence.text):
+        if _QUESTION.search(sentence.text) or _HYPOTHETICAL.search(sentence.text):
             claims = []  # "Can a candidate shed eighty-eight thousand votes?": asked, not said
         named = any(m.kind == "contest" for m in mentions)
         claims = [_settle(c, sentence, named, context) for c in claims]
@@ -147,7 +152,8 @@ def _whose(claim: Claim, sentence: Sentence, context: Scope) -> Claim:
     rival = _RIVAL.search(before) if claim.kind is ClaimKind.VOTES else None
     if rival and (not claim.candidate or claim.candidate not in rival.group(0)):
         return replace(claim, candidate="", party="", unsure="the rival is not named")
-    if claim.kind is ClaimKind.VOTES and not claim.candidate and not claim.party:
+    personal = claim.kind is ClaimKind.VOTES or claim.status in _PERSONAL
+    if personal and not claim.candidate and not claim.party:
         return replace(claim, unsure="the report names nobody for it")
     if claim.kind is ClaimKind.MARGIN and not claim.candidate and not claim.party:
         if not context.winner:

@@ -109,7 +109,8 @@ _OFFICE_WORDS = {
 _SUB_NAME = re.compile(r"-(?:[IVXLivxl]+|\d+)$")  # "Lahore-II", "Attock-l": a seat, not a person
 _APPOSITIVE = re.compile(
     r",\s*(?:who\s+is\s+(?:also\s+)?)?(?:the\s+|a\s+)?(?:brother|sister|son|daughter|wife|"
-    r"husband|father|mother|nephew|niece|cousin|uncle|aide|relative)\s+of\b[^,.]*,",
+    r"husband|father|mother|nephew|niece|cousin|uncle|aide|relative)\s+of\b[^,.]*,"
+    r"|,\s*who\s+(?:had\s+|has\s+)?(?:left|quit|joined|deserted|abandoned|defected)\b[^,.]*,",
     re.IGNORECASE,
 )
 _PRONOUN = re.compile(r"\b(?:[Hh]e|[Ss]he|[Hh]im|[Hh]er|[Hh]is|[Tt]hey|[Tt]heir|I|[Mm]y)\b")

@@ -132,7 +132,10 @@ def _status(
         targets = contests or [context.contest]
         actor = None
     else:
-        targets = [contest_before(mentions, len(text), context)]
+        right_after = [m for m in mentions if m.kind == "contest" and 0 <= m.start - span[1] <= 30]
+        targets = [
+            right_after[0].text if right_after else contest_before(mentions, len(text), context)
+        ]
         actor = nearest(mentions, span[0]) or fallback(text, previous)
         if actor is None:
             later = actors_in(mentions)

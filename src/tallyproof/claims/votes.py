@@ -108,9 +108,9 @@ def vote_claim(
     if not votes and not owner:
         owner = _following_owner(text, n, n.end, mentions, against=True)
     if not votes and not owner:
-        owner = _elliptic_owner(text, n, mentions, vote_context) or _figure_for(text, n, mentions)
-    if not votes and not owner:
         owner = _score_line(text, n, mentions)
+    if not votes and not owner:
+        owner = _elliptic_owner(text, n, mentions, vote_context) or _figure_for(text, n, mentions)
     bare = not votes and not owner and _bare_count(text, n)
     if not votes and not owner and not bare:
         return None
@@ -120,12 +120,15 @@ def vote_claim(
     end = n.end + (votes.end() if votes else 0)
     before = tail(text, start)
     margin = bool(_MARGIN_NOUN_BEFORE.search(before) or _MARGIN_BEFORE.search(before))
-    margin = margin and not _FOLLOWED_BY.search(before)
+    margin = margin and not _FOLLOWED_BY.search(before) and not _SCORE_FIRST.match(text[n.end :])
     if margin:
         start = _margin_start(before, start)
         actor = _margin_owner(text, start, mentions, previous)
     else:
-        actor = owner or _following_owner(text, n, end, mentions)
+        actor = (
+            owner or _following_owner(text, n, end, mentions) or _subject_of(text, start, mentions)
+        )
+        actor = actor or _object_pronoun(text, start, previous)
         actor = actor or nearest(mentions, start) or fallback(text, previous)
     return _numeric_claim(
         ClaimKind.MARGIN if margin else ClaimKind.VOTES,
@@ -207,11 +210,43 @@ def _figure_for(text: str, n: Number, mentions: list[Mention]) -> Mention | None
 
 _BEAT = re.compile(
     r"\b(?:defeat(?:ed|s)|beat|trounced|routed|edged\s+(?:out|past)|unseated|ousted|outpolled|"
-    r"prevailed|won|wins|carried|took|retained|held\s+on|holds\s+on)\b",
+    r"prevailed|won|wins|carried|took|retained|held\s+on|holds\s+on|beats|trounces)\b",
     re.IGNORECASE,
 )
-_SCORE_FIRST = re.compile(r"^\s*to\s+\d[\d,]*(?!\s*(?:votes?\s+)?(?:for|of)\b)")
-_SCORE_SECOND = re.compile(r"\d[\d,]*\s+to\s+$")
+_SCORE_FIRST = re.compile(
+    r"^\s*(?:votes?\s+)?to\s+(?:(?:his|her|their)\s+)?\d[\d,]*(?!\s*(?:votes?\s+)?(?:for|of)\b)"
+)
+_SCORE_SECOND = re.compile(r"\d[\d,]*\s+(?:votes?\s+)?to\s+(?:(?:his|her|their)\s+)?$")
+# the subject's own count: ", securing 76,046", "X defeated Y with 38,875 votes"
+_PARTICIPLE = re.compile(
+    r",\s*(?:securing|polling|bagging|getting|receiving|obtaining|garnering)\s+$", re.I
+)
+_WITH = re.compile(r"\bwith\s+$", re.IGNORECASE)
+_OBJECT_PRONOUN = re.compile(r"\b(?:him|her)\s+(?:at|with|on)\s+$", re.IGNORECASE)
+
+
+def _subject_of(text: str, start: int, mentions: list[Mention]) -> Mention | None:
+    """The sentence's subject owns a count in a participle clause (", securing 76,046") or
+    after a defeat ("X edged past Y with 38,875 votes")."""
+    names = [m for m in actors_in(mentions) if m.kind == "name" and m.end <= start]
+    if not names:
+        return None
+    before = tail(text, start)
+    if _PARTICIPLE.search(before):
+        return names[0]
+    one_clause = ";" not in text[names[0].start : start]
+    beat = len(names) > 1 and _BEAT.search(text, names[0].end, names[1].start)
+    if _WITH.search(before) and one_clause and beat:
+        return names[0]
+    return None
+
+
+def _object_pronoun(text: str, start: int, previous: list[Mention]) -> Mention | None:
+    """ "shows him at 29,758": the one person the sentence before named, if only one."""
+    if not _OBJECT_PRONOUN.search(tail(text, start)):
+        return None
+    names = {m.text: m for m in actors_in(previous) if m.kind == "name"}
+    return next(iter(names.values())) if len(names) == 1 else None
 
 
 def _score_line(text: str, n: Number, mentions: list[Mention]) -> Mention | None:
@@ -260,6 +295,10 @@ def _margin_owner(
     if lost:  # "Abbasi was defeated by Imran Khan by ...": the one after "by"
         after = [m for m in actors if m.start >= lost.end()]
         return after[0] if after else None
+    verbs = list(_BEAT.finditer(text, actors[0].end if actors else 0, position))
+    if actors and verbs:  # "... where X beat him by 21,368": the one before the verb
+        winners = [m for m in actors if m.end <= verbs[-1].start()]
+        return winners[-1] if winners else actors[0]
     if actors and DEFEAT.search(text[actors[0].end : position]):
         return actors[0]
     if actors and _TRAILED.search(text[actors[-1].end : position]):

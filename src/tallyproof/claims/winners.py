@@ -36,6 +36,7 @@ _WON = re.compile(  # a verb of winning whose object is the contest, not seats o
     r"outpolled|unseated|ousted|toppled|upset|knocked\s+out|edged\s+past)\b(?!\s+by\b)"
     r"|won\s+(?:comfortably|easily|handily|convincingly|narrowly|again|outright)\b"
     r"|(?:triumphed|prevailed|romped\s+home|sailed\s+through)\b"
+    r"|(?:is|was)\s+the\s+(?:victor|winner)\b"
     r"|(?:topped\s+the\s+(?:poll|count|field)|finished\s+first|came\s+(?:out\s+on\s+top|first))\b"
     r"|(?:holds?|held)\s+on\b(?=\s+(?:by|in|with|over|to\s+win))"
     r"|\b(?:wins|won)\b(?=\s*[,.;]|\s+(?:at|again|here|there)\b)"
@@ -50,7 +51,7 @@ _WINNER_AFTER = re.compile(
     re.IGNORECASE,
 )
 # "The victor, the PTI's young Faisal Vawda, ...": the winner named in the appositive
-_THE_WINNER = re.compile(r"\b(?:the\s+)?(?:victor|winner)\s*,", re.IGNORECASE)
+_THE_WINNER = re.compile(r"(?:^|[.;:]\s*)(?:the\s+)?(?:victor|winner)\s*,", re.IGNORECASE)
 # "X's narrow victory", "victory for X"
 _VICTORY_OF = re.compile(
     r"['’]s\s+(?:\w+\s+)?(?:win|victory)\b(?!\s+(?:margin|lead|speech|rally|claims?|procession))"
