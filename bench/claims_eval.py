@@ -117,9 +117,14 @@ def evaluate(name: str, show: bool) -> dict[str, Any]:
     per_report = {r: {m: score([(r, c, ls)], m)[0]["all"] for m in MODES} for r, c, ls in reports}
     claims = [c for _, cs, _ in reports for c in cs]
     held = sum(1 for c in claims if c.unsure)
+    # the claims that can raise a finding: linked to a candidate or party without guessing
+    linked, _ = score([(r, [c for c in cs if c.linked], ls) for r, cs, ls in reports], "strict")
     console.print(table(f"{name}: by kind", kinds))
     console.print(table(f"{name}: by report", per_report))
-    console.print(f"{name}: {held} of {len(claims)} claims held back as unsure")
+    console.print(
+        f"{name}: {held} of {len(claims)} claims held back as unsure; of the linked ones, "
+        f"strict precision {linked['all'].precision:.3f} (recall {linked['all'].recall:.3f})"
+    )
     if show:
         _show(misses)
     return {
@@ -127,6 +132,7 @@ def evaluate(name: str, show: bool) -> dict[str, Any]:
         "by_report": {r: {m: _figures(s) for m, s in v.items()} for r, v in per_report.items()},
         "claims": len(claims),
         "held_back": held,
+        "linked_strict": _figures(linked["all"]),
     }
 
 
