@@ -9,13 +9,15 @@ received at or before that time had committed)."""
 from __future__ import annotations
 
 import gc
+import sys
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import Counter, OrderedDict, defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from functools import cache
 from operator import itemgetter
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -37,11 +39,13 @@ from tallyproof.domain.consolidation import (
 from tallyproof.domain.declarations import parse_declaration
 from tallyproof.domain.fields import is_timestamp
 from tallyproof.domain.findings import Finding, by_severity, finding_key
+from tallyproof.domain.forms import ResultForm, SupersedeReason
 from tallyproof.domain.reconciliation import (
     DeclarationRecord,
     declaration_reconciliation,
     reconcile_station,
 )
+from tallyproof.domain.sources import Source, parse_source
 from tallyproof.domain.standings import (
     Side,
     StandingRow,
@@ -52,7 +56,7 @@ from tallyproof.domain.standings import (
 from tallyproof.domain.status import ContestStatus, StatusOrder, effective_contest_status
 from tallyproof.domain.structure import Contest, ElectionStructure, logged_structure
 from tallyproof.ledger.entries import leaf_body
-from tallyproof.service.queries import UnknownElection, form_record
+from tallyproof.service.queries import UnknownElection
 from tallyproof.service.settings import Settings
 from tallyproof.service.writer import NotInitialised
 from tallyproof.store.database import Reader, Store
@@ -606,28 +610,244 @@ def _ordered(order: StatusOrder) -> tuple[ContestStatus, str]:
     return ContestStatus(order.status), order.reason
 
 
-@dataclass
+class _Form:
+    """A station's current form of one chain, as a contest's state keeps it all night: its
+    id (as bytes), source, chain and supersession, and its counts packed in one array,
+    [seq, rejected, polled, votes...], the votes in roster order (an official form names
+    every candidate on the roster and no other; a copy naming only some, or others, keeps
+    its votes as they came). Kept as read, a form was a dict of int objects in a
+    `ResultForm` in a `FormRecord`, for every station of a night: most of a live feed's
+    memory. `record` rebuilds the record when reconciliation reads one (a station with two
+    sources, a declaration's stations), its votes in roster order: reconciliation compares
+    them candidate by candidate, never by their order."""
+
+    __slots__ = ("chain", "counts", "form_id", "reason", "source", "supersedes", "votes")
+
+    def __init__(self, row: FormRow, contest: Contest) -> None:
+        self.form_id = _id_bytes(row.form_id)
+        self.source = sys.intern(row.source)  # a handful of labels, one on every form
+        self.chain = sys.intern(row.chain)
+        self.supersedes = row.supersedes
+        self.reason = sys.intern(row.reason) if row.reason else row.reason
+        self.votes: Mapping[str, int] | None = None
+        head = (row.seq, row.rejected, row.polled)
+        votes, ids = row.votes, contest.candidate_ids
+        if len(votes) == len(ids) and contest.roster.issuperset(votes):
+            try:
+                self.counts = array("q", (*head, *[votes[c] for c in ids]))
+                return
+            except (OverflowError, TypeError):  # not a count the store admits: kept as given
+                pass
+        self.counts = array("q", head)
+        self.votes = votes
+
+    @property
+    def seq(self) -> int:
+        return self.counts[0]
+
+    def figures(self, ids: Sequence[str]) -> tuple[Mapping[str, int], int, int]:
+        """Its votes by candidate (`ids`: the contest's roster), rejected and polled."""
+        counts = self.counts
+        votes = self.votes if self.votes is not None else dict(zip(ids, counts[3:], strict=True))
+        return votes, counts[1], counts[2]
+
+    def record(self, election: str, station: str, contest: Contest) -> FormRecord:
+        """The record `form_record` makes of the store's row of this form (made here without
+        the row: a declaration's reconciliation reads one for each station it names)."""
+        votes, rejected, polled = self.figures(contest.candidate_ids)
+        form_id = self.form_id if isinstance(self.form_id, str) else self.form_id.hex()
+        reason = SupersedeReason(self.reason) if self.reason else None
+        form = ResultForm(
+            election, station, contest.code, _source(self.source), votes, rejected, polled,
+            time="", supersedes=self.supersedes, reason=reason,
+        )  # fmt: skip
+        return FormRecord(form_id, self.counts[0], form)
+
+
+@cache
+def _source(label: str) -> Source:
+    return parse_source(label)
+
+
+def _id_bytes(form_id: str) -> bytes | str:
+    """A form's id, the hex of its hash, as the hash's bytes (half the size); any other id
+    as it is."""
+    try:
+        digest = bytes.fromhex(form_id)
+    except ValueError:
+        return form_id
+    return digest if digest.hex() == form_id else form_id
+
+
+class _Counted(RunningTotal):
+    """A contest's running total over the forms its state keeps: `counted` is the state's
+    own map of each station's official form, so the counts are held once, packed."""
+
+    __slots__ = ()
+
+    def put(self, station: str, form: _Form) -> None:
+        """`count`, for a kept form."""
+        counted: dict[str, _Form] = self.counted  # type: ignore[assignment]
+        old = counted.get(station)
+        if old is not None:
+            self._put(old, -1)
+        else:
+            known = self._structure.station(station)
+            self.registered += known.registered_voters if known else 0
+        self._put(form, 1)
+        counted[station] = form
+
+    def _put(self, form: _Form, sign: int) -> None:
+        counts = form.counts
+        if form.votes is not None:
+            self._add(form.votes, counts[1], counts[2], sign)
+            return
+        mine = self.votes
+        if sign > 0:
+            for candidate, n in zip(self.contest.candidate_ids, counts[3:], strict=True):
+                mine[candidate] += n
+        else:
+            for candidate, n in zip(self.contest.candidate_ids, counts[3:], strict=True):
+                mine[candidate] -= n
+        self.rejected += sign * counts[1]
+        self.polled += sign * counts[2]
+
+
+class _Records(Mapping[str, FormRecord]):
+    """Each station's official form as a record, rebuilt when looked up: what a
+    declaration's reconciliation reads of the forms (the stations of its breakdown)."""
+
+    __slots__ = ("_state",)
+
+    def __init__(self, state: _ContestState) -> None:
+        self._state = state
+
+    def __getitem__(self, station: str) -> FormRecord:
+        state = self._state
+        form = state.official[station]
+        return form.record(state.structure.election.id, station, state.contest)
+
+    def get(self, station: str, default: Any = None) -> Any:
+        return self[station] if station in self._state.official else default
+
+    def __contains__(self, station: object) -> bool:
+        return station in self._state.official
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._state.official)
+
+    def __len__(self) -> int:
+        return len(self._state.official)
+
+
+class _Breakdown(Mapping[str, Mapping[str, int]]):
+    """A declaration's votes station by station, kept as the forms are: the stations that give
+    every candidate on the roster packed in one array in roster order, any other as given.
+    Read only by reconciliation, which compares the votes by candidate."""
+
+    __slots__ = ("_at", "_ids", "_packed")
+
+    def __init__(
+        self,
+        stations: Mapping[str, Mapping[str, int]],
+        structure: ElectionStructure,
+        contest: Contest,
+    ) -> None:
+        ids = self._ids = contest.candidate_ids
+        self._at: dict[str, int | Mapping[str, int]] = {}  # station -> its place, or its votes
+        figures: list[int] = []
+        for sid, votes in stations.items():
+            known = structure.station(sid)
+            station = known.id if known is not None else sid  # the structure's own string
+            if len(votes) == len(ids) and contest.roster.issuperset(votes):
+                self._at[station] = len(figures) // len(ids)
+                figures += [votes[c] for c in ids]
+            else:
+                self._at[station] = votes
+        try:
+            self._packed = array("q", figures)
+        except (OverflowError, TypeError):  # not counts the store admits: kept as given
+            self._at, self._packed = dict(stations), array("q")
+
+    def __getitem__(self, station: str) -> Mapping[str, int]:
+        at = self._at[station]
+        if isinstance(at, int):
+            n = len(self._ids)
+            return dict(zip(self._ids, self._packed[at * n : (at + 1) * n], strict=True))
+        return at
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._at)
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+
 class _ContestState:
-    """What one contest's answers need, built entry by entry in log order."""
+    """What one contest's answers need, built entry by entry in log order: each station's
+    current form of each source (`_Form`, packed), the running total of the official ones,
+    the current declaration of each source, and the status ordered."""
 
-    contest: Contest
-    total: RunningTotal
-    heads: dict[str, dict[str, FormRecord]] = field(default_factory=dict)  # station -> chain
-    official: dict[str, FormRecord] = field(default_factory=dict)  # station -> counted form
-    declarations: dict[str, tuple[DeclarationRecord, str]] = field(default_factory=dict)
-    ordered: tuple[ContestStatus, str] = (ContestStatus.SCHEDULED, "")
+    __slots__ = (
+        "_declared",
+        "contest",
+        "declarations",
+        "official",
+        "ordered",
+        "others",
+        "structure",
+        "total",
+    )
 
-    def add_form(self, row: FormRow) -> FormRecord:
-        record = form_record(row)
-        self.heads.setdefault(row.station, {})[row.chain] = record
+    def __init__(self, structure: ElectionStructure, contest: Contest) -> None:
+        self.structure = structure
+        self.contest = contest
+        self.total = _Counted(structure, contest)
+        # station -> its counted (official) form: the running total's own map, held once
+        self.official: dict[str, _Form] = self.total.counted  # type: ignore[assignment]
+        self.others: dict[str, tuple[_Form, ...]] = {}  # station -> other chains' forms
+        self.declarations: dict[str, tuple[DeclarationRecord, str]] = {}
+        self.ordered: tuple[ContestStatus, str] = (ContestStatus.SCHEDULED, "")
+        self._declared: list[Finding] | None = None  # the declarations' findings, while valid
+
+    def add_form(self, row: FormRow) -> str:
+        """Keep `row` as its station's current form of its chain (a form is official when
+        its chain is "official": both follow from its source); returns the station's id."""
+        known = self.structure.station(row.station)
+        station = known.id if known is not None else row.station  # not the row's copy
+        form = _Form(row, self.contest)
         if row.official:
-            self.official[row.station] = record
-            self.total.count(row.station, record.form)
-        return record
+            self.total.put(station, form)
+            self._declared = None
+            return station
+        kept = self.others.get(station, ())
+        if any(f.chain == form.chain for f in kept):
+            self.others[station] = tuple(form if f.chain == form.chain else f for f in kept)
+        else:
+            self.others[station] = (*kept, form)
+        return station
+
+    def sources(self, station: str) -> int:
+        """How many chains (sources) have a current form for the station."""
+        return (station in self.official) + len(self.others.get(station, ()))
+
+    def heads(self, station: str) -> dict[str, FormRecord]:
+        """The station's current form of each chain, as records."""
+        forms = self.others.get(station, ())
+        official = self.official.get(station)
+        if official is not None:
+            forms = (official, *forms)
+        eid = self.structure.election.id
+        return {f.chain: f.record(eid, station, self.contest) for f in forms}
 
     def add_declaration(self, doc: DocumentRow) -> DeclarationRecord:
         record = _declaration(doc)
+        decl = record.declaration
+        if decl.stations:  # kept packed, as the forms are
+            breakdown = _Breakdown(decl.stations, self.structure, self.contest)
+            record = replace(record, declaration=replace(decl, stations=breakdown))
         self.declarations[record.declaration.chain] = (record, doc.received_at)
+        self._declared = None
         return record
 
     def order(self, order: StatusOrder) -> None:
@@ -641,12 +861,18 @@ class _ContestState:
         return _render(structure, self.contest, cons, official, self.ordered)
 
     def declaration_findings(self) -> list[Finding]:
-        """The contest-wide findings: its declarations against the forms and each other."""
+        """The contest-wide findings: its declarations against the forms and each other.
+        They depend on the declarations and the official forms alone, so they are worked
+        out again only after one of those (not after a copy or a status order): each time
+        reads back a form for every station a declaration names."""
         if not self.declarations:
             return []
-        records = [r for r, _ in self.declarations.values()]
-        computed = self.total.consolidation()
-        return declaration_reconciliation(self.contest, computed, self.official, records)
+        if self._declared is None:
+            records = [r for r, _ in self.declarations.values()]
+            computed = self.total.consolidation()
+            official = _Records(self)
+            self._declared = declaration_reconciliation(self.contest, computed, official, records)
+        return self._declared
 
 
 def _with_status(declared: Declared, status: ContestStatus, reason: str) -> Declared:
@@ -868,7 +1094,7 @@ def _last_before(entries: Sequence[tuple[Any, ...]], size: int) -> tuple[Any, ..
 def _contest_view(
     reader: Reader, structure: ElectionStructure, contest: Contest, size: int
 ) -> ContestView:
-    state = _ContestState(contest, RunningTotal(structure, contest))
+    state = _ContestState(structure, contest)
     eid = structure.election.id
     for row in reader.form_rows(eid, size, contest=contest.code, official=True, timed=False):
         state.add_form(row)
@@ -887,7 +1113,7 @@ class Timeline:
     def __init__(self, structure: ElectionStructure, contest: Contest, keep_changes: bool) -> None:
         self.structure = structure
         self.keep_changes = keep_changes
-        self.state = _ContestState(contest, RunningTotal(structure, contest))
+        self.state = _ContestState(structure, contest)
         self.open: dict[tuple[Any, ...], tuple[Finding, int, int]] = {}
         self.closed: list[FindingLife] = []
         self.changes: list[Change] = []
@@ -932,15 +1158,15 @@ class Timeline:
         resolved: list[Finding] = []
         if kind == "form":
             row: FormRow = item
-            self.state.add_form(row)
-            heads = self.state.heads[row.station]
+            station = self.state.add_form(row)
             found = []
-            if len(heads) > 1:
+            if self.state.sources(station) > 1:
+                heads = self.state.heads(station)
                 found = reconcile_station(row.station, self.state.contest, heads)
-            before = self.station_findings.get(row.station, [])
+            before = self.station_findings.get(station, [])
             if found or before:
                 self._update(seq, before, found, opened, resolved)
-                self.station_findings[row.station] = found
+                self.station_findings[station] = found
         elif kind == "declaration":
             item = (item, self.state.add_declaration(item))
         else:
