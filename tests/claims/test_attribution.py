@@ -310,3 +310,12 @@ def test_a_margin_with_no_name_is_the_declared_winners_or_unsure():
     assert (margin.value, margin.candidate_id) == (48577, "NA-53/0")
     (alone,) = [c for c in claims("In NA-53, the margin was 48,577.") if c.kind is ClaimKind.MARGIN]
     assert alone.unsure == "the report names no winner for it" and not alone.linked
+
+
+def test_followed_by_someone_with_a_count_is_theirs_not_the_winners():
+    text = (
+        "In NA-56, Tahir Sadiq won with 163,325 votes, followed by Malik Sohail Khan with 99,404."
+    )
+    assert [(v, k) for v, k, _, _ in votes(text)] == [(163325, "NA-56/0"), (99404, "NA-56/1")]
+    beaten = "In NA-56, Tahir Sadiq edged past Malik Sohail Khan with 163,325 votes."
+    assert [(v, k) for v, k, _, _ in votes(beaten)] == [(163325, "NA-56/0")]

@@ -222,6 +222,7 @@ _PARTICIPLE = re.compile(
     r",\s*(?:securing|polling|bagging|getting|receiving|obtaining|garnering)\s+$", re.I
 )
 _WITH = re.compile(r"\bwith\s+$", re.IGNORECASE)
+_FOLLOWED = re.compile(r"\b(?:followed|trailed|chased)\s+by\b", re.IGNORECASE)
 _OBJECT_PRONOUN = re.compile(r"\b(?:him|her)\s+(?:at|with|on)\s+$", re.IGNORECASE)
 
 
@@ -234,7 +235,9 @@ def _subject_of(text: str, start: int, mentions: list[Mention]) -> Mention | Non
     before = tail(text, start)
     if _PARTICIPLE.search(before):
         return names[0]
-    one_clause = ";" not in text[names[0].start : start]
+    one_clause = ";" not in text[names[0].start : start] and not _FOLLOWED.search(
+        text, names[0].end, start
+    )
     beat = len(names) > 1 and _BEAT.search(text, names[0].end, names[1].start)
     if _WITH.search(before) and one_clause and beat:
         return names[0]
