@@ -13,7 +13,7 @@ from tallyproof.domain.claims import Claim, ClaimKind
 _CONTEST_WORD = r"(?:NA|PP|PS|PK|PB)[\s-]?\d{1,3}\b"
 _WON = re.compile(  # a verb of winning whose object is the contest, not seats or votes
     r"\b(?:(?:won|wins|win|retained|retains|held\s+on\s+to|holds\s+on\s+to|clinched|captured|"
-    r"bagged|secured|grabbed|snatched|kept|took|takes|wrested|carried|carries)\s+"
+    r"bagged|secured|grabbed|snatched|kept|took|takes|wrested|carried|carries|held|holds)\s+"
     r"(?:(?:the|his|her|their)\s+)?(?:"
     r"(?:(?:National|Provincial|Punjab|Sindh|Khyber\s+Pakhtunkhwa|Balochistan)\s+Assembly\s+)?"
     r"(?:(?:provincial|national|home|own|assembly|family|ancestral)\s+)?seat\b(?!s)|"
@@ -37,6 +37,7 @@ _WON = re.compile(  # a verb of winning whose object is the contest, not seats o
     r"|won\s+(?:comfortably|easily|handily|convincingly|narrowly|again|outright)\b"
     r"|(?:triumphed|prevailed|romped\s+home|sailed\s+through)\b"
     r"|(?:is|was)\s+the\s+(?:victor|winner)\b"
+    r"|survived\b(?=\s+(?:by|with)\b)|finished\s+[\d,]+\s+(?:votes\s+)?ahead\s+of\b"
     r"|(?:topped\s+the\s+(?:poll|count|field)|finished\s+first|came\s+(?:out\s+on\s+top|first))\b"
     r"|(?:holds?|held)\s+on\b(?=\s+(?:by|in|with|over|to\s+win))"
     r"|\b(?:wins|won)\b(?=\s*[,.;]|\s+(?:at|again|here|there)\b)"
@@ -65,7 +66,9 @@ _VERDICT = re.compile(
 _SUBJECT_PRONOUN = re.compile(r"\b(?:he|she)\b", re.IGNORECASE)
 _PASSIVE = re.compile(r"\b(?:was|were|is|are|been|being|got)\s+$", re.IGNORECASE)
 _DECLARED_NAMED = re.compile(  # "declared PML-N's Anjum Aqeel Khan the winner"
-    r"\bdeclared\s+(?P<whom>[^.,;]{1,80}?)\s+(?:as\s+)?(?:the\s+)?winner\b", re.IGNORECASE
+    r"\bdeclar(?:ed|es)\s+(?P<whom>[^.;]{1,100}?)\s+(?:as\s+)?(?:the\s+)?(?:winner|elected|"
+    r"returned)\b",
+    re.IGNORECASE,
 )
 _TO_WIN = re.compile(r"(?:\bvotes?|\d)\s+to\s+$", re.IGNORECASE)
 _NOT_WON = re.compile(
