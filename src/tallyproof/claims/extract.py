@@ -210,8 +210,6 @@ def _claims(
     kinds = {m.kind for m in mentions}
     listed = {"contest", "name"} <= kinds  # a results line: "NA-53: X (PTI) 92,891; Y 44,314"
     vote_context = voted or listed or sentence.paragraph in context.vote_paragraphs
-    if voted:
-        context.vote_paragraph = sentence.paragraph
     for n in numbers:
         claim = vote_claim(sentence, n, mentions, previous, context, vote_context)
         if claim is not None:

@@ -118,11 +118,12 @@ _PRONOUN = re.compile(r"\b(?:[Hh]e|[Ss]he|[Hh]im|[Hh]er|[Hh]is|[Tt]hey|[Tt]heir|
 
 @dataclass
 class Scope:
-    """What earlier sentences established: the current contest, and each name's party."""
+    """What the report so far established: the contest in force and whether it was named in
+    this paragraph, each name's party, the names and contests read, the paragraph's winner,
+    and the roster everything is read against."""
 
     contest: str = ""
     parties: dict[tuple[str, ...], tuple[str, bool]] = field(default_factory=dict)
-    vote_paragraph: int = -1  # the last paragraph that spoke of votes
     vote_paragraphs: set[int] = field(default_factory=set)  # paragraphs about votes or results
     roster: Roster = field(default_factory=Roster)
     seen: set[str] = field(default_factory=set)  # words of the names read so far
