@@ -13,7 +13,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
-from tallyproof.claims.mentions import Mention, Scope, attribution, find_mentions
+from tallyproof.claims.mentions import CONTEST_CODE, Mention, Scope, attribution, find_mentions
 from tallyproof.claims.numbers import Number, find_numbers
 from tallyproof.claims.roster import Roster
 from tallyproof.claims.seats import seat_claims
@@ -56,7 +56,6 @@ _HYPOTHETICAL = re.compile(
 )
 _PERSONAL = (StatusClaim.CONCEDED, StatusClaim.GAVE_UP_SEAT)  # said of a person
 _QUESTION = re.compile(r"\?[\"'”’)]*\s*$")
-_CODE = re.compile(r"(?<![\w-])(NA|PP|PS|PK|PB)[\s-]?(\d{1,3})(?![\w-])")
 _WHICH_ONE = re.compile(
     r"\b(?:one of (?:them|the two(?:\s+[\w-]+)?|the candidates|the rivals)|either (?:of them|"
     r"candidate)|(?:could|would|did|will)\s*(?:not|n't)\s+(?:say|tell|confirm)\s+(?:which|who|whose)|"
@@ -104,7 +103,7 @@ def _new_paragraph(report: Report, paragraph: int, context: Scope) -> None:
     if not heads:
         return
     heading = report.headings[heads[-1]]
-    code = _CODE.search(heading)
+    code = CONTEST_CODE.search(heading)
     if code:
         context.contest, context.carried = f"{code.group(1)}-{int(code.group(2))}", False
         return

@@ -39,7 +39,9 @@ class Mention:
 
 
 _PARTY = party_pattern()
-_CONTEST = re.compile(r"(?<![\w-])(NA|PP|PS|PK|PB)[\s-]?(\d{1,3})(?![\w-])")
+CONTEST_CODE = re.compile(  # "NA-122", "NA 8", "PP-10"
+    r"(?<![\w-])(NA|PP|PS|PK|PB)[\s-]?(\d{1,3})(?![\w-])"
+)
 _PLACE = re.compile(
     r"(?<![\w-])("
     + "|".join(re.escape(p) for p in sorted(PLACES, key=len, reverse=True))
@@ -164,7 +166,7 @@ def find_mentions(text: str, context: Scope) -> list[Mention]:
         if OUTLET_SUFFIX.search(name) or name in OUTLETS:
             start = m.start("a") if m.group("a") else m.start("b")
             add(Mention("outlet", start, start + len(m.group("a") or m.group("b")), name))
-    for m in _CONTEST.finditer(text):
+    for m in CONTEST_CODE.finditer(text):
         add(Mention("contest", m.start(), m.end(), f"{m.group(1)}-{int(m.group(2))}"))
     for m in _PARTY.finditer(text):
         add(_party(text, m))
