@@ -38,13 +38,15 @@ _BARE_BEFORE = re.compile(
     r"\bfinal(?:\s+(?:count|tally|result))?\s*[:\u2014-]\s*$|"
     r"\bfollowed\s+by\s+[^.;]{2,80}?\s+with\s+$|\bwith\s+$|[\u2014\u2013]\s*$|"
     r"\b(?:had|has|have)\s+$|\bfigure\s+of\s+$|"
+    r"\b(?:goes|went|rose|jumped|fell|dropped|climbs?|climbed)\s+from\s+$|"
+    r"\bfrom\s+[\d,]+\s+(?:[^.;]{0,40}?\s+)?to\s+$|"
     r"\b(?:tally|count|total|figure|sheets?|form\s*4[57]s?)\s+(?:showed|shows|puts?|gave|gives|"
     r"credits?|credited)\s+(?:\w+\s+)?(?:at\s+|with\s+)?$",
     re.IGNORECASE,
 )
 # after a count, words that end its phrase: "received 45,958 and ...", "62,388." (not a noun)
 _AFTER_BARE = re.compile(
-    r"^\s*(?:$|[,.;:)|\u2014\u2013-]|(?:and|while|whereas|but|against|as|to|from|in|when|after|"
+    r"^\s*(?:$|[,.;:)|\u2014\u2013\u00b7\u2022-]|(?:and|while|whereas|but|against|as|to|from|in|when|after|"
     r"compared|according|vs|versus|v|over|on|ahead|behind|for)\b)",
     re.IGNORECASE,
 )
@@ -68,7 +70,8 @@ _LOST_TO = re.compile(
 )
 # a name then its count, after a count of another ("received 101,596 and Chaudhry 49,678")
 _ELLIPTIC_GAP = re.compile(
-    r"^\s*(?:\([^()]{1,30}\)\s*)?[:,\u2013\u2014-]?\s*(?:at|with|on|got|polled)?\s*$",
+    r"^\s*(?:\([^()]{1,30}\)\s*|(?:of|from)\s+the\s+\S+\s*|,[^,;.]{1,80},\s*)?"
+    r"[:,\u2013\u2014-]?\s*(?:at|with|on|got|polled)?\s*$",
     re.IGNORECASE,
 )
 VOTES_AFTER = re.compile(r"^\s*votes?\b", re.IGNORECASE)
@@ -173,7 +176,7 @@ def _following_owner(
 ) -> Mention | None:
     """ "1,00,803 votes of the PTI-backed candidate X"; and, for a bare number after
     "against", "against 38,891 for JUI-F's Kafeel Ahmed"."""
-    if against and not re.search(r"\bagainst\s+$", tail(text, n.start)):
+    if against and not re.search(r"\bagainst\s+(?:the\s+)?$|\bthe\s+$", tail(text, n.start)):
         return None
     m = re.match(
         r"^\s*(?:for|of|by|went\s+to|(?:were\s+|was\s+)?(?:cast\s+|polled\s+)?(?:in\s+favou?r\s+of|"
