@@ -13,7 +13,8 @@ from tallyproof.claims.votes import VOTES_AFTER
 from tallyproof.domain.claims import Claim, ClaimKind, Qualifier
 
 _SEAT_AFTER = re.compile(
-    r"^\s*(?P<words>(?:[A-Za-z'’-]+\s+){0,3}?)(?P<noun>seats?|constituencies|chairmanships?|mayoralties)\b",
+    r"^[\"'”’]?\s*(?P<words>(?:[A-Za-z'’-]+\s+){0,3}?|of\s+(?:[A-Za-z'’-]+\s+){1,5}?)"
+    r"(?P<noun>seats?|constituencies|chairmanships?|mayoralties)\b",
     re.IGNORECASE,
 )
 _WIN = re.compile(

@@ -34,7 +34,8 @@ _BARE_BEFORE = re.compile(
     r"\bfrom\s+[\d,]+\s+to\s+$|\bto\s+[\d,]+\s+from\s+$|"
     r"\b(?:puts?|placed?|shows?|gives?)\s+[^,.;]{2,60}?\s+at\s+$|"
     r"\b(?:margin|majority|lead)(?:\s+(?:of|was|is|stood\s+at))?\s*[:=]?\s+$|"
-    r"\b(?:won|wins|win|winning|leads?|leading|ahead|retain\w*|held|holds)\b[^.;]{0,60}\bby\s+$|"
+    r"\b(?:won|wins|win|winning|leads?|leading|ahead|retain\w*|held|holds|beat\w*|defeat\w*|"
+    r"trounc\w*|edged|prevailed|survived|ousted|unseated|victor|winner)\b[^.;]{0,60}\bby\s+$|"
     r"\bfinal(?:\s+(?:count|tally|result))?\s*[:\u2014-]\s*$|"
     r"\bfollowed\s+by\s+[^.;]{2,80}?\s+with\s+$|\bwith\s+$|[\u2014\u2013]\s*$|"
     r"\b(?:had|has|have)\s+$|\bfigure\s+of\s+$|"
@@ -124,9 +125,12 @@ def vote_claim(
     before = tail(text, start)
     margin = bool(_MARGIN_NOUN_BEFORE.search(before) or _MARGIN_BEFORE.search(before))
     margin = margin and not _FOLLOWED_BY.search(before) and not _SCORE_FIRST.match(text[n.end :])
+    ahead = _AHEAD.match(text[n.end :])
+    if ahead and not margin:
+        margin, end = True, n.end + ahead.end()
     if margin:
         start = _margin_start(before, start)
-        actor = _margin_owner(text, start, mentions, previous)
+        actor = _margin_for(text, end, mentions) or _margin_owner(text, start, mentions, previous)
     else:
         actor = (
             owner or _following_owner(text, n, end, mentions) or _subject_of(text, start, mentions)
@@ -225,6 +229,21 @@ _PARTICIPLE = re.compile(
     r",\s*(?:securing|polling|bagging|getting|receiving|obtaining|garnering)\s+$", re.I
 )
 _WITH = re.compile(r"\bwith\s+$", re.IGNORECASE)
+_AHEAD = re.compile(r"^\s*(?:votes?\s+)?ahead\s+of\b", re.IGNORECASE)
+_MARGIN_FOR = re.compile(r"^\s*,?\s*(?:in\s+favou?r\s+of|for)\s+(?:the\s+)?", re.IGNORECASE)
+
+
+def _margin_for(text: str, end: int, mentions: list[Mention]) -> Mention | None:
+    """ "the declared margin was 3,255 votes, for the MQM-P's X": the name after "for"."""
+    m = _MARGIN_FOR.match(text[end:])
+    if not m:
+        return None
+    names = [
+        x for x in mentions if x.kind == "name" and end + m.end() <= x.start <= end + m.end() + 25
+    ]
+    return names[0] if names else None
+
+
 _FOLLOWED = re.compile(r"\b(?:followed|trailed|chased)\s+by\b", re.IGNORECASE)
 _OBJECT_PRONOUN = re.compile(r"\b(?:him|her)\s+(?:at|with|on)\s+$", re.IGNORECASE)
 
@@ -304,7 +323,8 @@ def _margin_owner(
     verbs = list(_BEAT.finditer(text, actors[0].end if actors else 0, position))
     if actors and verbs:  # "... where X beat him by 21,368": the one before the verb
         winners = [m for m in actors if m.end <= verbs[-1].start()]
-        return winners[-1] if winners else actors[0]
+        named = [m for m in winners if m.kind == "name"]
+        return (named or winners or actors)[-1]
     if actors and DEFEAT.search(text[actors[0].end : position]):
         return actors[0]
     if actors and _TRAILED.search(text[actors[-1].end : position]):
