@@ -79,7 +79,7 @@ def test_the_roster_sets_read_who_and_where(name):
 
 @pytest.mark.realdata
 @pytest.mark.parametrize(
-    ("name", "precision", "recall"), [("heldout5", 0.78, 0.50), ("heldout6", 0.72, 0.46)]
+    ("name", "precision", "recall"), [("heldout5", 0.80, 0.53), ("heldout6", 0.74, 0.49)]
 )
 def test_the_unseen_sets_keep_their_scores(name, precision, recall):
     """heldout5 and heldout6 were written by someone who had not read the extractor and are
