@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from tallyproof.audit.run import audit_bundle
 from tallyproof.export.bundle import export_bundle
+from tallyproof.importers.plan import run_plan
 from tallyproof.ledger.entries import EntryKind, read_envelope
 from tallyproof.ledger.keys import PublicKey
 from tallyproof.ledger.merkle import MerkleTree, verify_consistency, verify_inclusion
@@ -63,6 +64,18 @@ def night(spec: SyntheticSpec = HEAVY_SPEC) -> tuple[Any, list[dict[str, Any]], 
     plan, envelopes = synthetic_plan(spec)
     ids = [read_envelope(e, EntryKind.FORM).body_id for e in envelopes]
     return plan, envelopes, ids
+
+
+def initialised(home: Path, url: str | None, plan: Any) -> Settings:
+    """A home initialised on `url` (SQLite in the home when None) with `plan` run into it:
+    the state every heavy run starts from."""
+    settings = Settings.at(home, url, verify_workers=1)
+    writer = LedgerWriter.initialise(settings)
+    try:
+        run_plan(writer, plan)
+    finally:
+        writer.close()
+    return settings
 
 
 def kept_notes(home: Path) -> list[str]:

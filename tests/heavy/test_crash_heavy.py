@@ -30,11 +30,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tallyproof.importers.plan import run_plan
 from tallyproof.ledger.note import Checkpoint
 from tallyproof.service.settings import Settings
 from tallyproof.service.writer import LedgerWriter
-from tests.heavy.checks import Acknowledged, check_home, night
+from tests.heavy.checks import Acknowledged, check_home, initialised, night
 from tests.heavy.tally import SEED, Tally, rng_for, tally
 from tests.helpers import fresh_pg_schema
 from tests.serving import Server
@@ -133,13 +132,7 @@ def killed_again_and_again(backend: str, run: int, tmp_path: Path, url: str | No
 
 
 def set_up(path: Path, url: str | None, rng: random.Random) -> Home:
-    settings = Settings.at(path, url, verify_workers=1)
-    writer = LedgerWriter.initialise(settings)
-    try:
-        run_plan(writer, PLAN)
-    finally:
-        writer.close()
-    return Home(settings, url, rng)
+    return Home(initialised(path, url, PLAN), url, rng)
 
 
 def check_restarted(home: Home, counts: Tally) -> None:

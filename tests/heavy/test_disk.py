@@ -23,14 +23,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tallyproof.importers.plan import run_plan
 from tallyproof.sample.synthetic import SyntheticSpec
 from tallyproof.service import submission
 from tallyproof.service.settings import Settings
 from tallyproof.service.writer import LedgerWriter
 from tallyproof.store.faults import FULL, READ_ONLY, StoreRefused
 from tallyproof.store.kept import KeptCheckpoints
-from tests.heavy.checks import Acknowledged, check_home, night
+from tests.heavy.checks import Acknowledged, check_home, initialised, night
 from tests.heavy.places import (
     MB,
     PgRole,
@@ -97,13 +96,7 @@ class Place:
 
 
 def set_up(home: Path, url: str | None) -> Settings:
-    settings = Settings.at(home, url, verify_workers=1)
-    writer = LedgerWriter.initialise(settings)
-    try:
-        run_plan(writer, PLAN)
-    finally:
-        writer.close()
-    return settings
+    return initialised(home, url, PLAN)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
