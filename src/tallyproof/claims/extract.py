@@ -13,7 +13,14 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
-from tallyproof.claims.mentions import CONTEST_CODE, Mention, Scope, attribution, find_mentions
+from tallyproof.claims.mentions import (
+    CONTEST_CODE,
+    SEAT_NAME,
+    Mention,
+    Scope,
+    attribution,
+    find_mentions,
+)
 from tallyproof.claims.numbers import Number, find_numbers
 from tallyproof.claims.roster import Roster
 from tallyproof.claims.seats import seat_claims
@@ -49,7 +56,7 @@ _RIVAL = re.compile(
     r"challenger|contender)s?\b[^.;]*$",
     re.IGNORECASE,
 )
-_SEAT_NAME = re.compile(r"\b[A-Z][a-z]+-(?:[IVXL]+|[ivxl]+)\b")  # "Kasur-II"
+_SEAT_NAME = re.compile(SEAT_NAME)
 # "Had the PML-N held even a third ...", "would have won by": what did not happen
 _HYPOTHETICAL = re.compile(
     r"^\s*(?:Had|Were|Should)\s|\b(?:would|might|could)\s+(?:have|be)\s+(?:won|lost|ahead|\w+ed)\b"

@@ -108,6 +108,7 @@ _OFFICE_WORDS = {
     "Retd",
     "Advocate",
 }
+SEAT_NAME = r"\b[A-Z][a-z]+-(?:[IVXL]+|[ivxl]+)\b"  # a seat by its name: "Kasur-II", "Attock-l"
 _SUB_NAME = re.compile(r"-(?:[IVXLivxl]+|\d+)$")  # "Lahore-II", "Attock-l": a seat, not a person
 _APPOSITIVE = re.compile(
     r",\s*(?:who\s+is\s+(?:also\s+)?)?(?:the\s+|a\s+)?(?:brother|sister|son|daughter|wife|"

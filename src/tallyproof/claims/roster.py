@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from tallyproof.claims.gazetteer import PARTY_BY_ALIAS, name_tokens, normal
@@ -83,11 +83,10 @@ def party_code(party: str | None) -> str:
 
 @dataclass(frozen=True)
 class Person:
-    """A candidate as the roster knows them: where they stand and for which party."""
+    """A candidate as the roster knows them: the name, and the contest they stand in."""
 
     contest: str
     name: str
-    party: str  # the usual code, or "" for an independent nobody backs
 
 
 @dataclass
@@ -104,7 +103,7 @@ class Roster:
         for structure in structures:
             for contest in structure.contests:
                 for k in contest.candidates:
-                    person = Person(contest.code, k.name, party_code(k.party or k.backed_by))
+                    person = Person(contest.code, k.name)
                     key = full_key(k.name)
                     for word in key:
                         roster._by_word[word].append(len(roster.people))
@@ -142,8 +141,3 @@ class Roster:
             return set()
         found = [self.places.get(w, set()) for w in words]
         return set.intersection(*found) if all(found) else set()
-
-    def party_candidate(self, party: str, contests: Sequence[str]) -> list[Person]:
-        """The candidates of a party in the given contests."""
-        code = party_code(party)
-        return [p for _, p in self.people if p.contest in contests and p.party == code]

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import re
 
-from tallyproof.claims.mentions import Mention, Scope, actors_in, contest_before, nearest, who
+from tallyproof.claims.mentions import (
+    SEAT_NAME,
+    Mention,
+    Scope,
+    actors_in,
+    contest_before,
+    nearest,
+    who,
+)
 from tallyproof.claims.text import Sentence, tail
 from tallyproof.claims.votes import DEFEAT
 from tallyproof.domain.claims import Claim, ClaimKind
@@ -17,7 +25,8 @@ _WON = re.compile(  # a verb of winning whose object is the contest, not seats o
     r"(?:(?:the|his|her|their)\s+)?(?:"
     r"(?:(?:National|Provincial|Punjab|Sindh|Khyber\s+Pakhtunkhwa|Balochistan)\s+Assembly\s+)?"
     r"(?:(?:provincial|national|home|own|assembly|family|ancestral)\s+)?seat\b(?!s)|"
-    r"[A-Z][a-z]+-(?:[IVXL]+|[ivxl]+)\b|"
+    + SEAT_NAME
+    + r"|"
     + _CONTEST_WORD
     + r"(?:\s+seat\b)?|(?:mayoral|mayor['’]s)\s+"
     r"(?:seat|race|contest|election)\b|(?:[\w-]+\s+){0,4}?(?:race|contest|election)\b(?!s))"
