@@ -19,7 +19,7 @@ import hashlib
 import multiprocessing as mp
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -80,6 +80,20 @@ def verify_on(items: Sequence[Signature], workers: int) -> float:
     finally:
         _SHARED = ()
     return finished - start
+
+
+def summed(rows: Iterable[tuple[Any, int, int]], loads: Callable[[Any], Any]) -> dict[str, int]:
+    """A contest's official forms (votes as JSON text, rejected, polled) summed in Python,
+    as the bare floor of a contest read; `loads` is the JSON reader the floor is held to."""
+    votes: dict[str, int] = {}
+    rejected = polled = 0
+    for v, r, p in rows:
+        for candidate, n in loads(v).items():
+            votes[candidate] = votes.get(candidate, 0) + n
+        rejected += r
+        polled += p
+    votes[":rejected"], votes[":polled"] = rejected, polled
+    return votes
 
 
 def sha256_leaves(leaves: Sequence[bytes]) -> float:

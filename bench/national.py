@@ -66,6 +66,7 @@ from floors import (
     libpq_url,
     sha256_leaves,
     source_rows,
+    summed,
     verify_on,
 )
 from ingest import bundle_signatures
@@ -233,15 +234,7 @@ def bare_contest(conn: Any, placeholder: str, election: str, code: str) -> dict[
         f"SELECT votes, rejected, polled FROM forms WHERE election_id={q} AND contest={q}"
         " AND official"
     )
-    votes: dict[str, int] = {}
-    rejected = polled = 0
-    for v, r, p in conn.execute(query, (election, code)).fetchall():
-        for candidate, n in orjson.loads(v).items():
-            votes[candidate] = votes.get(candidate, 0) + n
-        rejected += r
-        polled += p
-    votes[":rejected"], votes[":polled"] = rejected, polled
-    return votes
+    return summed(conn.execute(query, (election, code)).fetchall(), orjson.loads)
 
 
 def reader_child(home: Path, url: str, pause: float, seed: int, stop: Any, out: Any) -> None:

@@ -52,6 +52,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from floors import summed
 from record import write_results
 from tallyproof.importers.plan import Plan, run_step
 from tallyproof.ledger.entries import EntryKind, read_envelope, sign
@@ -266,19 +267,11 @@ class Bare:
 
     @staticmethod
     def contest_on(conn: sqlite3.Connection, election: str, code: str, size: int) -> dict[str, int]:
-        votes: dict[str, int] = {}
-        rejected = polled = 0
         query = (
             "SELECT votes, rejected, polled FROM forms"
             " WHERE election_id=? AND contest=? AND official=1 AND seq<?"
         )
-        for v, r, p in conn.execute(query, (election, code, size)):
-            for candidate, n in json.loads(v).items():
-                votes[candidate] = votes.get(candidate, 0) + n
-            rejected += r
-            polled += p
-        votes[":rejected"], votes[":polled"] = rejected, polled
-        return votes
+        return summed(conn.execute(query, (election, code, size)), json.loads)
 
     def contest(self, code: str, size: int) -> dict[str, int]:
         return self.contest_on(self.conn, self.election, code, size)
