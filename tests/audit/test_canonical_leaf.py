@@ -77,3 +77,41 @@ def test_the_fast_reading_never_accepts_what_the_strict_one_refuses(body, kind, 
 )
 def test_what_the_strict_reader_must_judge_is_left_to_it(raw):
     assert _canonical_leaf(raw) is None
+
+
+def big_leaf(**body: object) -> bytes:
+    """A declaration's size: every station's counts, far over MAX_STRING bytes and with
+    thousands of containers, nested three deep."""
+    stations = [{"station": f"S{i}", "votes": {"a": i, "b": 2 * i}} for i in range(3000)]
+    leaf = {
+        "body": {"stations": stations, **body},
+        "kind": "declaration",
+        "received_at": "2024-02-08T12:00:00Z",
+        "signature": {"key": "k", "value": "v"},
+    }
+    return canonical(leaf)
+
+
+def test_a_large_leaf_within_the_limits_is_read_fast_and_as_the_strict_reader_does():
+    raw = big_leaf(note='a \\ backslash, a "quote" and Urdu: ووٹ')
+    assert len(raw) > 65_536
+    fast = _canonical_leaf(raw.replace(b'\\"', b"'"))  # an escaped quote goes the slow way
+    assert fast is not None
+    held = strict(raw.replace(b'\\"', b"'"))
+    cut = raw.replace(b'\\"', b"'").rfind(b',"kind":')
+    assert held == (fast, raw.replace(b'\\"', b"'")[8:cut])
+    assert _canonical_leaf(raw) is None and strict(raw) is not None
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"long": "x" * 65_537},  # one string over the limit
+        {"deep": json.loads("[" * 40 + "]" * 40)},  # nested over the limit
+    ],
+    ids=["long string", "too deep"],
+)
+def test_a_large_leaf_over_a_limit_is_left_to_the_strict_reader_which_refuses_it(extra):
+    raw = big_leaf(**extra)
+    assert _canonical_leaf(raw) is None
+    assert strict(raw) is None

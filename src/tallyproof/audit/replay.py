@@ -92,7 +92,7 @@ class Entry(NamedTuple):
         }
 
 
-Signature = tuple[int, bytes, bytes, bytes, Entry]  # seq, public key, message, signature, entry
+Signature = tuple[int, bytes, bytes, bytes]  # seq, public key, message, signature
 
 
 @dataclass
@@ -139,26 +139,35 @@ class Replay:
     issues: list[Issue] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     message: bytes = b""  # canonical bytes of the body of the entry being applied
-    current: Entry | None = None  # the entry being applied
+    _applying: tuple[int, dict[str, Any]] | None = None  # its seq and leaf
+    _entry: Entry | None = None  # what it is named as in an issue, once one is found
+
+    @property
+    def current(self) -> Entry | None:
+        """The entry being applied as an issue names it; worked out only for an issue (a
+        clean national replay never needs it)."""
+        if self._entry is None and self._applying is not None:
+            self._entry = Entry.of(*self._applying, self.message)
+        return self._entry
 
     def fail(self, seq: int, code: str, message: str, **known: Any) -> None:
         """An issue about entry `seq`: its kind, id, contest and station are named when it
         is the entry being applied, as are the fields given."""
-        about = self.current.known() if self.current and self.current.seq == seq else {}
+        applying = self._applying is not None and self._applying[0] == seq
+        about = self.current.known() if applying and self.current else {}
         self.issues.append(Issue(code, f"entry {seq}", message, **(about | known)))
 
-    def enter(self, seq: int, leaf: dict[str, Any], message: bytes) -> Entry:
+    def enter(self, seq: int, leaf: dict[str, Any], message: bytes) -> None:
         """Name the entry about to be checked (`apply` does, if not done before)."""
         self.message = message
-        self.current = Entry.of(seq, leaf, message)
-        return self.current
+        self._applying, self._entry = (seq, leaf), None
 
     def apply(self, seq: int, leaf: dict[str, Any], message: bytes) -> None:
         """Check one entry (whose body encodes canonically as `message`) against everything
         logged before it, then take it in."""
-        entry = self.current
-        if entry is None or entry.seq != seq or self.message is not message:
-            entry = self.enter(seq, leaf, message)
+        applying = self._applying
+        if applying is None or applying[0] != seq or self.message is not message:
+            self.enter(seq, leaf, message)
         kind, body = leaf["kind"], leaf["body"]
         self.counts[kind] += 1
         key_id = leaf["signature"]["key"]
@@ -169,7 +178,7 @@ class Replay:
             return
         public = handler(seq, body, key_id)
         if public is not None:
-            self.signatures.append((seq, public, message, signature, entry))
+            self.signatures.append((seq, public, message, signature))
 
     def _admin_of(self, seq: int, body: dict[str, Any], key_id: str) -> bytes | None:
         election = self.elections.get(body.get("election", ""))
@@ -508,8 +517,6 @@ class Replay:
 
     def _doc_id(self) -> str:
         """The id of the document being applied: the SHA-256 of its signed body."""
-        if self.current is not None:
-            return self.current.entry_id
         return hashlib.sha256(self.message).hexdigest()
 
     def tally(self) -> dict[str, dict[str, dict[str, Any]]]:

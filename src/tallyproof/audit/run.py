@@ -111,7 +111,7 @@ def audit_bundle(
     with _SignatureChecks(workers) as checks:
         path = directory / "ledger.jsonl"
         leaves = _guarded(report, path.name, _replay_ledger, path, replay, report, checks) or []
-        report.issues += checks.failures()
+        report.issues += checks.failures(path)
     report.entries = dict(replay.counts)
     report.signatures_checked = checks.count
     tree = MerkleTree(leaves)
@@ -256,19 +256,19 @@ def _split_leaf(line: bytes) -> tuple[int, bytes, dict[str, Any], bytes]:
 
 
 _LEAF_KEYS = {"body", "kind", "received_at", "signature"}
-_LONG_NUMBER = re.compile(rb"[0-9]{16}")  # a number beyond 2^53 has 16 digits or more
+_ZEROED = bytes.maketrans(b"123456789", b"000000000")  # every digit as 0, to find runs
+_LONG_NUMBER = b"0" * 16  # a number beyond 2^53 has 16 digits or more
 
 
 def _canonical_leaf(raw: bytes) -> dict[str, Any] | None:
     """The leaf, when it is plainly what the log writes: parsed by orjson (strict UTF-8, no
     lone surrogates), written back byte for byte the same with sorted keys (so canonical,
-    with no key given twice), no longer than any one string may be, with fewer containers
-    than the depth allowed and no run of 16 digits. Anything else (None) goes through the
-    strict reader, which says what is wrong: this path only ever accepts what it would."""
-    if len(raw) > MAX_STRING or _LONG_NUMBER.search(raw):
+    with no key given twice), with no run of 16 digits, and within the strict reader's
+    limits on string length and depth (`_within_limits`). Anything else (None) goes through
+    the strict reader, which says what is wrong: this path only ever accepts what it would."""
+    if _LONG_NUMBER in raw.translate(_ZEROED):
         return None
-    if raw.count(b"{") + raw.count(b"[") > MAX_DEPTH:
-        return None
+    small = len(raw) <= MAX_STRING and raw.count(b"{") + raw.count(b"[") <= MAX_DEPTH
     try:
         leaf = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -277,7 +277,28 @@ def _canonical_leaf(raw: bytes) -> dict[str, Any] | None:
         return None
     if orjson.dumps(leaf, option=orjson.OPT_SORT_KEYS) != raw:
         return None
+    if not small and not _within_limits(raw, leaf):
+        return None
     return leaf
+
+
+def _within_limits(raw: bytes, leaf: Any) -> bool:
+    """A large leaf (a declaration with every station's counts) holds no string longer than
+    MAX_STRING and no container deeper than MAX_DEPTH: with no escaped quote in it, every
+    string is one piece between quotes, whose bytes are at least its characters; the depth
+    is walked on the parsed leaf's containers alone (a thousandth of its values)."""
+    if len(raw) > MAX_STRUCTURE_BYTES or b'\\"' in raw:
+        return False
+    if max(map(len, raw.split(b'"'))) > MAX_STRING:
+        return False
+    stack: list[tuple[Any, int]] = [(leaf, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return False
+        values = item.values() if isinstance(item, dict) else item
+        stack.extend((v, depth + 1) for v in values if isinstance(v, dict | list))
+    return True
 
 
 def _dumps(doc: Any) -> str:
@@ -337,14 +358,14 @@ def _replay_ledger(
     return leaves
 
 
-def _verify_chunk(items: Sequence[Signature]) -> list[Entry]:
+def _verify_chunk(items: Sequence[Signature]) -> list[int]:
     """The entries whose signatures do not verify."""
     bad = []
-    for _, public, message, signature, entry in items:
+    for seq, public, message, signature in items:
         try:
             VerifyKey(public).verify(message, signature)
         except (BadSignatureError, ValueError):
-            bad.append(entry)
+            bad.append(seq)
     return bad
 
 
@@ -356,8 +377,8 @@ class _SignatureChecks:
     def __init__(self, workers: int) -> None:
         self.workers = workers or (os.cpu_count() or 1)
         self.pool = ProcessPoolExecutor(self.workers) if self.workers > 1 else None
-        self.futures: list[Future[list[Entry]]] = []
-        self.inline: list[Entry] = []
+        self.futures: list[Future[list[int]]] = []
+        self.inline: list[int] = []
         self.count = 0
 
     def __enter__(self) -> _SignatureChecks:
@@ -378,13 +399,34 @@ class _SignatureChecks:
             self.futures.append(self.pool.submit(_verify_chunk, list(pending)))
         pending.clear()
 
-    def failures(self) -> list[Issue]:
-        bad = self.inline + [entry for f in self.futures for entry in f.result()]
+    def failures(self, path: Path) -> list[Issue]:
+        """An issue for each entry whose signature does not verify, naming it as read
+        again from the ledger file at `path` (rare, so not kept for every entry)."""
+        bad = sorted(self.inline + [seq for f in self.futures for seq in f.result()])
+        entries = _entries_at(path, set(bad)) if bad else {}
         message = "the signature does not verify: the entry was altered or forged"
         return [
-            Issue("audit.signature", f"entry {entry.seq}", message, **entry.known())
-            for entry in sorted(bad, key=lambda e: e.seq)
+            Issue("audit.signature", f"entry {seq}", message, **entries[seq].known()) for seq in bad
         ]
+
+
+def _entries_at(path: Path, wanted: set[int]) -> dict[int, Entry]:
+    """The entries at these positions, read as `_replay_ledger` numbers them (a line that
+    cannot be read takes no position)."""
+    found: dict[int, Entry] = {}
+    position = 0
+    with path.open("rb") as handle:
+        for line in handle:
+            try:
+                _, _, leaf, message = _split_leaf(line)
+            except (ValueError, UnicodeDecodeError, InputError):
+                continue
+            if position in wanted:
+                found[position] = Entry.of(position, leaf, message)
+                if len(found) == len(wanted):
+                    break
+            position += 1
+    return found
 
 
 def _check_tree(manifest: dict[str, Any], tree: MerkleTree, report: AuditReport) -> None:

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import groupby
 from pathlib import Path
 from typing import IO, Annotated, Any, Protocol
 
@@ -23,23 +24,16 @@ from tallyproof import __version__
 from tallyproof.cli.common import JsonOpt, app, err, fail, known_errors, open_writer, out
 from tallyproof.client.sync import Missed, RetryPolicy, outcomes_of, retry_after
 from tallyproof.errors import ExitCode
-from tallyproof.importers.plan import Step, run_step
+from tallyproof.ledger.entries import EntryKind
 from tallyproof.sample.national import ELECTION_ID, NATIONAL_STATIONS, build_national
 from tallyproof.sample.night import BATCH_NAMES, ROUTES, Event, Faults, Night
 from tallyproof.service import queries
+from tallyproof.service.loading import Run, submit_runs
 from tallyproof.service.outcomes import Outcome
 from tallyproof.service.writer import LedgerWriter
 
 MAX_BATCH = 2000  # the server's default --batch-documents
 TICK = 0.25  # seconds: a paced batch takes what falls due this soon after its first event
-_ACTIONS = {  # a kind of envelope -> the use case plan.run_step submits it with
-    "structure": "structure",
-    "key_registration": "register_keys",
-    "status": "status",
-    "form": "forms",
-    "declaration": "declarations",
-    "claim": "claims",
-}
 Result = tuple[str, str | None]  # accepted | duplicate | refused, and the rule's code
 
 
@@ -54,6 +48,7 @@ class Sink(Protocol):
     judges them (a file)."""
 
     retried: bool  # the last batch was sent more than once (its answer was lost)
+    mixed: bool  # takes a batch of several kinds (else each batch is of one kind)
 
     def send(self, batch: Sequence[Event]) -> list[Result] | None: ...
 
@@ -64,6 +59,7 @@ class FileSink:
     """JSON Lines: one event a line, in time order."""
 
     retried = False
+    mixed = False
 
     def __init__(self, handle: IO[bytes]) -> None:
         self.handle = handle
@@ -77,17 +73,21 @@ class FileSink:
 
 
 class StoreSink:
-    """The home's store, through the same use cases as `import-stations` and the demo."""
+    """The home's store, through the same use cases as `import-stations` and the demo; a
+    batch of several kinds is one transaction (service/loading.py)."""
 
     retried = False
+    mixed = True
 
     def __init__(self, writer: LedgerWriter) -> None:
         self.writer = writer
 
     def send(self, batch: Sequence[Event]) -> list[Result] | None:
-        kind = batch[0].kind
-        step = Step(_ACTIONS[kind], kind, [e.envelope for e in batch])
-        return [_outcome(o) for o in run_step(self.writer, step)]
+        runs = [
+            Run(EntryKind(kind), [e.envelope for e in events])
+            for kind, events in groupby(batch, key=lambda e: e.kind)
+        ]
+        return [_outcome(o) for outcomes in submit_runs(self.writer, runs) for o in outcomes]
 
     def findings(self, election: str) -> Counter[str] | None:
         return Counter(f.code for f in queries.findings(self.writer, election))
@@ -109,6 +109,7 @@ class ServerSink:
         self.policy = RetryPolicy(base=0.5, cap=15.0)
         self.rng = random.Random(0)
         self.retried = False
+        self.mixed = False
         self.rate_limited = False
         self.warned = False
 
@@ -288,8 +289,11 @@ class Tally:
         }
 
 
-def batches(events: Iterator[Event], size: int, speed: float) -> Iterator[list[Event]]:
-    """Consecutive events of one kind, at most `size`. With a speed, the night is paced from
+def batches(
+    events: Iterator[Event], size: int, speed: float, mixed: bool = False
+) -> Iterator[list[Event]]:
+    """Consecutive events of one kind (of any kinds if `mixed`), at most `size`. With a
+    speed, the night is paced from
     polls closing (`speed` simulated seconds a real second; the set-up goes at once): a batch
     leaves when its first event is due, with every event due within TICK after it, or all
     that are overdue when sending has fallen behind."""
@@ -302,7 +306,7 @@ def batches(events: Iterator[Event], size: int, speed: float) -> Iterator[list[E
             start = time.monotonic() if start is None else start
             due = start + event.minutes * 60.0 / speed
         if batch and (
-            batch[0].kind != event.kind
+            (batch[0].kind != event.kind and not mixed)
             or len(batch) >= size
             or (due is not None and due > opened + TICK)
         ):
@@ -337,7 +341,7 @@ def run_night(
 ) -> Tally:
     tally = Tally()
     began = time.perf_counter()
-    for batch in batches(night.events(), size, speed):
+    for batch in batches(night.events(), size, speed, sink.mixed):
         results = sink.send(batch)
         if results is not None and batch[0].kind == "structure":
             tally.resumed = _structure_taken(results[0])

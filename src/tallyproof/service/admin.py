@@ -3,7 +3,7 @@ the structure itself, key registrations and revocations, and status orders."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 
 from tallyproof.domain.authority import (
@@ -17,11 +17,12 @@ from tallyproof.domain.structure import ElectionStructure, parse_structure
 from tallyproof.ledger.entries import EntryKind, EnvelopeError, Signed, read_envelope
 from tallyproof.ledger.keys import KeyTextError, PublicKey
 from tallyproof.service.outcomes import Outcome
+from tallyproof.service.preparation import OpenedAdmin
 from tallyproof.service.queries import UnknownElection, structure_of
 from tallyproof.service.writer import Appended, Batch, LedgerWriter
 from tallyproof.store.records import ElectionIndex, KeyIndex, RevocationIndex, StatusIndex
 
-Apply = Callable[[Batch, Signed, str], list[Problem]]
+Apply = Callable[[Batch, Signed, str, bytes | None], list[Problem]]  # ..., verified by
 
 
 def import_structure(writer: LedgerWriter, envelope: object) -> Outcome:
@@ -36,7 +37,26 @@ def register_key(writer: LedgerWriter, envelope: object) -> Outcome:
 
 def register_keys(writer: LedgerWriter, envelopes: Sequence[object]) -> list[Outcome]:
     """Register many keys in one transaction (a commission's roll of presiding officers)."""
-    return _admin_entries(writer, envelopes, EntryKind.KEY_REGISTRATION, _apply_registration)
+    return finish_registrations(writer, start_registrations(writer, envelopes), envelopes)
+
+
+Opened = Callable[[], Iterator[OpenedAdmin]]
+
+
+def start_registrations(writer: LedgerWriter, envelopes: Sequence[object]) -> Opened:
+    """Have the verify workers read the registrations and check their admin signatures (a
+    national roll is 91,200 of them), with the admin keys the writer knows now."""
+    admins = {election: key.raw for election, key in writer.state.admin_keys.items()}
+    items = list(enumerate(envelopes))
+    return writer.workers.open_admin(str(EntryKind.KEY_REGISTRATION), items, admins)
+
+
+def finish_registrations(
+    writer: LedgerWriter, opened: Opened, envelopes: Sequence[object]
+) -> list[Outcome]:
+    """Judge and log registrations `start_registrations` handed to the workers."""
+    kind = EntryKind.KEY_REGISTRATION
+    return _admin_entries(writer, envelopes, kind, _apply_registration, opened())
 
 
 def revoke_key(writer: LedgerWriter, envelope: object) -> Outcome:
@@ -76,41 +96,44 @@ def _admin_entry(writer: LedgerWriter, envelope: object, kind: EntryKind, apply:
 
 
 def _admin_entries(
-    writer: LedgerWriter, envelopes: Sequence[object], kind: EntryKind, apply: Apply
+    writer: LedgerWriter,
+    envelopes: Sequence[object],
+    kind: EntryKind,
+    apply: Apply,
+    opened: Iterator[OpenedAdmin] | None = None,
 ) -> list[Outcome]:
-    """Each envelope is judged alone against everything before it, in one transaction."""
+    """Each envelope is judged alone against everything before it, in one transaction.
+    `opened`: the envelopes as the workers read them, their signatures checked there."""
     outcomes: list[Outcome] = []
     duplicates: list[tuple[int, str]] = []
     appended: list[tuple[int, Appended]] = []
     with writer.transaction() as batch:
         for index, envelope in enumerate(envelopes):
-            try:
-                signed = read_envelope(envelope, kind)
-            except EnvelopeError as err:
-                outcomes.append(
-                    Outcome(index, kind, problems=(Problem(err.code, err.field, str(err)),))
-                )
+            done = next(opened) if opened is not None else _open(index, envelope, kind)
+            if done.signed is None:
+                assert done.problem is not None
+                outcomes.append(Outcome(index, kind, problems=(done.problem,)))
                 continue
+            signed, verified = done.signed, done.verified_by
             entry_id = signed.body_id
             if (str(kind), entry_id) in batch.state.entries:
                 # the signer first: a logged document re-signed by another key is refused
-                problems = _admin_signature(batch, signed, _logged_election(signed))
+                problems = _admin_signature(batch, signed, _logged_election(signed), verified)
                 if problems:
                     outcomes.append(Outcome(index, kind, entry_id, tuple(problems)))
                 else:
                     duplicates.append((index, entry_id))
                 continue
             try:
-                problems = apply(batch, signed, entry_id)
+                problems = apply(batch, signed, entry_id, verified)
             except Rejected as err:
                 problems = list(err.problems)
             if problems:
                 outcomes.append(Outcome(index, kind, entry_id, tuple(problems)))
             else:
                 appended.append((index, batch.appended[-1]))
-    size = writer.state.size
     for index, a in appended:
-        receipt = partial(writer.receipt, a.seq, size, a.kind, a.entry_id, a.received_at)
+        receipt = partial(writer.receipt_of, batch, a)
         outcomes.append(Outcome(index, kind, a.entry_id, make_receipt=receipt))
     for index, entry_id in duplicates:
         receipt = partial(writer.receipt_for_entry, str(kind), entry_id)
@@ -127,7 +150,19 @@ def _admin_entries(
     return sorted(outcomes, key=lambda o: o.index)
 
 
-def _admin_signature(batch: Batch, signed: Signed, election: str) -> list[Problem]:
+def _open(index: int, envelope: object, kind: EntryKind) -> OpenedAdmin:
+    """An envelope read here, in the writer (its signature is checked in the rules)."""
+    try:
+        return OpenedAdmin(index, read_envelope(envelope, kind))
+    except EnvelopeError as err:
+        return OpenedAdmin(index, problem=Problem(err.code, err.field, str(err)))
+
+
+def _admin_signature(
+    batch: Batch, signed: Signed, election: str, verified: bytes | None = None
+) -> list[Problem]:
+    """Signed by the election's admin key: the key named, and the signature good (unless
+    a worker already verified it with that very key)."""
     admin = batch.state.admin_keys.get(election)
     if admin is None:
         return [Problem("form.unknown_election", "election", f"no election {election!r}")]
@@ -139,7 +174,7 @@ def _admin_signature(batch: Batch, signed: Signed, election: str) -> list[Proble
                 f"only {election}'s admin key {admin.key_id} signs this",
             )
         ]
-    if not admin.verify(signed.message, signed.signature):
+    if verified != admin.raw and not admin.verify(signed.message, signed.signature):
         return [Problem("signature.invalid", "signature.value", "the admin signature is wrong")]
     return []
 
@@ -158,7 +193,9 @@ def _election_of(batch: Batch, signed: Signed) -> tuple[str, ElectionStructure |
     return election, batch.state.elections.get(election)
 
 
-def _apply_structure(batch: Batch, signed: Signed, entry_id: str) -> list[Problem]:
+def _apply_structure(
+    batch: Batch, signed: Signed, entry_id: str, verified: bytes | None
+) -> list[Problem]:
     structure = parse_structure(signed.body)
     election = structure.election.id
     if structure.admin_key is None:
@@ -182,9 +219,11 @@ def _apply_structure(batch: Batch, signed: Signed, entry_id: str) -> list[Proble
     return []
 
 
-def _apply_registration(batch: Batch, signed: Signed, entry_id: str) -> list[Problem]:
+def _apply_registration(
+    batch: Batch, signed: Signed, entry_id: str, verified: bytes | None
+) -> list[Problem]:
     election, structure = _election_of(batch, signed)
-    problems = _admin_signature(batch, signed, election)
+    problems = _admin_signature(batch, signed, election, verified)
     if problems or structure is None:
         return problems
     reg = parse_key_registration(signed.body, structure)
@@ -213,9 +252,11 @@ def _apply_registration(batch: Batch, signed: Signed, entry_id: str) -> list[Pro
     return []
 
 
-def _apply_revocation(batch: Batch, signed: Signed, entry_id: str) -> list[Problem]:
+def _apply_revocation(
+    batch: Batch, signed: Signed, entry_id: str, verified: bytes | None
+) -> list[Problem]:
     election, _ = _election_of(batch, signed)
-    problems = _admin_signature(batch, signed, election)
+    problems = _admin_signature(batch, signed, election, verified)
     if problems:
         return problems
     revocation = parse_key_revocation(signed.body)
@@ -231,9 +272,11 @@ def _apply_revocation(batch: Batch, signed: Signed, entry_id: str) -> list[Probl
     return []
 
 
-def _apply_status(batch: Batch, signed: Signed, entry_id: str) -> list[Problem]:
+def _apply_status(
+    batch: Batch, signed: Signed, entry_id: str, verified: bytes | None
+) -> list[Problem]:
     election, structure = _election_of(batch, signed)
-    problems = _admin_signature(batch, signed, election)
+    problems = _admin_signature(batch, signed, election, verified)
     if problems or structure is None:
         return problems
     order = parse_status_order(signed.body, structure)

@@ -18,7 +18,14 @@ from tallyproof.domain.declarations import DeclaredResult, parse_declaration
 from tallyproof.domain.forms import ResultForm, parse_form
 from tallyproof.domain.problems import Problem, Rejected
 from tallyproof.ledger.canonical import canonical_plain, content_id
-from tallyproof.ledger.entries import EntryKind, EnvelopeError, LeafTemplate, Signed, open_envelope
+from tallyproof.ledger.entries import (
+    EntryKind,
+    EnvelopeError,
+    LeafTemplate,
+    Signed,
+    open_envelope,
+    read_envelope,
+)
 from tallyproof.ledger.intake import Unreadable
 
 Document = ResultForm | DeclaredResult | ClaimReport
@@ -113,6 +120,47 @@ def prepare(kind: str, items: Sequence[tuple[int, object, bytes | None]]) -> lis
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class OpenedAdmin:
+    """An admin document (a key registration) read in a worker: its signed form, or why it
+    cannot be read; and the admin key its signature verified with, if it did."""
+
+    index: int
+    signed: Signed | None = None
+    problem: Problem | None = None
+    verified_by: bytes | None = None
+
+    def __reduce__(self) -> tuple[type, tuple[object, ...]]:
+        return (OpenedAdmin, (self.index, self.signed, self.problem, self.verified_by))
+
+
+def open_admin(
+    kind: str, items: Sequence[tuple[int, object]], admins: dict[str, bytes]
+) -> list[OpenedAdmin]:
+    """Read each admin envelope and verify its signature with the admin key of the election
+    its body names (`admins`: election -> raw key). Only the reading and the signature: the
+    writer still checks that the key is the admin's and every rule. Never raises."""
+    keys = {election: VerifyKey(raw) for election, raw in admins.items()}
+    out = []
+    for index, envelope in items:
+        try:
+            signed = read_envelope(envelope, EntryKind(kind))
+        except EnvelopeError as err:
+            out.append(OpenedAdmin(index, problem=Problem(err.code, err.field, str(err))))
+            continue
+        election = signed.body.get("election")
+        verifier = keys.get(election) if isinstance(election, str) else None
+        verified = None
+        if verifier is not None:
+            try:
+                verifier.verify(signed.message, signed.signature)
+                verified = admins[election]
+            except (BadSignatureError, ValueError):
+                pass  # the writer says why, as it does for a document it reads itself
+        out.append(OpenedAdmin(index, signed, None, verified))
+    return out
+
+
 class Workers:
     """A process pool for `prepare`; small batches are prepared inline."""
 
@@ -121,22 +169,50 @@ class Workers:
         self._pool: ProcessPoolExecutor | None = None
 
     def submit(
-        self, kind: str, items: Sequence[tuple[int, object, bytes | None]]
+        self,
+        kind: str,
+        items: Sequence[tuple[int, object, bytes | None]],
+        inline_below: int | None = None,
     ) -> Callable[[], Iterator[list[Prepared]]]:
         """Start preparing; the returned function yields the results chunk by chunk, in
         order, each as soon as it is ready: the writer judges the first chunks while the
-        workers still verify the rest (the writer and the workers overlap within a batch)."""
-        if self.workers <= 1 or len(items) < _INLINE_BELOW:
+        workers still verify the rest (the writer and the workers overlap within a batch).
+        A batch smaller than `inline_below` is prepared at once, here, unless it is started
+        ahead of when it is judged (then the workers are always worth it)."""
+        below = _INLINE_BELOW if inline_below is None else inline_below
+        if not items:
+            return lambda: iter([[]])
+        if self.workers <= 1 or len(items) < below:
             done = prepare(kind, items)
             return lambda: iter([done])
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers)
+        pool = self._started()
         size = max(_CHUNK_AT_LEAST, -(-len(items) // (self.workers * _CHUNKS_A_WORKER)))
         futures: list[Future[list[Prepared]]] = [
-            self._pool.submit(prepare, kind, items[i : i + size])
-            for i in range(0, len(items), size)
+            pool.submit(prepare, kind, items[i : i + size]) for i in range(0, len(items), size)
         ]
         return lambda: (f.result() for f in futures)
+
+    def open_admin(
+        self, kind: str, items: Sequence[tuple[int, object]], admins: dict[str, bytes]
+    ) -> Callable[[], Iterator[OpenedAdmin]]:
+        """Start reading and verifying admin documents (`open_admin`) on the workers; the
+        returned function yields them in order, each chunk as soon as it is ready, so the
+        writer judges the first while the rest are verified. Few are read here and now."""
+        if self.workers <= 1 or len(items) < _INLINE_BELOW:
+            done = open_admin(kind, items, admins)
+            return lambda: iter(done)
+        pool = self._started()
+        size = max(_CHUNK_AT_LEAST, -(-len(items) // (self.workers * _CHUNKS_A_WORKER)))
+        futures = [
+            pool.submit(open_admin, kind, items[i : i + size], admins)
+            for i in range(0, len(items), size)
+        ]
+        return lambda: (o for f in futures for o in f.result())
+
+    def _started(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self.workers)
+        return self._pool
 
     def close(self) -> None:
         if self._pool is not None:

@@ -52,7 +52,7 @@ def submit_prepared(
     """Documents already read, verified and encoded elsewhere (by an HTTP worker, with the
     keys the log registered), judged against the ledger and logged as one transaction."""
     done = list(prepared)
-    return _finish(writer, _Started(kind, lambda: iter([done])), _RULES[kind])
+    return _finish(writer, Started(kind, lambda: iter([done])), _RULES[kind])
 
 
 def ingest_forms(
@@ -67,7 +67,7 @@ def ingest_forms(
     they live for the whole run, so they are frozen out of its sight first (refcounting
     still frees what is dropped)."""
     gc.freeze()
-    waiting: deque[_Started] = deque()
+    waiting: deque[Started] = deque()
     for envelopes in batches:
         waiting.append(_start(writer, EntryKind.FORM, envelopes))
         if len(waiting) > _AHEAD:
@@ -79,7 +79,7 @@ def ingest_forms(
 _AHEAD = 2  # batches being prepared while one commits
 
 
-class _Started:
+class Started:
     """A batch handed to the workers; its time is assigned when it is logged. `chunks`
     yields the prepared submissions in order, a chunk as soon as the workers finish it."""
 
@@ -87,16 +87,32 @@ class _Started:
         self.kind, self.chunks = kind, chunks
 
 
-def _start(writer: LedgerWriter, kind: EntryKind, envelopes: Sequence[object]) -> _Started:
+def start(writer: LedgerWriter, kind: EntryKind, envelopes: Sequence[object]) -> Started:
+    """Hand a batch of documents to the verify workers, however small, to be judged later
+    by `finish` (service/loading.py starts the batches ahead of the one being judged)."""
+    return _start(writer, kind, envelopes, inline_below=0)
+
+
+def finish(writer: LedgerWriter, started: Started) -> list[Outcome]:
+    """Judge and log a batch `start` handed to the workers."""
+    return _finish(writer, started, _RULES[started.kind])
+
+
+def _start(
+    writer: LedgerWriter,
+    kind: EntryKind,
+    envelopes: Sequence[object],
+    inline_below: int | None = None,
+) -> Started:
     key_ids = [claimed_key_id(e) for e in envelopes]
     state = writer.state
-    if any(k is not None and k not in state.keys for k in key_ids):
-        state = writer.refresh()
+    if not writer.in_bulk and any(k is not None and k not in state.keys for k in key_ids):
+        state = writer.refresh()  # (in a bulk transaction the state is the writer's own)
     items = [
         (i, e, state.keys[k].raw if k in state.keys else None)
         for i, (e, k) in enumerate(zip(envelopes, key_ids, strict=True))
     ]
-    return _Started(kind, writer.workers.submit(str(kind), items))
+    return Started(kind, writer.workers.submit(str(kind), items, inline_below))
 
 
 Authorise = Callable[[LedgerState, Prepared], list[Problem]]
@@ -104,7 +120,7 @@ Admit = Callable[[Batch, Prepared], list[Problem]]
 
 
 def _finish(
-    writer: LedgerWriter, started: _Started, rules: tuple[Authorise, Admit]
+    writer: LedgerWriter, started: Started, rules: tuple[Authorise, Admit]
 ) -> list[Outcome]:
     """Judge each prepared submission against the ledger so far: first whether its key may
     sign it (so a copy re-signed by the wrong key is refused, not called a duplicate), then
@@ -135,14 +151,8 @@ def _finish(
                         outcomes.append(Outcome(p.index, kind, p.entry_id, tuple(problems)))
                     else:
                         accepted.append((p, batch.appended[-1]))
-    size = writer.state.size
     outcomes += [
-        Outcome(
-            p.index,
-            a.kind,
-            a.entry_id,
-            make_receipt=partial(writer.receipt, a.seq, size, a.kind, a.entry_id, a.received_at),
-        )
+        Outcome(p.index, a.kind, a.entry_id, make_receipt=partial(writer.receipt_of, batch, a))
         for p, a in accepted
     ]
     outcomes += [_duplicate(writer, kind, p) for p in duplicates]

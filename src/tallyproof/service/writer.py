@@ -117,6 +117,7 @@ class LedgerWriter:
         self.kept = KeptCheckpoints(settings.home / "checkpoints.log")
         self._opened: dict[str, Checkpoint] = {}  # checkpoint notes whose signature verified
         self._checkpoints: dict[int, str] = {}
+        self._bulk: Batch | None = None  # the open transaction of `bulk`, which use cases join
 
     @classmethod
     def open(cls, settings: Settings, clock: Callable[[], str] = utc_now) -> LedgerWriter:
@@ -166,13 +167,38 @@ class LedgerWriter:
             self.state.catch_up(reader)
         return self.state
 
+    @property
+    def in_bulk(self) -> bool:
+        """A `bulk` transaction is open: the state is the writer's own, under its lock."""
+        return self._bulk is not None
+
+    @contextmanager
+    def bulk(self) -> Iterator[Batch]:
+        """Several use cases in one transaction: a loader's consecutive batches of different
+        kinds (key registrations, forms, a declaration, a status order) commit together
+        under one checkpoint instead of one commit, and one fsync, each. Every use case run
+        inside joins it and judges its documents against everything before them, this
+        transaction's too. Nothing may be acknowledged before it ends: the outcomes'
+        receipts carry the checkpoint signed at its commit."""
+        if self._bulk is not None:
+            raise RuntimeError("a bulk transaction is already open")
+        with self.transaction() as batch:
+            self._bulk = batch
+            try:
+                yield batch
+            finally:
+                self._bulk = None
+
     @contextmanager
     def transaction(self) -> Iterator[Batch]:
         """The single write path: lock, catch up, check the store against what the log has
         signed, let the caller append, flush, sign and keep a checkpoint of the new size (the
         one its receipts carry), commit, then keep that checkpoint beside the log key too. On
         any failure the in-memory state is dropped and rebuilt from the store, so a
-        rolled-back append leaves no trace."""
+        rolled-back append leaves no trace. Inside `bulk` it is the bulk's transaction."""
+        if self._bulk is not None:
+            yield self._bulk
+            return
         try:
             with self.store.write() as writer:
                 stored = writer.ledger_size()
@@ -289,6 +315,15 @@ class LedgerWriter:
             checkpoint=note or self.checkpoint_note(tree_size),
             inclusion_proof=tuple(self.state.tree.inclusion_proof(seq, tree_size)),
         )
+
+    def receipt_of(self, batch: Batch, appended: Appended) -> Receipt:
+        """The receipt of an entry `batch` appended, against the checkpoint signed at the
+        batch's commit (so built only after it: in `bulk`, after the whole bulk)."""
+        if batch.checkpoint is None:
+            raise RuntimeError(f"entry {appended.seq} is not committed yet: no receipt")
+        size, note = batch.checkpoint
+        a = appended
+        return self.receipt(a.seq, size, a.kind, a.entry_id, a.received_at, note)
 
     def receipt_for_entry(self, kind: str, entry_id: str) -> Receipt:
         """The receipt of an entry committed earlier: identical to the one first returned,
