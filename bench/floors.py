@@ -30,7 +30,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
 from tallyproof.store import schema
-from tallyproof.store.database import SQLITE_PRAGMAS
+from tallyproof.store.database import SQLITE_PRAGMAS, WRITER_CACHE
 
 Signature = tuple[bytes, bytes, bytes]  # public key, message, signature
 Rows = dict[str, tuple[list[str], list[tuple[Any, ...]]]]  # table -> (columns, rows)
@@ -149,7 +149,7 @@ def _bare_sqlite(chunks: dict, statements: dict, commits: int, path: Path) -> fl
     schema.metadata.create_all(engine)
     engine.dispose()
     conn = sqlite3.connect(path, isolation_level=None)
-    for pragma in SQLITE_PRAGMAS:
+    for pragma in (*SQLITE_PRAGMAS, WRITER_CACHE):
         conn.execute(pragma)
     start = time.perf_counter()
     for i in range(commits):

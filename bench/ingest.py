@@ -32,7 +32,7 @@ from tallyproof.service import submission
 from tallyproof.service.settings import Settings
 from tallyproof.service.writer import LedgerWriter
 from tallyproof.store import schema
-from tallyproof.store.database import SQLITE_PRAGMAS
+from tallyproof.store.database import SQLITE_PRAGMAS, WRITER_CACHE
 
 WORK = Path("var/bench")
 console = Console()
@@ -71,7 +71,7 @@ def bare_insert(ctx: LedgerWriter, batch: int, forms: int) -> float:
         tables[name] = (columns, cursor.fetchall())
     tables["ledger_entries"] = (tables["ledger_entries"][0], tables["ledger_entries"][1][-forms:])
     conn = sqlite3.connect(path, isolation_level=None)
-    for pragma in SQLITE_PRAGMAS:
+    for pragma in (*SQLITE_PRAGMAS, WRITER_CACHE):
         conn.execute(pragma)
     start = time.perf_counter()
     for i in range(0, forms, batch):

@@ -61,7 +61,7 @@ from tallyproof.service import submission
 from tallyproof.service.reading import ReadModel
 from tallyproof.service.settings import Settings
 from tallyproof.service.writer import LedgerWriter
-from tallyproof.store.database import SQLITE_PRAGMAS
+from tallyproof.store.database import READER_CACHE, SQLITE_PRAGMAS
 
 WORK = Path("var/bench-read")
 HOME = WORK / "home"
@@ -261,7 +261,7 @@ class Bare:
     @staticmethod
     def connect() -> sqlite3.Connection:
         conn = sqlite3.connect(DB, isolation_level=None)
-        for pragma in SQLITE_PRAGMAS:
+        for pragma in (*SQLITE_PRAGMAS, READER_CACHE):
             conn.execute(pragma)
         return conn
 

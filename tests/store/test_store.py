@@ -155,3 +155,23 @@ def test_upgrading_from_0001_keeps_every_form_and_adds_issued(store_url):
     assert (rows["f1"].polled, rows["f1"].rejected, rows["f1"].issued) == (8, 1, None)
     assert rows["f2"].issued == 9
     old.close()
+
+
+def test_sqlite_gives_the_writer_a_large_page_cache_and_each_read_a_small_one(tmp_path):
+    """A pooled connection that has just written reads with the small cache again: a
+    server's workers must not hold 128 MiB a connection for reads."""
+    store = Store(f"sqlite:///{tmp_path / 'cache.sqlite'}")
+    store.ensure_schema()
+
+    def cache(conn) -> int:
+        return conn.exec_driver_sql("PRAGMA cache_size").scalar()
+
+    try:
+        with store.write() as writer:
+            assert cache(writer.conn) == -131072
+        with store.read() as reader:
+            assert cache(reader.conn) == -16384
+        with store.write() as writer:
+            assert cache(writer.conn) == -131072
+    finally:
+        store.close()
