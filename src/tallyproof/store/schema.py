@@ -17,7 +17,7 @@ from sqlalchemy import (
     text,
 )
 
-REVISION = "0005"  # the Alembic head these tables describe (a test holds them equal)
+REVISION = "0006"  # the Alembic head these tables describe (a test holds them equal)
 metadata = MetaData()
 
 ledger_entries = Table(
@@ -82,6 +82,7 @@ forms = Table(
     Column("issued", Integer),  # ballot papers issued, where the form states it (0002)
     Index("ix_forms_position", "election_id", "seq"),  # the forms since a size (0004)
     Index("ix_forms_contest_position", "election_id", "contest", "seq"),  # (0004)
+    Index("ix_forms_station_position", "election_id", "station", "seq"),  # (0006)
     Index(  # a form is superseded at most once
         "ux_forms_supersedes",
         "supersedes",
