@@ -351,13 +351,9 @@ def phases(samples: list[Sample]) -> Phases:
             break
     later = [s for s in samples if s.minute > set_up_end]
     rush_start = next((s.minute for s in later if s.documents > still), None)
-    # the rush reaches the server before the log shows it: the first forms are read and
-    # verified (and the keys that sign them loaded) in the sample before their commit, so
-    # the quiet ends a sample before the first sample with a form logged
-    quiet_end = None if rush_start is None else rush_start - 1.5 * EVERY / 60
     quiet = [
         s for s in later
-        if s.minute >= set_up_end + QUIET_WARM_UP and (quiet_end is None or s.minute < quiet_end)
+        if s.minute >= set_up_end + QUIET_WARM_UP and (rush_start is None or s.minute < rush_start)
     ]  # fmt: skip
     rush = [] if rush_start is None else [s for s in later if s.minute >= rush_start + RUSH_WARM_UP]
     return Phases(set_up_end, rush_start, quiet, rush)

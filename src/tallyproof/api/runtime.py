@@ -6,6 +6,7 @@ answers."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gzip
 import hashlib
 import multiprocessing
@@ -36,6 +37,7 @@ from tallyproof.store.database import Store
 T = TypeVar("T")
 _RENDERED = 2048  # rendered answers kept: (question, size) -> bytes and ETag
 _INLINE = 16  # documents prepared on the event loop; more go to a thread
+KEY_FOLLOW_SECONDS = 1.0  # the key book reads newly registered keys at most this often
 # a refused document whose signature was never verified is not charged to the key it names
 _UNVERIFIED = ("schema.", "input.", "signature.missing", "signature.encoding", "signature.invalid")
 _UNVERIFIED += ("signature.unknown_key",)
@@ -75,6 +77,7 @@ class Runtime:
         self._rendered_lock = threading.Lock()
         self._own_committer: tuple[multiprocessing.Process, Address] | None = None
         self.last_read = 0.0  # when a question last asked the read model (monotonic)
+        self._following: asyncio.Task[None] | None = None  # reading keys as they commit
 
     @classmethod
     async def open(cls, settings: ServeSettings) -> Runtime:
@@ -86,12 +89,36 @@ class Runtime:
         if not address.path:
             address = Address.fresh()
             own = (start_committer(settings.store, address), address)
-        committer = await CommitterClient.connect(address, lambda _size: committed.set())
+        logged = asyncio.Event()  # the same, for the key book
+
+        def on_commit(_size: int) -> None:
+            committed.set()
+            logged.set()
+
+        committer = await CommitterClient.connect(address, on_commit)
         rt = cls(settings, committer)
         rt.committed, rt._own_committer = committed, own
+        rt._following = asyncio.create_task(rt._follow_keys(logged))
         return rt
 
+    async def _follow_keys(self, logged: asyncio.Event) -> None:
+        """Read keys as their registrations commit, at most once a second, rather than
+        when the first document one of them signs arrives: a national roll is 91,200 keys,
+        a second's read and tens of MiB, which would otherwise fall on the first presiding
+        officer's form (and into the night's quiet hour, in the soak's memory figures). A
+        key registered since the last read is still read when a document names it."""
+        while True:
+            await logged.wait()
+            logged.clear()
+            # a read that fails changes nothing: the read made when a document names the
+            # key reads again, and that request hears what is wrong with the store
+            with contextlib.suppress(Exception):
+                await anyio.to_thread.run_sync(self.keys.refresh)
+            await asyncio.sleep(KEY_FOLLOW_SECONDS)
+
     async def close(self) -> None:
+        if self._following is not None:
+            self._following.cancel()
         await self.committer.close()
         if self._own_committer is not None:
             stop_committer(*self._own_committer)

@@ -22,10 +22,11 @@ class KeyBook:
         """The raw public key of each registered key among `key_ids`."""
         wanted = {k for k in key_ids if k is not None}
         if not wanted <= self.keys.keys():
-            self._refresh()
+            self.refresh()
         return {k: self.keys[k] for k in wanted if k in self.keys}
 
-    def _refresh(self) -> None:
+    def refresh(self) -> None:
+        """Read the keys registered since the last read (nothing new: one indexed query)."""
         with self._lock, self.store.read() as reader:
             for key in reader.index_since("keys", self._seen):
                 self.keys[key.key_id] = base64.b64decode(key.public_key)
