@@ -51,7 +51,7 @@ def submit_runs(writer: LedgerWriter, runs: Sequence[Run]) -> list[list[Outcome]
             if ahead <= i:
                 ahead = _start_ahead(writer, runs, started, i)
             results.append(_finish(writer, run, started.pop(i, None)))
-    gc.freeze()  # what the bulk added to the ledger state lives for the run (see below)
+    gc.freeze()  # what the bulk added to the ledger state lives for the run (see above)
     return results
 
 
