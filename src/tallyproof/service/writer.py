@@ -87,6 +87,8 @@ class Batch:
         self.writer.add_entries([LedgerIndex(*row, size) for row in self.ledger_rows])
         for records in self.rows.values():
             self.writer.add_index(records)
+        # written: an outcome holds its batch until its receipt is built, not the rows
+        self.ledger_rows, self.rows = [], {}
         return size
 
 
