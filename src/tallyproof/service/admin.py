@@ -14,10 +14,10 @@ from tallyproof.domain.authority import (
 from tallyproof.domain.problems import Problem, Rejected
 from tallyproof.domain.status import parse_status_order
 from tallyproof.domain.structure import ElectionStructure, parse_structure
-from tallyproof.ledger.entries import EntryKind, EnvelopeError, Signed, read_envelope
+from tallyproof.ledger.entries import EntryKind, Signed
 from tallyproof.ledger.keys import KeyTextError, PublicKey
 from tallyproof.service.outcomes import Outcome
-from tallyproof.service.preparation import OpenedAdmin
+from tallyproof.service.preparation import OpenedAdmin, read_admin
 from tallyproof.service.queries import UnknownElection, structure_of
 from tallyproof.service.writer import Appended, Batch, LedgerWriter
 from tallyproof.store.records import ElectionIndex, KeyIndex, RevocationIndex, StatusIndex
@@ -109,7 +109,7 @@ def _admin_entries(
     appended: list[tuple[int, Appended]] = []
     with writer.transaction() as batch:
         for index, envelope in enumerate(envelopes):
-            done = next(opened) if opened is not None else _open(index, envelope, kind)
+            done = next(opened) if opened is not None else read_admin(index, envelope, kind)
             if done.signed is None:
                 assert done.problem is not None
                 outcomes.append(Outcome(index, kind, problems=(done.problem,)))
@@ -148,14 +148,6 @@ def _admin_entries(
             )
         )
     return sorted(outcomes, key=lambda o: o.index)
-
-
-def _open(index: int, envelope: object, kind: EntryKind) -> OpenedAdmin:
-    """An envelope read here, in the writer (its signature is checked in the rules)."""
-    try:
-        return OpenedAdmin(index, read_envelope(envelope, kind))
-    except EnvelopeError as err:
-        return OpenedAdmin(index, problem=Problem(err.code, err.field, str(err)))
 
 
 def _admin_signature(

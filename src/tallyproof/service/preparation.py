@@ -8,7 +8,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
@@ -29,6 +29,7 @@ from tallyproof.ledger.entries import (
 from tallyproof.ledger.intake import Unreadable
 
 Document = ResultForm | DeclaredResult | ClaimReport
+T = TypeVar("T")
 _PARSERS: dict[str, Callable[[Any], Document]] = {
     EntryKind.FORM: parse_form,
     EntryKind.DECLARATION: parse_declaration,
@@ -143,22 +144,26 @@ def open_admin(
     keys = {election: VerifyKey(raw) for election, raw in admins.items()}
     out = []
     for index, envelope in items:
-        try:
-            signed = read_envelope(envelope, EntryKind(kind))
-        except EnvelopeError as err:
-            out.append(OpenedAdmin(index, problem=Problem(err.code, err.field, str(err))))
-            continue
-        election = signed.body.get("election")
+        opened = read_admin(index, envelope, EntryKind(kind))
+        signed = opened.signed
+        election = signed.body.get("election") if signed is not None else None
         verifier = keys.get(election) if isinstance(election, str) else None
-        verified = None
-        if verifier is not None:
+        if signed is not None and verifier is not None:
             try:
                 verifier.verify(signed.message, signed.signature)
-                verified = admins[election]
+                opened = OpenedAdmin(index, signed, None, admins[election])
             except (BadSignatureError, ValueError):
                 pass  # the writer says why, as it does for a document it reads itself
-        out.append(OpenedAdmin(index, signed, None, verified))
+        out.append(opened)
     return out
+
+
+def read_admin(index: int, envelope: object, kind: EntryKind) -> OpenedAdmin:
+    """An admin envelope read, its signature not yet checked; or why it cannot be read."""
+    try:
+        return OpenedAdmin(index, read_envelope(envelope, kind))
+    except EnvelopeError as err:
+        return OpenedAdmin(index, problem=Problem(err.code, err.field, str(err)))
 
 
 class Workers:
@@ -180,16 +185,10 @@ class Workers:
         A batch smaller than `inline_below` is prepared at once, here, unless it is started
         ahead of when it is judged (then the workers are always worth it)."""
         below = _INLINE_BELOW if inline_below is None else inline_below
-        if not items:
-            return lambda: iter([[]])
-        if self.workers <= 1 or len(items) < below:
+        if self.workers <= 1 or len(items) < max(below, 1):  # nothing: nothing to send
             done = prepare(kind, items)
             return lambda: iter([done])
-        pool = self._started()
-        size = max(_CHUNK_AT_LEAST, -(-len(items) // (self.workers * _CHUNKS_A_WORKER)))
-        futures: list[Future[list[Prepared]]] = [
-            pool.submit(prepare, kind, items[i : i + size]) for i in range(0, len(items), size)
-        ]
+        futures = self._spread(prepare, kind, items)
         return lambda: (f.result() for f in futures)
 
     def open_admin(
@@ -201,18 +200,21 @@ class Workers:
         if self.workers <= 1 or len(items) < _INLINE_BELOW:
             done = open_admin(kind, items, admins)
             return lambda: iter(done)
-        pool = self._started()
-        size = max(_CHUNK_AT_LEAST, -(-len(items) // (self.workers * _CHUNKS_A_WORKER)))
-        futures = [
-            pool.submit(open_admin, kind, items[i : i + size], admins)
-            for i in range(0, len(items), size)
-        ]
+        futures = self._spread(open_admin, kind, items, admins)
         return lambda: (o for f in futures for o in f.result())
 
-    def _started(self) -> ProcessPoolExecutor:
+    def _spread(
+        self, work: Callable[..., list[T]], kind: str, items: Sequence[Any], *args: Any
+    ) -> list[Future[list[T]]]:
+        """`work(kind, chunk, *args)` for the items in order, a chunk a task: four chunks a
+        worker, so the first comes back early, but each big enough to be worth sending."""
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self.workers)
-        return self._pool
+        size = max(_CHUNK_AT_LEAST, -(-len(items) // (self.workers * _CHUNKS_A_WORKER)))
+        return [
+            self._pool.submit(work, kind, items[i : i + size], *args)
+            for i in range(0, len(items), size)
+        ]
 
     def close(self) -> None:
         if self._pool is not None:

@@ -150,9 +150,12 @@ def _engine(url: str, dialect: str) -> Engine:
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
         """A pooled connection serves writes and reads in turn: its page cache is set for
-        the one it begins (shrinking it frees the pages at once)."""
+        the one it begins (shrinking it frees the pages at once), when that changes."""
         writer = conn.get_execution_options().get("tallyproof_writer", False)
-        conn.exec_driver_sql(WRITER_CACHE if writer else READER_CACHE)
+        cache, info = WRITER_CACHE if writer else READER_CACHE, conn.connection.info
+        if info.get("cache") != cache:
+            conn.exec_driver_sql(cache)
+            info["cache"] = cache
         conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
 
     return engine
