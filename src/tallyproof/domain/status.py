@@ -19,6 +19,7 @@ class ContestStatus(StrEnum):
     FINAL = "final"
     POSTPONED = "postponed"
     SUSPENDED = "suspended"
+    VACATED = "vacated"  # the winner renounced the seat or was disqualified
 
 
 class StationStatus(StrEnum):
@@ -36,6 +37,7 @@ _PROGRESS = [
 _NEEDS_REASON = {
     ContestStatus.POSTPONED,
     ContestStatus.SUSPENDED,
+    ContestStatus.VACATED,
     StationStatus.SUSPENDED,
     StationStatus.RE_POLL_ORDERED,
 }
