@@ -462,6 +462,10 @@ def forms_table(entries: Sequence[FormEntry], title: str) -> Table:
             state += f" ({r.reason} of {r.supersedes})"
         if e.differs_from_official:
             state += f" [red]differs: {', '.join(e.differs_from_official)}[/]"
+        if r.evidence:
+            state += f" · scan sha256 {str(r.evidence['sha256'])[:12]}…"
+            if r.evidence.get("transcribed_by"):
+                state += f" by {r.evidence['transcribed_by']}"
         table.add_row(
             r.station, r.contest, r.source, str(r.seq), r.form_id, votes, f"{r.polled:,}", state
         )

@@ -5,7 +5,13 @@ from __future__ import annotations
 from tallyproof.domain.forms import parse_form
 from tallyproof.domain.status import ContestStatus, StationStatus
 from tallyproof.domain.structure import parse_structure
-from tallyproof.domain.validation import StoredForm, check_form, check_status, check_succession
+from tallyproof.domain.validation import (
+    StoredForm,
+    check_form,
+    check_status,
+    check_succession,
+    copy_findings,
+)
 from tests.helpers import form_doc, structure_doc
 
 STRUCTURE = parse_structure(structure_doc())
@@ -51,11 +57,51 @@ def test_an_official_form_lists_every_candidate_an_agent_copy_need_not():
     assert codes(form_doc(votes=(300, 200), source="agent:PTI")) == set()
 
 
-def test_a_partial_copy_can_only_be_shown_to_overcount():
-    partial = form_doc(votes=(300,), source="agent:PTI", polled=610)
-    assert codes(partial) == set()
+def test_a_copy_that_does_not_add_up_is_evidence_not_refused():
+    """Only the presiding and returning officers' documents must add up; an agent's or an
+    observer's copy that does not is kept, and `copy_findings` reports it."""
     too_many = form_doc(votes=(300,), source="agent:PTI", polled=200)
-    assert codes(too_many) == {("ballots.accounting_mismatch", "polled")}
+    assert codes(too_many) == set()
+    assert codes(form_doc(source="observer:FAFEN", valid=601)) == set()
+    off = form_doc(source="media:Dawn")
+    off["polled"] += 7
+    assert codes(off) == set()
+    official = form_doc(valid=601)
+    assert ("votes.sum_mismatch", "valid") in codes(official)
+
+
+def copy_codes(doc: dict) -> list[tuple[str, object]]:
+    form = parse_form(doc)
+    contest = STRUCTURE.contest(form.contest)
+    counts = (form.votes, form.rejected, form.polled, form.valid)
+    found = copy_findings(contest, form.station, "f1", form.source.label, counts)
+    return [
+        (f.code, f.evidence.get("candidates_missing") or f.evidence.get("problems")) for f in found
+    ]
+
+
+def test_a_partial_copy_is_a_finding_naming_the_candidates_it_lacks():
+    partial = form_doc(votes=(300,), source="agent:PTI", polled=610)
+    assert copy_codes(partial) == [("form.partial_copy", ["NA-1/b", "NA-1/c"])]
+
+
+def test_a_partial_copy_adds_up_when_it_does_not_overcount():
+    fits = form_doc(votes=(300,), source="agent:PTI", polled=610)
+    over = form_doc(votes=(300,), source="agent:PTI", polled=200)
+    assert [c for c, _ in copy_codes(fits)] == ["form.partial_copy"]
+    assert [c for c, _ in copy_codes(over)] == ["form.partial_copy", "form.copy_does_not_add_up"]
+
+
+def test_a_complete_copy_that_does_not_add_up_says_which_number():
+    stated = copy_codes(form_doc(source="observer:FAFEN", valid=601))
+    assert stated == [
+        ("form.copy_does_not_add_up", [{"field": "valid", "stated": 601, "sum_of_votes": 600}])
+    ]
+    off = form_doc(source="agent:PTI")
+    off["polled"] += 1
+    ((code, problems),) = copy_codes(off)
+    assert code == "form.copy_does_not_add_up" and problems[0]["field"] == "polled"
+    assert copy_codes(form_doc(source="agent:PTI")) == []
 
 
 def test_stated_valid_total_must_equal_the_sum():

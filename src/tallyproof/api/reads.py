@@ -29,6 +29,7 @@ from tallyproof.formats.answers import (
     stored_claim_dict,
 )
 from tallyproof.ledger.intake import MAX_SAFE_INTEGER
+from tallyproof.service.ballots import account_dict
 from tallyproof.service.log import QueryError
 from tallyproof.service.queries import UnknownElection
 from tallyproof.service.reading import REPORTING_PER, Answer, FindingLife
@@ -173,7 +174,10 @@ async def station(request: Request, election: str, station: str, as_of: AsOf = N
         a = rt.model.forms(election, station=station, as_of=size)
         structure = rt.model.structure(election, a.tree_size).value
         forms = [form_dict(e) for e in a.value]
-        return a.tree_size, station_document(structure, station, forms, a.tree_size, a.checkpoint)
+        doc = station_document(structure, station, forms, a.tree_size, a.checkpoint)
+        accounts = rt.model.ballot_accounts(election, station, as_of=a.tree_size).value
+        doc["station"]["ballot_accounts"] = [account_dict(e) for e in accounts]
+        return a.tree_size, doc
 
     return await answer(request, rt, as_of, compute)
 

@@ -18,6 +18,17 @@ _SOURCE = {
     "description": "presiding_officer, returning_officer, agent:<party>, observer:<org> or "
     "media:<outlet>",
 }
+EVIDENCE = {
+    "type": "object",
+    "description": "the photo or scan the document was read from (docs/formats.md)",
+    "required": ["sha256"],
+    "additionalProperties": False,
+    "properties": {
+        "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        "url": {"type": "string", "pattern": "^https://", "maxLength": 2000},
+        "transcribed_by": {"type": "string", "maxLength": 200},
+    },
+}
 SIGNATURE = {
     "type": "object",
     "required": ["key", "value"],
@@ -46,6 +57,39 @@ DOCUMENTS: dict[str, dict[str, Any]] = {
             "remarks": {"type": "string"},
             "supersedes": {"type": "string", "description": "the id of the form it replaces"},
             "reason": _REASON,
+            "evidence": EVIDENCE,
+        },
+    },
+    "ballot_account": {
+        "type": "object",
+        "description": "A ballot paper account (Form 46), the presiding officer's: received = "
+        "issued + spoilt + unused",
+        "required": [
+            "election",
+            "station",
+            "contest",
+            "source",
+            "received",
+            "issued",
+            "spoilt",
+            "unused",
+            "time",
+        ],
+        "properties": {
+            "election": _ID,
+            "station": _ID,
+            "contest": _ID,
+            "source": {"type": "string", "enum": ["presiding_officer"]},
+            "received": _COUNT,
+            "issued": _COUNT,
+            "spoilt": _COUNT,
+            "unused": _COUNT,
+            "tendered": _COUNT,
+            "time": _TIME,
+            "remarks": {"type": "string"},
+            "supersedes": {"type": "string", "description": "the id of the account it corrects"},
+            "reason": {"type": "string", "enum": ["correction"]},
+            "evidence": EVIDENCE,
         },
     },
     "declaration": {

@@ -106,6 +106,16 @@ async def post_declarations(request: Request) -> Response:
 
 
 @router.post(
+    "/ballot-accounts",
+    summary="Submit ballot paper accounts (Form 46): one signed envelope, or a batch",
+    status_code=201,
+    openapi_extra=schemas.submission("ballot_account", "ballot_accounts"),
+)
+async def post_ballot_accounts(request: Request) -> Response:
+    return await _submit(request, EntryKind.BALLOT_ACCOUNT, "ballot_accounts")
+
+
+@router.post(
     "/claims",
     summary="A news report's text: its claims read out (nothing written); or signed claim "
     "reports to file",

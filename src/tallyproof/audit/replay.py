@@ -137,6 +137,8 @@ class Replay:
     heads: dict[tuple[str, str, str, str], str] = field(default_factory=dict)
     signatures: list[Signature] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
+    accounts: dict[tuple[str, str, str], tuple[str, int]] = field(default_factory=dict)
+    copies: dict[tuple[str, str, str, str], tuple[str, list[str]]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     message: bytes = b""  # canonical bytes of the body of the entry being applied
     _applying: tuple[int, dict[str, Any]] | None = None  # its seq and leaf
@@ -359,7 +361,9 @@ class Replay:
                 found=list(votes),
             )
         valid = sum(votes.values())
-        if body.get("valid") is not None and body["valid"] != valid:
+        if not official:  # a copy that does not add up is evidence, with a finding
+            self._copy(body, votes, roster)
+        if official and body.get("valid") is not None and body["valid"] != valid:
             self.fail(
                 seq,
                 "audit.rule",
@@ -372,7 +376,8 @@ class Replay:
         complete = set(votes) >= set(roster)
         total = valid + body["rejected"]
         polled = body["polled"]
-        if (complete and total != polled) or (not complete and total > polled):
+        broken = (complete and total != polled) or (not complete and total > polled)
+        if official and broken:
             self.fail(
                 seq,
                 "audit.rule",
@@ -401,6 +406,101 @@ class Replay:
                 expected=registered,
                 found=issued,
             )
+
+    def _copy(self, body: dict[str, Any], votes: dict[str, int], roster: list[str]) -> None:
+        """An unofficial copy's own findings, as the read model makes them: partial (only some
+        candidates), and not adding up (stated valid, or valid + rejected against polled)."""
+        summed, complete = sum(votes.values()), set(votes) >= set(roster)
+        codes = [] if complete else ["form.partial_copy"]
+        total = summed + body["rejected"]
+        stated = body.get("valid")
+        if (stated is not None and stated != summed) or (
+            total != body["polled"] if complete else total > body["polled"]
+        ):
+            codes.append("form.copy_does_not_add_up")
+        place = (body["election"], body["station"], body["contest"], body["source"])
+        self.copies[place] = (self._doc_id(), codes)
+
+    def _ballot_account(self, seq: int, body: dict[str, Any], key_id: str) -> bytes | None:
+        """Form 46: the station's presiding officer's, for a contest the station serves, every
+        paper received accounted for once, no more issued than voters on the roll; a second
+        account for the same station and contest corrects the current one."""
+        public = self._signer(seq, body, key_id, body["station"])
+        if body["source"] != "presiding_officer":
+            self.fail(seq, "audit.key", "a ballot paper account not from the presiding officer")
+        election = self.elections.get(body["election"])
+        served, registered = (set(), 0)
+        if election is not None:
+            served, registered = election.stations.get(body["station"], (set(), 0))
+        if body["contest"] not in served:
+            self.fail(seq, "audit.rule", "the election has no such contest at that station")
+            return public
+        names = ("received", "issued", "spoilt", "unused")
+        counts = [body[n] for n in names]
+        if any(type(n) is not int or n < 0 for n in counts):
+            self.fail(seq, "audit.rule", "a count is not a whole number of 0 or more")
+            return public
+        received, issued, spoilt, unused = counts
+        if received != issued + spoilt + unused:
+            self.fail(
+                seq,
+                "audit.rule",
+                f"{received:,} ballot papers received, but issued, spoilt and unused make "
+                f"{issued + spoilt + unused:,}",
+                field="received",
+                expected=issued + spoilt + unused,
+                found=received,
+            )
+        if issued > registered:
+            self.fail(
+                seq,
+                "audit.rule",
+                f"{issued:,} ballots issued, more than the {registered:,} registered voters",
+                field="issued",
+                expected=registered,
+                found=issued,
+            )
+        place = (body["election"], body["station"], body["contest"])
+        head = self.accounts.get(place)
+        target = body.get("supersedes")
+        if (head is None) != (target is None) or (head is not None and target != head[0]):
+            self.fail(
+                seq,
+                "audit.rule",
+                f"the station's current ballot paper account is {named(head and head[0])}, "
+                f"but this one supersedes {named(target)}",
+                field="supersedes",
+                expected=head and head[0],
+                found=target,
+            )
+        self.accounts[place] = (self._doc_id(), issued)
+        return public
+
+    def findings(self) -> list[dict[str, Any]]:
+        """The findings the audit re-derives from the log alone: each unofficial copy's own,
+        and each station's current ballot paper account against its counted Form 45."""
+        found = [
+            {"code": code, "election": e, "station": s, "contest": c, "forms": [doc_id]}
+            for (e, s, c, _), (doc_id, codes) in sorted(self.copies.items())
+            for code in codes
+        ]
+        for (e, s, c), (account_id, issued) in sorted(self.accounts.items()):
+            form_id = self.heads.get((e, s, c, "official"))
+            if form_id is None or self.docs[form_id].polled == issued:
+                continue
+            polled = self.docs[form_id].polled
+            found.append(
+                {
+                    "code": "ballots.issued_differs_from_polled",
+                    "election": e,
+                    "station": s,
+                    "contest": c,
+                    "forms": [form_id, account_id],
+                    "issued": issued,
+                    "polled": polled,
+                }
+            )
+        return found
 
     def _check_status(self, seq: int, body: dict[str, Any], official: bool) -> None:
         contest = self.contest_status.get((body["election"], body["contest"]), "scheduled")

@@ -57,6 +57,7 @@ class AuditReport:
     issues: list[Issue] = field(default_factory=list)
     witnesses: dict[str, Any] | None = None  # which witnesses cosigned what (audit/witnesses)
     checkpoints_given: int = 0  # signed notes from elsewhere, checked for forks
+    findings: list[dict[str, Any]] = field(default_factory=list)  # re-derived (audit/replay)
 
     @property
     def ok(self) -> bool:
@@ -74,6 +75,7 @@ class AuditReport:
             "contests_retallied": self.contests_retallied,
             "witnesses": self.witnesses,
             "checkpoints_given": self.checkpoints_given,
+            "findings": self.findings,
             "issues": [i.as_dict() for i in self.issues],
         }
 
@@ -113,6 +115,7 @@ def audit_bundle(
         leaves = _guarded(report, path.name, _replay_ledger, path, replay, report, checks) or []
         report.issues += checks.failures(path)
     report.entries = dict(replay.counts)
+    report.findings = replay.findings()
     report.signatures_checked = checks.count
     tree = MerkleTree(leaves)
     report.tree_size = tree.size

@@ -24,6 +24,7 @@ from tallyproof.formats.answers import (
     standings_document,
     view_dict,
 )
+from tallyproof.service.ballots import account_dict
 from tallyproof.service.reading import (
     AsOf,
     FindingLife,
@@ -317,6 +318,39 @@ def _form_row(e: FormEntry) -> list[Any]:
         votes,
         ";".join(e.differs_from_official),
     ]
+
+
+@app.command("ballot-accounts")
+def ballot_accounts(
+    ctx: typer.Context,
+    station: Annotated[str, typer.Argument(help="A polling station.")],
+    election: ElectionOpt = None,
+    as_of: AsOfOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """A station's ballot paper accounts (Form 46): received, issued, spoilt and unused,
+    current and corrected (findings against its Form 45 are listed by `findings`)."""
+    at = as_of_value(as_of)
+    with read_model(ctx) as model:
+        structure = model.structure(election, at).value
+        answer = model.ballot_accounts(structure.election.id, station, as_of=at)
+    docs = [account_dict(e) for e in answer.value]
+    if as_json:
+        out.print_json(data=answer_record(answer, "ballot_accounts", docs))
+    elif not docs:
+        _say(
+            f"no ballot paper account yet for station {station} at tree size {answer.tree_size:,}."
+        )
+    else:
+        out.print(f"ballot paper accounts of {station} at tree size {answer.tree_size:,}")
+        for d in docs:
+            state = "current" if d["current"] else "corrected"
+            out.print(
+                f"  {d['contest']} leaf {d['leaf_index']} {d['account_id'][:16]}…: received "
+                f"{d['received']:,} = issued {d['issued']:,} + spoilt {d['spoilt']:,} + unused "
+                f"{d['unused']:,} ({state})",
+                soft_wrap=True,
+            )
 
 
 @app.command()

@@ -166,6 +166,26 @@ def declare(
         report_outcomes(locate_outcomes(outcomes, rows), where, as_json)
 
 
+@app.command("submit-account")
+def submit_account(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="Ballot paper accounts: .json or .jsonl.")],
+    key: Annotated[Path | None, typer.Option("--key", help="Signs the unsigned accounts.")] = None,
+    receipts: Annotated[
+        Path | None, typer.Option(help="Append receipts here (JSON Lines).")
+    ] = None,
+    write_signed: WriteSignedOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Submit ballot paper accounts (Form 46), signed by the station's presiding officer."""
+    envelopes, where, rows = _envelopes(path, EntryKind.BALLOT_ACCOUNT, key)
+    keep_signed(write_signed, envelopes)
+    with open_writer(ctx) as service:
+        outcomes = submission.submit_ballot_accounts(service, envelopes)
+        keep_receipts(receipts, outcomes)
+        report_outcomes(locate_outcomes(outcomes, rows), where, as_json)
+
+
 @app.command("sign")
 def sign_command(
     path: Annotated[Path, typer.Argument(help="Documents: .json, .jsonl or .csv.")],

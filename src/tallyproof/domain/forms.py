@@ -7,6 +7,7 @@ from dataclasses import dataclass, fields
 from enum import StrEnum
 from typing import Any
 
+from tallyproof.domain.evidence import Evidence, read_evidence
 from tallyproof.domain.fields import (
     IDENT,
     MAX_COUNT,
@@ -34,6 +35,7 @@ FORM_FIELDS = {
     "remarks",
     "supersedes",
     "reason",
+    "evidence",
 }
 
 
@@ -60,6 +62,7 @@ class ResultForm:
     supersedes: str | None = None
     reason: SupersedeReason | None = None
     issued: int | None = None  # ballot papers issued to voters, where the form states it
+    evidence: Evidence | None = None  # the photo or scan it was read from
 
     def __reduce__(self) -> tuple[type, tuple[Any, ...]]:
         """Pickled as its fields in order: prepared forms cross to the committer process by
@@ -97,6 +100,8 @@ class ResultForm:
             doc["supersedes"] = self.supersedes
         if self.reason is not None:
             doc["reason"] = str(self.reason)
+        if self.evidence is not None:
+            doc["evidence"] = self.evidence.document()
         return doc
 
 
@@ -124,6 +129,7 @@ def read_form(doc: object) -> ResultForm:
     supersedes = r.ident("supersedes", required=False)
     reason_text = r.choice("reason", {x.value for x in SupersedeReason}, required=False)
     reason = SupersedeReason(reason_text) if reason_text else None
+    evidence = read_evidence(r)
     if (supersedes is None) != (reason is None) and not r.problems:
         missing = "reason" if reason is None else "supersedes"
         r.fail(
@@ -149,6 +155,7 @@ def read_form(doc: object) -> ResultForm:
         supersedes,
         reason,
         issued,
+        evidence,
     )
 
 
@@ -168,13 +175,14 @@ def _votes(r: FieldReader) -> dict[str, int]:
 
 
 _REQUIRED = {"election", "station", "contest", "source", "votes", "rejected", "polled", "time"}
+_FAST_FIELDS = FORM_FIELDS - {"evidence"}  # a form with evidence takes the full reader
 _SOURCES = {label: parse_source(label) for label in ("presiding_officer", "returning_officer")}
 
 
 def _well_formed_form(doc: object) -> ResultForm | None:
     """The common case in one pass: every field present, of its exact type, nothing to report.
     Anything unusual returns None, and the full reader names every problem."""
-    if type(doc) is not dict or not _REQUIRED <= doc.keys() <= FORM_FIELDS:
+    if type(doc) is not dict or not _REQUIRED <= doc.keys() <= _FAST_FIELDS:
         return None
     ids = (doc["election"], doc["station"], doc["contest"])
     if not all(type(x) is str and IDENT.fullmatch(x) for x in ids):

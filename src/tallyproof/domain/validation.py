@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
+from tallyproof.domain.findings import Finding, Severity
 from tallyproof.domain.forms import ResultForm, SupersedeReason
 from tallyproof.domain.problems import Problem
 from tallyproof.domain.status import ContestStatus, StationStatus
-from tallyproof.domain.structure import ElectionStructure
+from tallyproof.domain.structure import Contest, ElectionStructure
 
 
 def check_form(structure: ElectionStructure, form: ResultForm) -> list[Problem]:
@@ -44,8 +46,75 @@ def check_form(structure: ElectionStructure, form: ResultForm) -> list[Problem]:
         contest.candidate_ids, form, require_all=form.source.official, known=contest.roster
     )
     complete = contest.roster.issubset(form.votes)
-    problems += check_counts(form, station.registered_voters, complete=complete)
-    return problems
+    counted = check_counts(form, station.registered_voters, complete=complete)
+    if not form.source.official:  # a copy that does not add up is evidence: see copy_findings
+        counted = [p for p in counted if p.code not in COPY_ARITHMETIC]
+    return problems + counted
+
+
+COPY_ARITHMETIC = frozenset({"votes.sum_mismatch", "ballots.accounting_mismatch"})
+"""The rules only the presiding and returning officers' documents must keep: an agent's,
+observer's or outlet's copy that breaks them is logged, and `copy_findings` reports it."""
+
+
+def copy_findings(
+    contest: Contest,
+    station: str,
+    form_id: str,
+    source: str,
+    counts: tuple[Mapping[str, int], int, int, int | None],
+) -> list[Finding]:
+    """What an unofficial copy of a Form 45 lacks or gets wrong, as findings, not refusals:
+    `form.partial_copy` when it gives only some candidates (the others are unknown, never 0),
+    `form.copy_does_not_add_up` when its stated valid total or its ballot arithmetic fails.
+    `counts` is (votes, rejected, polled, stated valid or None)."""
+    votes, rejected, polled, valid = counts
+    missing = [c for c in contest.candidate_ids if c not in votes]
+    summed = sum(votes.values())
+    found: list[Finding] = []
+    base = {"forms": [form_id], "source": source}
+    if missing:
+        found.append(
+            Finding(
+                code="form.partial_copy",
+                severity=Severity.INFO,
+                message=(
+                    f"{contest.code} at {station}: {source}'s copy gives {len(votes)} of "
+                    f"{len(contest.candidate_ids)} candidates; the others are not known from it"
+                ),
+                contest=contest.code,
+                station=station,
+                evidence=base | {"candidates_given": sorted(votes), "candidates_missing": missing},
+            )
+        )
+    broken: list[dict[str, Any]] = []
+    if valid is not None and valid != summed:
+        broken.append({"field": "valid", "stated": valid, "sum_of_votes": summed})
+    if (summed + rejected != polled) if not missing else (summed + rejected > polled):
+        broken.append(
+            {"field": "polled", "valid_plus_rejected": summed + rejected, "polled": polled}
+        )
+    if broken:
+        detail = "; ".join(_broken_words(b) for b in broken)
+        found.append(
+            Finding(
+                code="form.copy_does_not_add_up",
+                severity=Severity.MEDIUM,
+                message=f"{contest.code} at {station}: {source}'s copy does not add up — {detail}",
+                contest=contest.code,
+                station=station,
+                evidence=base | {"problems": broken},
+            )
+        )
+    return found
+
+
+def _broken_words(b: Mapping[str, Any]) -> str:
+    if b["field"] == "valid":
+        return (
+            f"it states {b['stated']:,} valid votes, the candidates' sum to {b['sum_of_votes']:,}"
+        )
+    return f"valid + rejected = {b['valid_plus_rejected']:,} but polled is {b['polled']:,}"
 
 
 def check_roster(

@@ -156,6 +156,8 @@ def form_dict(e: FormEntry) -> dict[str, Any]:
         "rejected": r.rejected,
         "polled": r.polled,
         "issued": r.issued,
+        "valid": r.valid,
+        "evidence": dict(r.evidence) if r.evidence else None,
         "received_at": r.received_at,
         "differs_from_official": list(e.differs_from_official),
     }

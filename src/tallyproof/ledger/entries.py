@@ -26,6 +26,7 @@ class EntryKind(StrEnum):
     DECLARATION = "declaration"
     STATUS = "status"
     CLAIM = "claim"
+    BALLOT_ACCOUNT = "ballot_account"  # Form 46, the ballot paper account
 
 
 class EnvelopeError(ValueError):

@@ -38,6 +38,7 @@ USE_CASES: dict[EntryKind, Commit] = {
     EntryKind.FORM: _prepared(EntryKind.FORM),
     EntryKind.DECLARATION: _prepared(EntryKind.DECLARATION),
     EntryKind.CLAIM: _prepared(EntryKind.CLAIM),
+    EntryKind.BALLOT_ACCOUNT: _prepared(EntryKind.BALLOT_ACCOUNT),
     EntryKind.STRUCTURE: lambda w, envelopes: [admin.import_structure(w, e) for e in envelopes],
     EntryKind.KEY_REGISTRATION: admin.register_keys,
     EntryKind.KEY_REVOCATION: lambda w, envelopes: [admin.revoke_key(w, e) for e in envelopes],
@@ -45,7 +46,9 @@ USE_CASES: dict[EntryKind, Commit] = {
 }
 # the kinds that arrive prepared; documents of these from many requests share a transaction
 # (each is judged alone against everything before it, so a refused one sinks no other)
-PREPARED = frozenset({EntryKind.FORM, EntryKind.DECLARATION, EntryKind.CLAIM})
+PREPARED = frozenset(
+    {EntryKind.FORM, EntryKind.DECLARATION, EntryKind.CLAIM, EntryKind.BALLOT_ACCOUNT}
+)
 
 
 class IntakeClosed(RuntimeError):  # noqa: N818 - a state, reported as 503

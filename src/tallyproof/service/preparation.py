@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from nacl.exceptions import BadSignatureError
 from nacl.signing import VerifyKey
 
+from tallyproof.domain.ballots import BallotAccount, parse_ballot_account
 from tallyproof.domain.claims import ClaimReport, parse_claim_report
 from tallyproof.domain.declarations import DeclaredResult, parse_declaration
 from tallyproof.domain.forms import ResultForm, parse_form
@@ -28,12 +29,13 @@ from tallyproof.ledger.entries import (
 )
 from tallyproof.ledger.intake import Unreadable
 
-Document = ResultForm | DeclaredResult | ClaimReport
+Document = ResultForm | DeclaredResult | ClaimReport | BallotAccount
 T = TypeVar("T")
 _PARSERS: dict[str, Callable[[Any], Document]] = {
     EntryKind.FORM: parse_form,
     EntryKind.DECLARATION: parse_declaration,
     EntryKind.CLAIM: parse_claim_report,
+    EntryKind.BALLOT_ACCOUNT: parse_ballot_account,
 }
 _INLINE_BELOW = 256
 _CHUNKS_A_WORKER = 4  # chunks a batch is cut into, per worker: the writer starts on the first

@@ -55,12 +55,14 @@ from tallyproof.domain.standings import (
 )
 from tallyproof.domain.status import ContestStatus, StatusOrder, effective_contest_status
 from tallyproof.domain.structure import Contest, ElectionStructure, logged_structure
+from tallyproof.domain.validation import copy_findings
 from tallyproof.ledger.entries import leaf_body
+from tallyproof.service.ballots import AccountEntry, account_entries, station_account_findings
 from tallyproof.service.queries import UnknownElection
 from tallyproof.service.settings import Settings
 from tallyproof.service.writer import NotInitialised
 from tallyproof.store.database import Reader, Store
-from tallyproof.store.records import CheckpointRow, DocumentRow, FormRow
+from tallyproof.store.records import BallotAccountRow, CheckpointRow, DocumentRow, FormRow
 
 T = TypeVar("T")
 AsOf = int | str | None  # a tree size, an RFC 3339 time, or the newest checkpoint
@@ -277,6 +279,20 @@ class ReadModel:
 
         return self._ask(("forms", election, station, contest), as_of, compute)
 
+    def ballot_accounts(
+        self, election: str | None, station: str, as_of: AsOf = None
+    ) -> Answer[list[AccountEntry]]:
+        """Every ballot paper account (Form 46) of a station, corrected ones too."""
+
+        def compute(reader: Reader, size: int) -> list[AccountEntry]:
+            structure = self._structure(reader, election, size)
+            if structure.station(station) is None:
+                raise UnknownElection("form.unknown_station", f"no station {station!r}")
+            rows = reader.ballot_accounts(structure.election.id, size, station=station)
+            return account_entries(rows)
+
+        return self._ask(("ballot_accounts", election, station), as_of, compute)
+
     def history(
         self, election: str | None, contest: str, as_of: AsOf = None
     ) -> Answer[list[Change]]:
@@ -468,6 +484,8 @@ class KeptTimelines:
             order = status_order(doc)
             for code in ordered_contests(self.structure, order.scope, order.target):
                 entries.append((doc.seq, code, "status", (doc, order)))
+        for acc in reader.ballot_accounts(eid, size, self.size):
+            entries.append((acc.account.seq, acc.account.contest, "ballot_account", acc))
         entries.sort(key=lambda e: e[0])
         for seq, code, kind, item in entries:
             timeline = self.kept.get(code)
@@ -1119,6 +1137,8 @@ class Timeline:
         self.changes: list[Change] = []
         self.station_findings: dict[str, list[Finding]] = {}
         self.contest_findings: list[Finding] = []
+        self.copies: dict[str, dict[str, list[Finding]]] = {}  # station -> chain -> findings
+        self.accounts: dict[str, BallotAccountRow] = {}  # station -> current Form 46
 
     @classmethod
     def replay(
@@ -1146,6 +1166,8 @@ class Timeline:
                 order.scope == "station" and order.target in served
             ):
                 entries.append((doc.seq, "status", (doc, order)))
+        accounts = reader.ballot_accounts(eid, size, contest=contest.code)
+        entries += [(acc.account.seq, "ballot_account", acc) for acc in accounts]
         entries.sort(key=itemgetter(0))
         for seq, kind, item in entries:
             timeline.apply(seq, kind, item)
@@ -1156,13 +1178,9 @@ class Timeline:
         order as (document row, order). Returns the findings it opened and resolved."""
         opened: list[Finding] = []
         resolved: list[Finding] = []
-        if kind == "form":
-            row: FormRow = item
-            station = self.state.add_form(row)
-            found = []
-            if self.state.sources(station) > 1:
-                heads = self.state.heads(station)
-                found = reconcile_station(row.station, self.state.contest, heads)
+        if kind in ("form", "ballot_account"):
+            station = self._take(item) if kind == "form" else self._account(item)
+            found = self._station_findings(station)
             before = self.station_findings.get(station, [])
             if found or before:
                 self._update(seq, before, found, opened, resolved)
@@ -1178,6 +1196,8 @@ class Timeline:
         if self.keep_changes:  # findings alone need no summaries (a third of a replay)
             if kind == "form":
                 received, entry_id = item.received_at, item.form_id
+            elif kind == "ballot_account":
+                received, entry_id = item.received_at, item.account.account_id
             else:
                 received, entry_id = item[0].received_at, item[0].entry_id
             summary = _summary(kind, item)
@@ -1186,6 +1206,43 @@ class Timeline:
             )
             self.changes.append(change)
         return opened, resolved
+
+    def _take(self, row: FormRow) -> str:
+        """Keep a form; an unofficial copy's own findings replace its chain's earlier ones."""
+        station = self.state.add_form(row)
+        if not row.official:
+            counts = (row.votes, row.rejected, row.polled, row.valid)
+            found = copy_findings(self.state.contest, station, row.form_id, row.source, counts)
+            self.copies.setdefault(station, {})[row.chain] = found
+        return station
+
+    def _account(self, acc: BallotAccountRow) -> str:
+        """Keep a station's Form 46: a correction supersedes the one before, so the latest
+        logged is the current one."""
+        known = self.structure.station(acc.account.station)
+        station = known.id if known is not None else acc.account.station
+        self.accounts[station] = acc
+        return station
+
+    def _station_findings(self, station: str) -> list[Finding]:
+        """A station's findings: its sources against each other, each unofficial copy's own,
+        and its ballot paper account against its counted form."""
+        found: list[Finding] = []
+        if self.state.sources(station) > 1:
+            heads = self.state.heads(station)
+            found = reconcile_station(station, self.state.contest, heads)
+        for copy in self.copies.get(station, {}).values():
+            found += copy
+        acc = self.accounts.get(station)
+        if acc is not None:
+            official = self.state.official.get(station)
+            counted = None
+            if official is not None:
+                record = official.record(self.structure.election.id, station, self.state.contest)
+                counted = (record.form_id, record.form.polled)
+            code = self.state.contest.code
+            found += station_account_findings(code, station, acc.account, counted)
+        return found
 
     def _update(
         self,
@@ -1265,6 +1322,12 @@ def _summary(kind: str, item: Any) -> str:
     """An entry's effect on a contest, in words, for its history."""
     if kind == "form":
         return _form_summary(item)
+    if kind == "ballot_account":
+        a = item.account
+        return (
+            f"ballot paper account (Form 46) at {a.station}: received {a.received:,}, "
+            f"issued {a.issued:,}, spoilt {a.spoilt:,}, unused {a.unused:,}"
+        )
     if kind == "declaration":
         return _declaration_summary(item[1])
     order: StatusOrder = item[1]

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tallyproof.domain.authority import KeyGrant
+from tallyproof.domain.ballots import CHAIN
 from tallyproof.domain.sources import parse_source
 from tallyproof.domain.status import ContestStatus, StationStatus
 from tallyproof.domain.structure import ElectionStructure, parse_structure
@@ -24,6 +25,7 @@ _INDEX_TABLES = (
     "forms",
     "declarations",
     "status_orders",
+    "ballot_accounts",
 )  # election, station ("" for declarations), contest, chain
 
 
@@ -48,6 +50,7 @@ class LedgerState:
     entries: dict[tuple[str, str], int] = field(default_factory=dict)  # (kind, id) -> seq
     forms: dict[str, StoredForm] = field(default_factory=dict)
     declarations: dict[str, StoredForm] = field(default_factory=dict)
+    ballot_accounts: dict[str, StoredForm] = field(default_factory=dict)  # Form 46
     heads: dict[ChainKey, str] = field(default_factory=dict)
     contest_status: dict[tuple[str, str], tuple[ContestStatus, str]] = field(default_factory=dict)
     station_status: dict[tuple[str, str], tuple[StationStatus, str, int]] = field(
@@ -82,6 +85,7 @@ class LedgerState:
             "forms": self._load_form,
             "declarations": self._load_declaration,
             "status_orders": self._load_status,
+            "ballot_accounts": self._load_ballot_account,
         }
         for name, load in loaders.items():
             rows = reader.index_since(name, self._seen.get(name, -1))
@@ -144,6 +148,18 @@ class LedgerState:
         self._advance(
             self.declarations, (election, "", stored.contest, stored.chain), stored, supersedes
         )
+
+    def _load_ballot_account(self, row: Any) -> None:
+        stored = StoredForm(
+            row.account_id, row.seq, row.election_id, row.station, row.contest, CHAIN, False
+        )
+        self.add_ballot_account(row.election_id, stored, row.supersedes)
+
+    def add_ballot_account(self, election: str, stored: StoredForm, supersedes: str | None) -> None:
+        """A Form 46: one chain per station and contest, a correction superseding its head."""
+        self.ballot_accounts[stored.form_id] = stored
+        chain = (election, stored.station, stored.contest, CHAIN)
+        self._advance(self.ballot_accounts, chain, stored, supersedes)
 
     def _advance(
         self,

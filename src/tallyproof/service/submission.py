@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 
 from tallyproof.domain.authority import check_signer
+from tallyproof.domain.ballots import BallotAccount, check_ballot_account
 from tallyproof.domain.claims import ClaimReport, check_claim_links
 from tallyproof.domain.declarations import DeclaredResult, check_declaration
 from tallyproof.domain.forms import ResultForm
@@ -24,6 +25,7 @@ from tallyproof.service.preparation import Prepared
 from tallyproof.service.state import LedgerState
 from tallyproof.service.writer import Appended, Batch, LedgerWriter
 from tallyproof.store.records import (
+    BallotAccountIndex,
     ClaimIndex,
     DeclarationIndex,
     FormIndex,
@@ -44,6 +46,12 @@ def submit_declarations(writer: LedgerWriter, envelopes: Sequence[object]) -> li
 def submit_claim_reports(writer: LedgerWriter, envelopes: Sequence[object]) -> list[Outcome]:
     """Submit signed claim reports (a news report's claims, signed for `media:<outlet>`)."""
     return _finish(writer, _start(writer, EntryKind.CLAIM, envelopes), _CLAIM_RULES)
+
+
+def submit_ballot_accounts(writer: LedgerWriter, envelopes: Sequence[object]) -> list[Outcome]:
+    """Submit signed ballot paper accounts (Form 46), each signed by its station's presiding
+    officer."""
+    return _finish(writer, _start(writer, EntryKind.BALLOT_ACCOUNT, envelopes), _ACCOUNT_RULES)
 
 
 def submit_prepared(
@@ -162,7 +170,11 @@ def _finish(
 def _duplicate(writer: LedgerWriter, kind: str, p: Prepared) -> Outcome:
     assert p.entry_id is not None
     receipt = partial(writer.receipt_for_entry, kind, p.entry_id)
-    indexes = {EntryKind.FORM: writer.state.forms, EntryKind.DECLARATION: writer.state.declarations}
+    indexes = {
+        EntryKind.FORM: writer.state.forms,
+        EntryKind.DECLARATION: writer.state.declarations,
+        EntryKind.BALLOT_ACCOUNT: writer.state.ballot_accounts,
+    }
     stored = indexes.get(EntryKind(kind), {}).get(p.entry_id)
     note = "already in the ledger; this is its original receipt"
     if stored is not None and stored.superseded:
@@ -246,6 +258,8 @@ def _form_index(form_id: str, seq: int, form: ResultForm) -> FormIndex:
         form.rejected,
         form.polled,
         form.issued,
+        form.valid,
+        form.evidence.document() if form.evidence else None,
     )
 
 
@@ -308,13 +322,61 @@ def _admit_claims(batch: Batch, p: Prepared) -> list[Problem]:
     return []
 
 
+def _authorise_account(state: LedgerState, p: Prepared) -> list[Problem]:
+    account = p.doc
+    assert isinstance(account, BallotAccount)
+    return _authorise(state, p, account.station, [account.contest])
+
+
+def _admit_account(batch: Batch, p: Prepared) -> list[Problem]:
+    """A Form 46 against the election and the accounts before it: its station serves the
+    contest, and a second account for the same station and contest corrects the first."""
+    state = batch.state
+    account = p.doc
+    assert isinstance(account, BallotAccount) and p.entry_id is not None
+    problems = check_ballot_account(state.elections[account.election], account)
+    if problems:
+        return problems
+    chain = (account.election, account.station, account.contest, account.chain)
+    head = state.head(state.ballot_accounts, chain)
+    target = state.ballot_accounts.get(account.supersedes) if account.supersedes else None
+    problems = check_succession(account, head, target)
+    if problems:
+        return problems
+    appended = _append(batch, EntryKind.BALLOT_ACCOUNT, account.election, p)
+    stored = StoredForm(
+        p.entry_id, appended.seq, account.election, account.station, account.contest,
+        account.chain, False,
+    )  # fmt: skip
+    state.add_ballot_account(account.election, stored, account.supersedes)
+    batch.add(
+        BallotAccountIndex(
+            p.entry_id,
+            appended.seq,
+            account.election,
+            account.station,
+            account.contest,
+            account.supersedes,
+            account.received,
+            account.issued,
+            account.spoilt,
+            account.unused,
+            account.tendered,
+            account.evidence.document() if account.evidence else None,
+        )
+    )
+    return []
+
+
 _FORM_RULES = (_authorise_form, _admit_form)
+_ACCOUNT_RULES = (_authorise_account, _admit_account)
 _DECLARATION_RULES = (_authorise_declaration, _admit_declaration)
 _CLAIM_RULES = (_authorise_claims, _admit_claims)
 _RULES = {
     EntryKind.FORM: _FORM_RULES,
     EntryKind.DECLARATION: _DECLARATION_RULES,
     EntryKind.CLAIM: _CLAIM_RULES,
+    EntryKind.BALLOT_ACCOUNT: _ACCOUNT_RULES,
 }
 
 

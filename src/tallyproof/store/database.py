@@ -33,6 +33,8 @@ from tallyproof.store.faults import refusal
 from tallyproof.store.records import (
     FORM_COLUMNS,
     JSON_FIELDS,
+    BallotAccountIndex,
+    BallotAccountRow,
     CheckpointRow,
     ClaimIndex,
     ClaimRow,
@@ -170,6 +172,7 @@ INDEX_TABLES: dict[type, Table] = {  # where each record the writer adds is kept
     StatusIndex: schema.status_orders,
     ReportIndex: schema.claim_reports,
     ClaimIndex: schema.claims,
+    BallotAccountIndex: schema.ballot_accounts,
 }
 _BY_NAME = {table.name: kind for kind, table in INDEX_TABLES.items()}
 
@@ -453,6 +456,33 @@ class Reader:
         values = {"kind": kind, "election": election, "since": since, "before": before}
         rows = self.conn.execute(_documents(by_contest), values | {"contest": contest})
         return [_document(r) for r in rows]
+
+    def ballot_accounts(
+        self,
+        election: str,
+        before: int,
+        since: int = 0,
+        *,
+        station: str | None = None,
+        contest: str | None = None,
+    ) -> list[BallotAccountRow]:
+        """Ballot paper accounts (Form 46) logged at [since, before), in log order, each with
+        the time its entry was logged."""
+        t, e = schema.ballot_accounts, schema.ledger_entries
+        query = select(t, e.c.received_at).join(e, e.c.seq == t.c.seq)
+        query = query.where(t.c.election_id == election, t.c.seq >= since, t.c.seq < before)
+        if station is not None:
+            query = query.where(t.c.station == station)
+        if contest is not None:
+            query = query.where(t.c.contest == contest)
+        out = []
+        for row in self.conn.execute(query.order_by(t.c.seq)):
+            values = dict(row._mapping)
+            received_at = values.pop("received_at")
+            evidence = values["evidence"]
+            values["evidence"] = orjson.loads(evidence) if evidence else None
+            out.append(BallotAccountRow(BallotAccountIndex(**values), received_at))
+        return out
 
     def entry_at(self, seq: int) -> DocumentRow | None:
         row = self.entry(seq)

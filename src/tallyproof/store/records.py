@@ -29,16 +29,19 @@ class FormRow:
     polled: int
     issued: int | None
     received_at: str
+    valid: int | None = None  # the valid total the form states, where it does
+    evidence: Mapping[str, Any] | None = None  # the photo or scan it was read from
 
     @classmethod
     def of(cls, row: Sequence[Any]) -> FormRow:
         """From a row of `FORM_COLUMNS` and the entry's time, by position: a contest's few
         hundred forms are read on every uncached answer, and by name they cost twice that."""
         (form_id, seq, election, station, contest, source, chain, official, supersedes,
-         reason, votes, rejected, polled, issued, received_at) = row  # fmt: skip
+         reason, votes, rejected, polled, issued, valid, evidence, received_at) = row  # fmt: skip
         return cls(
             form_id, seq, election, station, contest, source, chain, bool(official),
             supersedes, reason, orjson.loads(votes), rejected, polled, issued, received_at,
+            valid, orjson.loads(evidence) if evidence else None,
         )  # fmt: skip
 
 
@@ -166,6 +169,34 @@ class FormIndex:
     rejected: int
     polled: int
     issued: int | None
+    valid: int | None = None
+    evidence: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BallotAccountIndex:
+    """A presiding officer's Form 46 as the writer adds it (and the store hands it back)."""
+
+    account_id: str
+    seq: int
+    election_id: str
+    station: str
+    contest: str
+    supersedes: str | None
+    received: int
+    issued: int
+    spoilt: int
+    unused: int
+    tendered: int | None
+    evidence: Mapping[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class BallotAccountRow:
+    """A logged Form 46 as the store hands it back: its index row and the time it was logged."""
+
+    account: BallotAccountIndex
+    received_at: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,5 +261,6 @@ IndexRecord = (
     | StatusIndex
     | ReportIndex
     | ClaimIndex
+    | BallotAccountIndex
 )
-JSON_FIELDS = {"stations", "contests", "votes", "doc"}  # kept as JSON text
+JSON_FIELDS = {"stations", "contests", "votes", "doc", "evidence"}  # kept as JSON text

@@ -17,7 +17,7 @@ from sqlalchemy import (
     text,
 )
 
-REVISION = "0006"  # the Alembic head these tables describe (a test holds them equal)
+REVISION = "0007"  # the Alembic head these tables describe (a test holds them equal)
 metadata = MetaData()
 
 ledger_entries = Table(
@@ -80,6 +80,8 @@ forms = Table(
     Column("rejected", Integer, nullable=False),
     Column("polled", Integer, nullable=False),
     Column("issued", Integer),  # ballot papers issued, where the form states it (0002)
+    Column("valid", Integer),  # the valid total the form states, where it does (0007)
+    Column("evidence", Text),  # JSON {sha256, url, transcribed_by}, where given (0007)
     Index("ix_forms_position", "election_id", "seq"),  # the forms since a size (0004)
     Index("ix_forms_contest_position", "election_id", "contest", "seq"),  # (0004)
     Index("ix_forms_station_position", "election_id", "station", "seq"),  # (0006)
@@ -174,6 +176,32 @@ status_orders = Table(
     Column("target", String(64), nullable=False),
     Column("status", String(32), nullable=False),
     Column("reason", Text, nullable=False),
+)
+
+ballot_accounts = Table(  # Form 46, a presiding officer's ballot paper account (0007)
+    "ballot_accounts",
+    metadata,
+    Column("account_id", String(64), primary_key=True),
+    Column("seq", Integer, nullable=False, unique=True),
+    Column("election_id", String(64), nullable=False),
+    Column("station", String(64), nullable=False),
+    Column("contest", String(64), nullable=False),
+    Column("supersedes", String(64)),
+    Column("received", Integer, nullable=False),
+    Column("issued", Integer, nullable=False),
+    Column("spoilt", Integer, nullable=False),
+    Column("unused", Integer, nullable=False),
+    Column("tendered", Integer),
+    Column("evidence", Text),  # JSON {sha256, url, transcribed_by}, where given
+    Index("ix_ballot_accounts_position", "election_id", "seq"),
+    Index("ix_ballot_accounts_station", "election_id", "station", "seq"),
+    Index(
+        "ux_ballot_accounts_supersedes",
+        "supersedes",
+        unique=True,
+        sqlite_where=text("supersedes IS NOT NULL"),
+        postgresql_where=text("supersedes IS NOT NULL"),
+    ),
 )
 
 checkpoints = Table(
