@@ -17,8 +17,10 @@ from tallyproof.ledger.entries import EntryKind, sign
 from tallyproof.ledger.keys import Signer
 from tallyproof.service import submission
 from tallyproof.service.ballots import account_dict
+from tallyproof.service.feed import Feed
 from tallyproof.service.reading import ReadModel
 from tallyproof.store import schema
+from tallyproof.store.database import Store
 from tests.helpers import ELECTION, form_doc, make_election
 
 SHA = hashlib.sha256(b"scan of Form 45 at S1").hexdigest()
@@ -249,3 +251,16 @@ def test_the_audit_detects_a_forged_ballot_account(tmp_path):
     assert not report.ok
     about = {(i.code, i.kind, i.field) for i in report.issues}
     assert ("audit.rule", "ballot_account", "received") in about
+
+
+def test_the_live_feed_opens_the_finding_the_read_model_does(election):
+    assert election.submit_one(form_doc()).accepted
+    assert submit_account(election, account_doc(issued=580, unused=415)).accepted
+    store = Store(election.ctx.settings.database_url)
+    try:
+        events = Feed(store).advance(256)
+    finally:
+        store.close()
+    (event,) = [e for e in events if e.kind == "ballot_account"]
+    assert [f.code for f in event.opened] == ["ballots.issued_differs_from_polled"]
+    assert event.detail == {"station": "S1", "contest": "NA-1", "issued": 580}

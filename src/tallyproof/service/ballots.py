@@ -54,3 +54,9 @@ def station_account_findings(
         return []
     form_id, polled = counted
     return account_findings(contest, station, account.account_id, account.issued, form_id, polled)
+
+
+def current_accounts(rows: Sequence[BallotAccountRow]) -> dict[tuple[str, str], BallotAccountIndex]:
+    """Each (station, contest)'s current account: a correction supersedes the one before, so
+    the latest logged is the current one."""
+    return {(r.account.station, r.account.contest): r.account for r in rows}

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tallyproof.domain.findings import Finding
@@ -15,7 +15,7 @@ from tallyproof.domain.structure import ElectionStructure, logged_structure
 from tallyproof.ledger.entries import leaf_body
 from tallyproof.service.reading import Timeline, ordered_contests, status_order
 from tallyproof.store.database import Reader, Store
-from tallyproof.store.records import DocumentRow, FormRow
+from tallyproof.store.records import BallotAccountRow, DocumentRow, FormRow
 
 PAGE = 5000  # leaves read back at a time when a reader catches up from far behind
 
@@ -79,6 +79,7 @@ class _Leaves:
     forms: dict[int, FormRow]
     documents: dict[int, DocumentRow]
     checkpoints: dict[int, str]  # leaf index of a commit's last leaf -> its checkpoint
+    accounts: dict[int, BallotAccountRow] = field(default_factory=dict)  # Form 46
 
 
 class Feed:
@@ -129,6 +130,9 @@ class Feed:
             doc = leaves.documents[row.seq]
             contest = leaf_body(doc.leaf_data).get("contest", "")
             touched.append((contest, "declaration", doc))
+        elif row.kind == "ballot_account":
+            account = leaves.accounts[row.seq]
+            touched.append((account.account.contest, "ballot_account", account))
         elif row.kind == "status":
             doc = leaves.documents[row.seq]
             order = status_order(doc)
@@ -181,8 +185,14 @@ def _read(reader: Reader, start: int, end: int) -> _Leaves:
             if kind in present:
                 for doc in reader.document_rows(kind, election, end, start):
                     documents[doc.seq] = doc
+    accounts = {
+        a.account.seq: a
+        for election, present in kinds.items()
+        if "ballot_account" in present
+        for a in reader.ballot_accounts(election, end, start)
+    }
     checkpoints = {c.tree_size - 1: c.note for c in reader.checkpoints_between(start, end)}
-    return _Leaves(rows, forms, documents, checkpoints)
+    return _Leaves(rows, forms, documents, checkpoints, accounts)
 
 
 def _structure(reader: Reader, seq: int) -> ElectionStructure:
@@ -205,6 +215,10 @@ def _detail(row: Any, leaves: _Leaves) -> dict[str, Any]:
             "rejected": f.rejected,
             "polled": f.polled,
         }
+    account = leaves.accounts.get(row.seq)
+    if account is not None:
+        a = account.account
+        return {"station": a.station, "contest": a.contest, "issued": a.issued}
     doc = leaves.documents.get(row.seq)
     if doc is None:
         return {}

@@ -29,11 +29,13 @@ from tallyproof.domain.reconciliation import (
 from tallyproof.domain.sources import Source, parse_source
 from tallyproof.domain.standings import StandingRow, seat_standings
 from tallyproof.domain.structure import Contest, ElectionStructure
+from tallyproof.domain.validation import copy_findings
 from tallyproof.ledger.entries import parse_leaf
+from tallyproof.service.ballots import current_accounts, station_account_findings
 from tallyproof.service.state import LedgerState
 from tallyproof.service.writer import LedgerWriter
 from tallyproof.store.database import Reader
-from tallyproof.store.records import ClaimRow, FormRow, OfficialCount
+from tallyproof.store.records import BallotAccountIndex, ClaimRow, FormRow, OfficialCount
 
 
 class UnknownElection(LookupError):  # noqa: N818 - reported to the user as a plain lookup miss
@@ -190,6 +192,7 @@ def form_record(row: FormRow) -> FormRecord:
         rejected=row.rejected,
         polled=row.polled,
         time="",
+        valid=row.valid,
         supersedes=row.supersedes,
         reason=SupersedeReason(row.reason) if row.reason else None,
     )
@@ -206,14 +209,20 @@ def findings(
     with writer.read() as reader:
         records = form_records(reader, eid, contest)
         declared = _declaration_heads(reader, eid, contest)
+        accounts = current_accounts(
+            reader.ballot_accounts(eid, reader.ledger_size(), contest=contest)
+        )
     by_place: dict[str, dict[str, dict[str, FormRecord]]] = defaultdict(lambda: defaultdict(dict))
     for (station, code, chain), record in latest_forms(records).items():
         by_place[code][station][chain] = record
     out: list[Finding] = []
     for code, stations in sorted(by_place.items()):
+        known = structure.contest(code)
+        assert known is not None, code
         for station, heads in sorted(stations.items()):
             if len(heads) > 1:
-                out += reconcile_station(station, structure.contest(code), heads)  # type: ignore[arg-type]
+                out += reconcile_station(station, known, heads)
+            out += _copies_and_account(known, station, heads, accounts.get((station, code)))
     if contest is None:
         out += claim_findings(writer, eid)
     for c in _contests(structure, contest):
@@ -222,6 +231,23 @@ def findings(
         computed = consolidate(structure, c, official)
         out += declaration_reconciliation(c, computed, official, declared.get(c.code, []))
     return by_severity(out)
+
+
+def _copies_and_account(
+    contest: Contest,
+    station: str,
+    heads: dict[str, FormRecord],
+    account: BallotAccountIndex | None,
+) -> list[Finding]:
+    """A station's unofficial copies' own findings, and its Form 46 against its Form 45."""
+    out: list[Finding] = []
+    for chain, r in heads.items():
+        if chain != "official":
+            counts = (r.form.votes, r.form.rejected, r.form.polled, r.form.valid)
+            out += copy_findings(contest, station, r.form_id, r.form.source.label, counts)
+    official = heads.get("official")
+    counted = (official.form_id, official.form.polled) if official else None
+    return out + station_account_findings(contest.code, station, account, counted)
 
 
 def stored_claims(writer: LedgerWriter, election: str | None = None) -> list[StoredClaim]:
