@@ -18,6 +18,7 @@ from tallyproof.domain.consolidation import FormRecord, latest_forms
 from tallyproof.domain.findings import Finding
 from tallyproof.domain.reconciliation import reconcile_station
 from tallyproof.domain.structure import logged_structure
+from tallyproof.domain.validation import copy_findings
 from tallyproof.ledger.entries import EntryKind, sign
 from tallyproof.ledger.keys import Signer
 from tallyproof.service import admin, queries
@@ -265,9 +266,15 @@ def test_copies_that_do_not_name_the_roster_are_kept_as_they_came():
         current[row.chain] = form_record(row)
         assert timeline.state.heads("S1") == current
         expected = reconcile_station("S1", contest, current) if len(current) > 1 else []
+        for chain, r in current.items():  # each copy's own: partial, or not adding up
+            if chain != "official":
+                counts = (r.form.votes, r.form.rejected, r.form.polled, r.form.valid)
+                expected += copy_findings(contest, "S1", r.form_id, r.form.source.label, counts)
         found = timeline.station_findings.get("S1", [])
         assert [f.as_dict() for f in found] == [f.as_dict() for f in expected]
-    assert len(timeline.station_findings["S1"]) == 6  # every pair of the four sources
+    codes = [f.code for f in timeline.station_findings["S1"]]
+    assert codes.count("station.source_conflict") == 6  # every pair of the four sources
+    assert codes.count("form.partial_copy") == 2  # the two agents' copies
     computed = timeline.state.view(structure).computed
     assert dict(computed.votes) == {"NA-1/a": 299, "NA-1/b": 200, "NA-1/c": 101}
     assert (computed.stations_reported, computed.rejected, computed.polled) == (1, 5, 605)
