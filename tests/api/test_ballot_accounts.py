@@ -33,7 +33,8 @@ def test_an_account_is_posted_shown_on_its_station_and_found_against_the_form(se
     posted = http.post("/v1/ballot-accounts", json={"ballot_accounts": [good]})
     assert posted.status_code == 200 and posted.json()["accepted"] == 1
     station = http.get(f"/v1/elections/{ELECTION}/stations/S1").json()["station"]
-    (account,) = station["ballot_accounts"]
+    listed = http.get(f"/v1/elections/{ELECTION}/stations/S1/ballot-accounts").json()
+    (account,) = listed["ballot_accounts"]
     assert (account["issued"], account["current"]) == (580, True)
     assert station["forms"][0]["evidence"] == {"sha256": SHA}
     findings = http.get(f"/v1/elections/{ELECTION}/findings").json()["findings"]

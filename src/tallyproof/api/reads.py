@@ -174,10 +174,23 @@ async def station(request: Request, election: str, station: str, as_of: AsOf = N
         a = rt.model.forms(election, station=station, as_of=size)
         structure = rt.model.structure(election, a.tree_size).value
         forms = [form_dict(e) for e in a.value]
-        doc = station_document(structure, station, forms, a.tree_size, a.checkpoint)
-        accounts = rt.model.ballot_accounts(election, station, as_of=a.tree_size).value
-        doc["station"]["ballot_accounts"] = [account_dict(e) for e in accounts]
-        return a.tree_size, doc
+        return a.tree_size, station_document(structure, station, forms, a.tree_size, a.checkpoint)
+
+    return await answer(request, rt, as_of, compute)
+
+
+@router.get(
+    "/elections/{election}/stations/{station}/ballot-accounts",
+    summary="A station's ballot paper accounts (Form 46), corrected ones too",
+)
+async def ballot_accounts(
+    request: Request, election: str, station: str, as_of: AsOf = None
+) -> Response:
+    rt = _rt(request)
+
+    def compute(size: int) -> tuple[int, Any]:
+        a = rt.model.ballot_accounts(election, station, as_of=size)
+        return a.tree_size, answer_record(a, "ballot_accounts", [account_dict(e) for e in a.value])
 
     return await answer(request, rt, as_of, compute)
 
