@@ -1,5 +1,5 @@
 """`tallyproof delay`: how long after polls closed each contest's forms and declaration arrived,
-the slowest contests, and the reporting curves as text (docs/read-side.md, "Results delay")."""
+the slowest contests, and the reporting curves as text (docs/api.md, "Results delay")."""
 
 from __future__ import annotations
 

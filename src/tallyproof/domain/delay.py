@@ -1,7 +1,7 @@
 """Results delay: how long after polls closed each contest's forms and declaration arrived.
 
 Pure: it takes the log's arrival times (aggregated by the store) and the structure, and
-returns durations. The definitions (docs/read-side.md, "Results delay"):
+returns durations. The definitions (docs/api.md, "Results delay"):
 
 - a station *reports* for a contest when the log receives its first official form for that
   contest; a form superseded later (a correction, a re-poll) still dates the report;

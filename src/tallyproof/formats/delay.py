@@ -1,5 +1,5 @@
 """Results delay as JSON documents: what `GET /v1/elections/{election}/delay` and
-`tallyproof delay --json` answer (docs/read-side.md, "Results delay")."""
+`tallyproof delay --json` answer (docs/api.md, "Results delay")."""
 
 from __future__ import annotations
 
