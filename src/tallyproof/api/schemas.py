@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from tallyproof.domain.forms import SupersedeReason
 
 _ID = {"type": "string", "minLength": 1, "maxLength": 128}
@@ -228,3 +230,66 @@ REPORT_TEXT = {
 def claims() -> dict[str, Any]:
     """A report's text to read, or signed claim reports to file."""
     return _body(REPORT_TEXT, envelope("claim"), batch("claim", "claims"))
+
+
+# --- results delay: the answers' shapes, for the OpenAPI description (api/delay.py) ---------
+
+
+class ContestDelayModel(BaseModel):
+    """One contest's delays: logged times (UTC), durations in seconds after the close."""
+
+    contest: str
+    assembly: str
+    stations: int
+    reported: int
+    complete: bool
+    postponed: bool
+    first_form_at: str | None
+    all_forms_at: str | None
+    declared_at: str | None
+    to_first_form: float | None
+    to_all_forms: float | None
+    to_declared: float | None
+
+
+class CurvePointModel(BaseModel):
+    minute: str = Field(description="YYYY-MM-DDTHH:MM of the log's UTC time")
+    after_close: float = Field(description="seconds from the close to the minute's end")
+    reported: int = Field(description="stations reported by then (cumulative)")
+
+
+class CurveModel(BaseModel):
+    name: str = Field(description="national, or an assembly's code")
+    stations: int
+    points: list[CurvePointModel]
+
+
+class DelayTimes(BaseModel):
+    election: str
+    close: str = Field(description="the close of poll the durations count from")
+    as_of_time: str | None = Field(description="when the answer's last entry was logged")
+    elapsed: float | None = Field(description="seconds from the close to as_of_time")
+
+
+class ElectionDelayModel(DelayTimes):
+    slowest_by: str
+    slowest: list[str] = Field(description="the slowest contests' codes, slowest first")
+    contests: list[ContestDelayModel]
+    national: CurveModel
+    assemblies: list[CurveModel]
+
+
+class ElectionDelayAnswer(BaseModel):
+    tree_size: int
+    checkpoint: str
+    delay: ElectionDelayModel
+
+
+class ContestDelayTimes(DelayTimes, ContestDelayModel):
+    pass
+
+
+class ContestDelayAnswer(BaseModel):
+    tree_size: int
+    checkpoint: str
+    delay: ContestDelayTimes

@@ -37,6 +37,7 @@ from tallyproof.domain.consolidation import (
     superseded,
 )
 from tallyproof.domain.declarations import parse_declaration
+from tallyproof.domain.delay import ElectionDelay
 from tallyproof.domain.fields import is_timestamp
 from tallyproof.domain.findings import Finding, by_severity, finding_key
 from tallyproof.domain.forms import ResultForm, SupersedeReason
@@ -58,6 +59,7 @@ from tallyproof.domain.structure import Contest, ElectionStructure, logged_struc
 from tallyproof.domain.validation import copy_findings
 from tallyproof.ledger.entries import leaf_body
 from tallyproof.service.ballots import AccountEntry, account_entries, station_account_findings
+from tallyproof.service.delay import results_delay
 from tallyproof.service.queries import UnknownElection
 from tallyproof.service.settings import Settings
 from tallyproof.service.writer import NotInitialised
@@ -343,6 +345,17 @@ class ReadModel:
             return Reporting(len(structure.stations), per, kept.curve(size, per))
 
         return self._ask(("reporting", election, per), as_of, compute)
+
+    def delay(
+        self, election: str | None, as_of: AsOf = None, close: str | None = None
+    ) -> Answer[ElectionDelay]:
+        """Results delay: each contest's time from the close of poll to its first form, all
+        its forms and its declaration, and the reporting curves (service/delay.py)."""
+
+        def compute(reader: Reader, size: int) -> ElectionDelay:
+            return results_delay(reader, self._structure(reader, election, size), size, close)
+
+        return self._ask(("delay", election, close), as_of, compute)
 
     def warm(self) -> int:
         """Bring every election's kept tally up to the newest checkpoint, and say its size: a

@@ -3,6 +3,9 @@
 import { h } from "./dom.js";
 import { views } from "./views.js";
 import { openVerifier } from "./proofs.js";
+import { delay } from "./delay.js";
+
+views.delay = delay; // the results-delay page (delay.js)
 
 const state = {
   elections: [],
@@ -149,6 +152,7 @@ function drawNav(route) {
   const items = [["national", null, "National"]];
   for (const a of election?.assemblies || []) items.push(["assembly", a.code, a.code === "NA" ? "National Assembly" : a.name.replace(/^Provincial Assembly of (the )?/, "")]);
   items.push(["findings", null, "Findings"]);
+  items.push(["delay", null, "Delay"]);
   document.getElementById("nav").replaceChildren(...items.map(([page, id, label]) => {
     const here = route.page === page && (id === null || route.id === id);
     return h("li", {}, h("a", { href: link(page, id), "aria-current": here ? "page" : null }, label));
