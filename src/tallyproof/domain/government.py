@@ -178,6 +178,8 @@ def check_joinings(structure: ElectionStructure, joinings: Sequence[Joining]) ->
             )
         if j.party not in parties:
             problems.append(Problem("government.unknown_party", f"{at}.party", repr(j.party)))
+        if j.date is not None and not _is_date(j.date):
+            problems.append(Problem("government.date", f"{at}.date", "must be YYYY-MM-DD"))
         if j.candidate in seen:
             problems.append(
                 Problem("government.joined_twice", f"{at}.candidate", f"{j.candidate} again")
@@ -197,10 +199,20 @@ def check_scenario(structure: ElectionStructure, scenario: Scenario) -> None:
         for where, p in named
         if p not in parties
     ]
+    if scenario.notified is not None and not _is_date(scenario.notified):
+        problems.append(Problem("government.date", "notified", "must be a date, YYYY-MM-DD"))
     if scenario.min_general_seats < 0:
         problems.append(Problem("government.negative", "min_general_seats", "must be >= 0"))
     if problems:
         raise Rejected(problems)
+
+
+def _is_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return len(text) == 10
 
 
 def in_window(joining: Joining, scenario: Scenario) -> bool:
