@@ -15,7 +15,7 @@ from tallyproof.api.runtime import Runtime
 from tallyproof.api.schemas import GOVERNMENT
 from tallyproof.domain.government import Scenario
 from tallyproof.formats.government import government_document
-from tallyproof.service.government import government_answer, parse_what_if
+from tallyproof.service.government import government_answer, parse_parties, parse_what_if
 
 router = APIRouter(prefix="/v1", tags=["results"])
 
@@ -62,7 +62,7 @@ async def government(
     rt = _rt(request)
     pairs = parse_what_if(what_if)
     scenario = Scenario(
-        exclude=frozenset(exclude), min_general_seats=min_general_seats, notified=notified
+        exclude=parse_parties(exclude), min_general_seats=min_general_seats, notified=notified
     )
 
     def compute(size: int) -> tuple[int, Any]:

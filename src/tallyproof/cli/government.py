@@ -13,7 +13,12 @@ from tallyproof.cli.common import ElectionOpt, JsonOpt, app, out
 from tallyproof.cli.reading import AsOfOpt, as_of_value, read_model
 from tallyproof.domain.government import Scenario
 from tallyproof.formats.government import government_document
-from tallyproof.service.government import GovernmentAnswer, government_answer, parse_what_if
+from tallyproof.service.government import (
+    GovernmentAnswer,
+    government_answer,
+    parse_parties,
+    parse_what_if,
+)
 
 
 @app.command()
@@ -49,7 +54,7 @@ def government(
     """Government arithmetic: seats per party of 336 and the majority line (docs/government.md)."""
     at = as_of_value(as_of)
     scenario = Scenario(
-        exclude=frozenset(exclude or ()), min_general_seats=min_general_seats, notified=notified
+        exclude=parse_parties(exclude or ()), min_general_seats=min_general_seats, notified=notified
     )
     with read_model(ctx) as model:
         answer = government_answer(model, election, at, parse_what_if(what_if or ()), scenario)

@@ -96,13 +96,20 @@ def hypothetical_joinings(
 
 
 def parse_what_if(texts: Sequence[str]) -> list[tuple[str, str]]:
-    """`CANDIDATE=PARTY` (or `backed:PARTY=PARTY`) pairs from the command line or a query."""
+    """`CANDIDATE=PARTY` (or `backed:PARTY=PARTY`) pairs from the command line or a query;
+    one text may hold several, separated by commas (an id never has one)."""
     pairs = []
-    for i, text in enumerate(texts):
+    items = [item.strip() for text in texts for item in text.split(",") if item.strip()]
+    for i, text in enumerate(items):
         who, sep, party = text.partition("=")
-        if not sep or not who or not party:
+        if not sep or not who.strip() or not party.strip():
             raise Rejected(
                 [Problem("government.what_if", f"what_if[{i}]", f"{text!r} is not CANDIDATE=PARTY")]
             )
         pairs.append((who.strip(), party.strip()))
     return pairs
+
+
+def parse_parties(texts: Sequence[str]) -> frozenset[str]:
+    """Party codes, repeated or separated by commas."""
+    return frozenset(p.strip() for text in texts for p in text.split(",") if p.strip())

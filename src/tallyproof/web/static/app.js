@@ -3,6 +3,9 @@
 import { h } from "./dom.js";
 import { views } from "./views.js";
 import { openVerifier } from "./proofs.js";
+import { government } from "./government.js";
+
+views.government = government;
 
 const state = {
   elections: [],
@@ -148,6 +151,7 @@ function drawNav(route) {
   const election = state.elections.find((e) => e.id === state.election);
   const items = [["national", null, "National"]];
   for (const a of election?.assemblies || []) items.push(["assembly", a.code, a.code === "NA" ? "National Assembly" : a.name.replace(/^Provincial Assembly of (the )?/, "")]);
+  if (election?.assemblies?.some((a) => a.code === "NA")) items.push(["government", null, "Government"]);
   items.push(["findings", null, "Findings"]);
   document.getElementById("nav").replaceChildren(...items.map(([page, id, label]) => {
     const here = route.page === page && (id === null || route.id === id);
