@@ -256,36 +256,54 @@ def government(
     """Standings before and after joinings, the reserved seats, and the totals."""
     check_joinings(structure, joinings)
     check_scenario(structure, scenario)
-    joined = {j.candidate: j for j in joinings}
     timely = {j.candidate: in_window(j, scenario) for j in joinings}
-    before, after, leading, own = Counter[str](), Counter[str](), Counter[str](), Counter[str]()
-    counted: list[tuple[str, str | None]] = []  # (party, province) for reserved seats
-    independent_sides: set[str] = set()
-    for seat in seats:
-        side = _side(seat)
-        before[side] += 1
-        j = joined.get(seat.candidate)
-        now = j.party if j else side
-        after[now] += 1
-        leading[now] += not seat.won
-        if seat.party is None:
-            independent_sides.add(side)
-        if seat.party is not None and seat.won:
-            own[seat.party] += 1
-        if seat.won and (seat.party is not None or (j is not None and timely[seat.candidate])):
-            counted.append((seat.party or j.party, seat.province))  # type: ignore[union-attr]
-    eligible = _eligible(structure, scenario, own)
-    allocations = _allocate(counted, eligible)
+    c = _count(seats, {j.candidate: j for j in joinings}, timely)
+    allocations = _allocate(c.counted, _eligible(structure, scenario, c.own))
     women, non_muslim = Counter[str](), Counter[str]()
     for a in allocations:
         (non_muslim if a.pool == "non-muslim" else women).update(a.awarded)
-    lines = _lines(before, after, leading, women, non_muslim, independent_sides - set(own))
+    lines = _lines(c, women, non_muslim)
     return Government(
         lines,
         allocations,
         tuple((j, timely[j.candidate]) for j in joinings),
         max(GENERAL_SEATS - len(seats), 0),
     )
+
+
+@dataclass
+class _Counts:
+    """General seats per side as returned, after joinings, still leading; each party's won
+    under its own ticket; the (party, province) of every seat counted for reserved seats."""
+
+    before: Counter[str] = field(default_factory=Counter)
+    after: Counter[str] = field(default_factory=Counter)
+    leading: Counter[str] = field(default_factory=Counter)
+    own: Counter[str] = field(default_factory=Counter)
+    counted: list[tuple[str, str | None]] = field(default_factory=list)
+    independent: set[str] = field(default_factory=set)
+
+
+def _count(
+    seats: Sequence[GeneralSeat], joined: Mapping[str, Joining], timely: Mapping[str, bool]
+) -> _Counts:
+    c = _Counts()
+    for seat in seats:
+        side = _side(seat)
+        c.before[side] += 1
+        j = joined.get(seat.candidate)
+        now = j.party if j else side
+        c.after[now] += 1
+        c.leading[now] += not seat.won
+        if seat.party is None:
+            c.independent.add(side)
+        elif seat.won:
+            c.own[seat.party] += 1
+            c.counted.append((seat.party, seat.province))
+        if seat.won and j is not None and timely[seat.candidate]:
+            c.counted.append((j.party, seat.province))
+    c.independent -= set(c.own)
+    return c
 
 
 def _side(seat: GeneralSeat) -> str:
@@ -319,22 +337,15 @@ def _allocate(counted: list[tuple[str, str | None]], eligible: set[str]) -> list
     return allocations
 
 
-def _lines(
-    before: Counter[str],
-    after: Counter[str],
-    leading: Counter[str],
-    women: Counter[str],
-    non_muslim: Counter[str],
-    independent_sides: set[str],
-) -> tuple[SideLine, ...]:
-    sides = {s for c in (before, after, women, non_muslim) for s, n in c.items() if n}
+def _lines(c: _Counts, women: Counter[str], non_muslim: Counter[str]) -> tuple[SideLine, ...]:
+    sides = {s for n in (c.before, c.after, women, non_muslim) for s, k in n.items() if k}
     lines = [
         SideLine(
             s,
-            s in independent_sides,
-            before[s],
-            after[s],
-            leading[s],
+            s in c.independent,
+            c.before[s],
+            c.after[s],
+            c.leading[s],
             women[s],
             non_muslim[s],
         )
