@@ -134,6 +134,18 @@ def test_the_government_page_and_a_what_if(browser, served):
         shot = SCREENSHOTS / "government-desktop.png"
         page.screenshot(path=str(shot), full_page=True, animations="disabled")
         assert shot.stat().st_size > 10_000
+        assert _serious_accessibility_violations(page) == []
         assert errors == []
     finally:
         context.close()
+
+
+def _serious_accessibility_violations(page: Any) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    violations = Axe().run(page).response["violations"]
+    return [
+        f"{v['id']}: {v['help']} at {[n['target'] for n in v['nodes']]}"
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]
