@@ -80,6 +80,8 @@ def test_a_wrong_scenario_is_refused_with_its_rule(served_sqlite):
         ({"what_if": "NA-1/c=PTI"}, "government.not_returned"),
         ({"exclude": "NOPE"}, "government.unknown_party"),
         ({"notified": "2024-02-31"}, "government.date"),
+        ({"province": "NA-1"}, "government.province"),
+        ({"province": "NA-1=Kashmir"}, "government.unknown_province"),
     ):
         got = http.get(f"{E}/government", params=params)
         assert got.status_code == 422, (params, got.text)

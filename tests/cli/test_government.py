@@ -33,11 +33,21 @@ def test_the_table_and_a_what_if(tmp_path):
         ).stdout
     )
     assert sum(r["unallocated"] for r in doc["reserved"]) == 70
+    # NA-1 counted in Punjab: PML-N's seat takes Punjab's 32 women's seats instead of KP's 10
+    doc = json.loads(
+        cli(
+            home, "government", "--what-if", "NA-1/a=PML-N", "--province", "NA-1=Punjab", "--json"
+        ).stdout
+    )
+    pmln = next(p for p in doc["parties"] if p["side"] == "PML-N")
+    assert (pmln["women"], pmln["total"]) == (32, 43)
 
 
 def test_a_wrong_what_if_is_refused_naming_the_rule(tmp_path):
     home = _home(tmp_path)
     done = cli(home, "government", "--what-if", "NA-1/a", check=None)
     assert done.returncode != 0 and "government.what_if" in done.stdout + done.stderr
+    done = cli(home, "government", "--province", "NA-1=Kashmir", check=None)
+    assert done.returncode != 0 and "government.unknown_province" in done.stdout + done.stderr
     done = cli(home, "government", "--exclude", "NOPE", check=None)
     assert done.returncode != 0 and "government.unknown_party" in done.stdout + done.stderr

@@ -223,3 +223,26 @@ def test_allocation_sums_to_the_quota_and_gives_each_its_whole_share(quota, basi
         share = Fraction(quota * seats, total)
         assert share.numerator // share.denominator <= awarded[party] <= share + 1
     assert len(extra) == len(set(extra)) < max(len(basis), 1) + 1
+
+
+def test_a_province_given_overrides_the_numbering():
+    structure, seats = _build()
+    # NA-49 (A) counted in Sindh instead of Punjab
+    seats = [replace(s, province="Sindh") if s.contest == "NA-49" else s for s in seats]
+    gov = government(structure, seats, JOININGS, Scenario(notified=NOTIFIED))
+    # Punjab: A 9, B 6, C 4 of 19: 288/19 = 15.16, 192/19 = 10.11, 128/19 = 6.74; whole
+    #   15 + 10 + 6 = 31, the last to C (.74) -> A 15, B 10, C 7
+    assert _awarded(gov, "women:Punjab") == {"A": 15, "B": 10, "C": 7}
+    # Sindh: A 2, B 1, C 2 of 5: 5.6, 2.8, 5.6; whole 12, two left: B (.8), then the tie
+    #   at .6 between A and C to A (15 general seats nationally against 7) -> A 6, B 3, C 5
+    assert _awarded(gov, "women:Sindh") == {"A": 6, "B": 3, "C": 5}
+
+
+def test_a_province_input_is_checked():
+    structure, seats = _build()
+    with pytest.raises(Rejected) as refused:
+        government(
+            structure, seats, (), Scenario(provinces={"NA-49": "Kashmir", "NA-999": "Sindh"})
+        )
+    assert refused.value.codes == ["government.unknown_province", "government.unknown_contest"]
+    assert refused.value.problems[0].field == "provinces.NA-49"

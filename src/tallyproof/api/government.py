@@ -15,7 +15,12 @@ from tallyproof.api.runtime import Runtime
 from tallyproof.api.schemas import GOVERNMENT
 from tallyproof.domain.government import Scenario
 from tallyproof.formats.government import government_document
-from tallyproof.service.government import government_answer, parse_parties, parse_what_if
+from tallyproof.service.government import (
+    government_answer,
+    parse_parties,
+    parse_provinces,
+    parse_what_if,
+)
 
 router = APIRouter(prefix="/v1", tags=["results"])
 
@@ -58,11 +63,22 @@ async def government(
             "more than 3 days later gets no reserved seats",
         ),
     ] = None,
+    province: Annotated[
+        list[str],
+        Query(
+            max_length=512,
+            description="CONTEST=PROVINCE where a seat's province is not the 2024 numbering's "
+            "(repeatable)",
+        ),
+    ] = [],  # noqa: B006
 ) -> Response:
     rt = _rt(request)
     pairs = parse_what_if(what_if)
     scenario = Scenario(
-        exclude=parse_parties(exclude), min_general_seats=min_general_seats, notified=notified
+        exclude=parse_parties(exclude),
+        min_general_seats=min_general_seats,
+        notified=notified,
+        provinces=parse_provinces(province),
     )
 
     def compute(size: int) -> tuple[int, Any]:

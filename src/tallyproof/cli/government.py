@@ -17,6 +17,7 @@ from tallyproof.service.government import (
     GovernmentAnswer,
     government_answer,
     parse_parties,
+    parse_provinces,
     parse_what_if,
 )
 
@@ -48,15 +49,26 @@ def government(
             "than 3 days later gets its party no reserved seats."
         ),
     ] = None,
+    province: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--province",
+            help="CONTEST=PROVINCE where a seat's province is not the 2024 numbering's "
+            "(Punjab, Sindh, Khyber Pakhtunkhwa, Balochistan, Islamabad; repeatable).",
+        ),
+    ] = None,
     as_of: AsOfOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Government arithmetic: seats per party of 336 and the majority line (docs/government.md)."""
     at = as_of_value(as_of)
-    scenario = Scenario(
-        exclude=parse_parties(exclude or ()), min_general_seats=min_general_seats, notified=notified
-    )
     with read_model(ctx) as model:
+        scenario = Scenario(
+            exclude=parse_parties(exclude or ()),
+            min_general_seats=min_general_seats,
+            notified=notified,
+            provinces=parse_provinces(province or ()),
+        )
         answer = government_answer(model, election, at, parse_what_if(what_if or ()), scenario)
     if as_json:
         out.print_json(data=government_document(answer))

@@ -27,6 +27,7 @@ PUNJAB, SINDH, KP, BALOCHISTAN, ISLAMABAD = (
 )
 # Article 51(1A)(b) as apportioned in 2024: the women's seats of each province
 WOMEN_SEATS: Mapping[str, int] = MappingProxyType({PUNJAB: 32, SINDH: 14, KP: 10, BALOCHISTAN: 4})
+PROVINCES = (*WOMEN_SEATS, ISLAMABAD)
 NON_MUSLIM_SEATS = 10
 GENERAL_SEATS = 266
 TOTAL_SEATS = GENERAL_SEATS + sum(WOMEN_SEATS.values()) + NON_MUSLIM_SEATS  # 336
@@ -190,7 +191,8 @@ def check_joinings(structure: ElectionStructure, joinings: Sequence[Joining]) ->
 
 
 def check_scenario(structure: ElectionStructure, scenario: Scenario) -> None:
-    """Refuse eligibility naming a party the structure does not have."""
+    """Refuse eligibility naming a party the structure does not have, a province no one
+    knows, a date that is none."""
     parties = {p.code for p in structure.parties}
     named = [("exclude", p) for p in sorted(scenario.exclude)]
     named += [("eligible", p) for p in sorted(scenario.eligible or ())]
@@ -199,6 +201,14 @@ def check_scenario(structure: ElectionStructure, scenario: Scenario) -> None:
         for where, p in named
         if p not in parties
     ]
+    for contest, province in sorted(scenario.provinces.items()):
+        if structure.contest(contest) is None:
+            problems.append(Problem("government.unknown_contest", "provinces", repr(contest)))
+        if province not in PROVINCES:
+            known = ", ".join(PROVINCES)
+            problems.append(
+                Problem("government.unknown_province", f"provinces.{contest}", f"one of {known}")
+            )
     if scenario.notified is not None and not _is_date(scenario.notified):
         problems.append(Problem("government.date", "notified", "must be a date, YYYY-MM-DD"))
     if scenario.min_general_seats < 0:

@@ -113,3 +113,22 @@ def parse_what_if(texts: Sequence[str]) -> list[tuple[str, str]]:
 def parse_parties(texts: Sequence[str]) -> frozenset[str]:
     """Party codes, repeated or separated by commas."""
     return frozenset(p.strip() for text in texts for p in text.split(",") if p.strip())
+
+
+def parse_provinces(texts: Sequence[str]) -> dict[str, str]:
+    """`CONTEST=PROVINCE` pairs (repeated or separated by commas): where a contest's province
+    is not what the 2024 numbering says."""
+    pairs: dict[str, str] = {}
+    items = [item.strip() for text in texts for item in text.split(",") if item.strip()]
+    for i, text in enumerate(items):
+        contest, sep, province = text.partition("=")
+        if not sep or not contest.strip() or not province.strip():
+            raise Rejected(
+                [
+                    Problem(
+                        "government.province", f"province[{i}]", f"{text!r} is not CONTEST=PROVINCE"
+                    )
+                ]
+            )
+        pairs[contest.strip()] = province.strip()
+    return pairs
