@@ -71,7 +71,10 @@ JOININGS = [
 
 
 def _awarded(gov, pool):
-    return next(a for a in gov.allocations if a.pool == pool).awarded
+    """A pool's seats by party, the parties given none left out."""
+    return {
+        p: n for p, n in next(a for a in gov.allocations if a.pool == pool).awarded.items() if n
+    }
 
 
 def test_province_from_the_2024_numbering():
@@ -246,3 +249,79 @@ def test_a_province_input_is_checked():
         )
     assert refused.value.codes == ["government.unknown_province", "government.unknown_contest"]
     assert refused.value.problems[0].field == "provinces.NA-49"
+
+
+# ---- the 2024 National Assembly as the Form 47 data set has it ------------------------------
+
+CSV_PROVINCE = {
+    "KP": "Khyber Pakhtunkhwa",
+    "ICT": "Islamabad",
+    "Punjab": "Punjab",
+    "Sindh": "Sindh",
+    "Balochistan": "Balochistan",
+}
+
+
+def _na_2024() -> tuple[ElectionStructure, list[GeneralSeat], dict[str, str]]:
+    """Each seat's Form 47 winner from the 2024 data set; PTI-IND: an independent backed by
+    PTI. Answers the structure, the seats, and each seat's province as the data set says."""
+    import csv
+
+    from tests.conftest import shared_data
+
+    path = shared_data("pk2024-na-form45-vs-form47") / "na2024_top2_form47_vs_form45.csv"
+    with path.open(encoding="utf-8") as f:
+        winners = [r for r in csv.DictReader(f) if r["rank"] == "1"]
+    contests, seats, said = [], [], {}
+    for r in winners:
+        party = None if r["party"] in ("PTI-IND", "IND") else r["party"]
+        backed = "PTI" if r["party"] == "PTI-IND" else None
+        k = Candidate(f"{r['seat']}/w", r["candidate"], party, backed)
+        contests.append(Contest(r["seat"], "NA", r["region"], (k,)))
+        seats.append(GeneralSeat(r["seat"], na_province(r["seat"]), k.id, party, backed, True))
+        said[r["seat"]] = CSV_PROVINCE[r["province"]]
+    parties = sorted({s.party for s in seats if s.party} | {"PTI", "SIC"})
+    structure = ElectionStructure(
+        Election("pk-2024", "2024", ElectionKind.GENERAL, "2024-02-08"),
+        tuple(Party(p, p) for p in parties),
+        (Assembly("NA", "National Assembly", AssemblyLevel.NATIONAL),),
+        tuple(contests),
+        (),
+    )
+    return structure, seats, said
+
+
+def test_the_2024_numbering_gives_every_seat_the_province_the_data_set_names():
+    _, seats, said = _na_2024()
+    assert len(seats) == 266
+    assert {s.contest: s.province for s in seats} == said
+
+
+def test_2024_reserved_seats_with_and_without_the_independents_joining_sic():
+    structure, seats, _ = _na_2024()
+    gov = government(structure, seats, ())
+    # Balochistan, 4, on 13 party seats (PML-N 3; BNP, JUI-F, PPP 2; BAP, NP, PKMAP, PNAP 1):
+    #   PML-N 12/13 = .92, BNP, JUI-F, PPP 8/13 = .62 each, the rest 4/13 = .31: no whole seat;
+    #   the four remainders first: PML-N, BNP, JUI-F, PPP one each
+    assert _awarded(gov, "women:Balochistan") == {"BNP": 1, "JUI-F": 1, "PML-N": 1, "PPP": 1}
+    # KP, 10, on 6 party seats (JUI-F 2, PML-N 2, MWM 1, PPP 1; 39 independents not counted):
+    #   3.33, 3.33, 1.67, 1.67; whole 8, the two left to MWM and PPP (.67)
+    kp = {"JUI-F": 3, "PML-N": 3, "MWM": 2, "PPP": 2}
+    assert _awarded(gov, "women:Khyber Pakhtunkhwa") == kp
+    # every PTI-backed independent joins SIC in time: KP on 44 (SIC 38): SIC 380/44 = 8.64,
+    #   JUI-F and PML-N 20/44 = .45, MWM and PPP 10/44 = .23; whole 8, two left: SIC (.64),
+    #   then the tie at .45 to PML-N (48 general seats nationally against JUI-F's 4)
+    joining = [
+        Joining(s.candidate, s.contest, "SIC", "2024-02-15") for s in seats if s.backed_by == "PTI"
+    ]
+    sic = government(structure, seats, joining, Scenario(notified="2024-02-14"))
+    assert _awarded(sic, "women:Khyber Pakhtunkhwa") == {
+        "SIC": 9,
+        "PML-N": 1,
+    }
+    # ...and the Election Commission's reading of March 2024: SIC may not receive them
+    denied = government(structure, seats, joining, Scenario(exclude=frozenset({"SIC"})))
+    assert _awarded(denied, "women:Khyber Pakhtunkhwa") == kp
+    for g in (gov, sic, denied):
+        assert sum(sum(a.awarded.values()) for a in g.allocations) == 70
+        assert sum(line.after for line in g.lines) == 266
