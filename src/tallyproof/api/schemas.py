@@ -293,3 +293,23 @@ class ContestDelayAnswer(BaseModel):
     tree_size: int
     checkpoint: str
     delay: ContestDelayTimes
+
+
+_SEATS = {"type": "integer", "minimum": 0}
+GOVERNMENT: dict[str, Any] = {
+    "type": "object",
+    "description": "The National Assembly's arithmetic (docs/government.md)",
+    "required": ["tree_size", "checkpoint", "total_seats", "majority", "parties", "reserved"],
+    "properties": {
+        "tree_size": _SEATS,
+        "checkpoint": {"type": "string"},
+        "election": {"type": "string"},
+        "total_seats": _SEATS,
+        "general_seats": _SEATS,
+        "majority": _SEATS,
+        "undecided": _SEATS,
+        "parties": {"type": "array", "items": {"type": "object"}},
+        "reserved": {"type": "array", "items": {"type": "object"}},
+        "joinings": {"type": "array", "items": {"type": "object"}},
+    },
+}

@@ -4,8 +4,10 @@ import { h } from "./dom.js";
 import { views } from "./views.js";
 import { openVerifier } from "./proofs.js";
 import { delay } from "./delay.js";
+import { government } from "./government.js";
 
 views.delay = delay; // the results-delay page (delay.js)
+views.government = government; // the National Assembly's arithmetic (government.js)
 
 const state = {
   elections: [],
@@ -151,6 +153,7 @@ function drawNav(route) {
   const election = state.elections.find((e) => e.id === state.election);
   const items = [["national", null, "National"]];
   for (const a of election?.assemblies || []) items.push(["assembly", a.code, a.code === "NA" ? "National Assembly" : a.name.replace(/^Provincial Assembly of (the )?/, "")]);
+  if (election?.assemblies?.some((a) => a.code === "NA")) items.push(["government", null, "Government"]);
   items.push(["findings", null, "Findings"]);
   items.push(["delay", null, "Delay"]);
   document.getElementById("nav").replaceChildren(...items.map(([page, id, label]) => {
