@@ -10,6 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from tallyproof.audit.events import EventLog, replay_event
 from tallyproof.audit.words import listing, named, text, words
 
 OFFICIAL = ("presiding_officer", "returning_officer")
@@ -138,6 +139,7 @@ class Replay:
     signatures: list[Signature] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    lifecycle: EventLog = field(default_factory=EventLog)  # audit/events.py
     message: bytes = b""  # canonical bytes of the body of the entry being applied
     _applying: tuple[int, dict[str, Any]] | None = None  # its seq and leaf
     _entry: Entry | None = None  # what it is named as in an issue, once one is found
@@ -205,6 +207,7 @@ class Replay:
             s["id"]: (set(s["contests"]), s["registered_voters"]) for s in body.get("stations", [])
         }
         self.elections[eid] = Election(admin, contests, stations)
+        self.lifecycle.structure(eid, body)
         return admin
 
     def _key_registration(self, seq: int, body: dict[str, Any], key_id: str) -> bytes | None:
@@ -237,6 +240,9 @@ class Replay:
         else:
             self.station_status[target] = (body["status"], seq)
         return admin
+
+    def _event(self, seq: int, body: dict[str, Any], key_id: str) -> bytes | None:
+        return replay_event(self, seq, body, key_id)
 
     def _signer(
         self, seq: int, body: dict[str, Any], key_id: str, station: str | None
@@ -560,7 +566,9 @@ class Replay:
         if declared is None:
             return computed | {"computed": computed, "declared": None, "winner_differs": False}
         doc_id, doc = declared
-        status = ordered if ordered in ("postponed", "suspended", "final") else "provisional"
+        status = (
+            ordered if ordered in ("postponed", "suspended", "final", "vacated") else "provisional"
+        )
         official = _record(code, roster, "declared", status, [doc], 0, total)
         differs = bool(forms) and _leader(roster, official["votes"]) != _leader(
             roster, computed["votes"]

@@ -26,6 +26,7 @@ class EntryKind(StrEnum):
     DECLARATION = "declaration"
     STATUS = "status"
     CLAIM = "claim"
+    EVENT = "event"  # concession, renunciation, complaint, petition, joining (domain/events.py)
 
 
 class EnvelopeError(ValueError):

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cache
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -37,6 +37,7 @@ from tallyproof.domain.consolidation import (
     superseded,
 )
 from tallyproof.domain.declarations import parse_declaration
+from tallyproof.domain.events import summary as event_summary
 from tallyproof.domain.fields import is_timestamp
 from tallyproof.domain.findings import Finding, by_severity, finding_key
 from tallyproof.domain.forms import ResultForm, SupersedeReason
@@ -56,6 +57,7 @@ from tallyproof.domain.standings import (
 from tallyproof.domain.status import ContestStatus, StatusOrder, effective_contest_status
 from tallyproof.domain.structure import Contest, ElectionStructure, logged_structure
 from tallyproof.ledger.entries import leaf_body
+from tallyproof.service.events import LoggedEvent, logged_events, status_documents, vacating
 from tallyproof.service.queries import UnknownElection
 from tallyproof.service.settings import Settings
 from tallyproof.service.writer import NotInitialised
@@ -285,9 +287,33 @@ class ReadModel:
             replayed = Timeline.replay(
                 reader, structure, contest_of(structure, contest), size, keep_changes=True
             )
-            return replayed.changes
+            events = {e.seq: e for e in logged_events(reader, structure, size, contest)}
+            changes = [  # a renunciation replays as the contest's vacating: named an event
+                replace(c, kind="event", summary=event_summary(events.pop(c.seq).event))
+                if c.seq in events
+                else c
+                for c in replayed.changes
+            ]
+            changes += [
+                Change(e.seq, e.seq + 1, e.received_at, "event", e.entry_id, event_summary(e.event))
+                for e in events.values()
+            ]
+            return sorted(changes, key=attrgetter("seq"))
 
         return self._ask(("history", election, contest), as_of, compute)
+
+    def events(
+        self, election: str | None, contest: str | None = None, as_of: AsOf = None
+    ) -> Answer[list[LoggedEvent]]:
+        """Concessions, renunciations, complaints (with their status by then) and joinings."""
+
+        def compute(reader: Reader, size: int) -> list[LoggedEvent]:
+            structure = self._structure(reader, election, size)
+            if contest is not None:
+                contest_of(structure, contest)
+            return logged_events(reader, structure, size, contest)
+
+        return self._ask(("events", election, contest), as_of, compute)
 
     def claims(
         self, election: str | None, contest: str | None = None, as_of: AsOf = None
@@ -571,6 +597,10 @@ def _declaration(doc: DocumentRow) -> DeclarationRecord:
 
 def status_order(doc: DocumentRow) -> StatusOrder:
     b = leaf_body(doc.leaf_data)
+    if doc.kind == "event":  # a renunciation: the contest vacated (service/events.py)
+        vacated = vacating(b)
+        assert vacated is not None
+        return vacated
     return StatusOrder(
         b["election"], b["scope"], b["target"], b["status"], b.get("reason", ""), b["time"]
     )
@@ -601,9 +631,17 @@ def _render(
     declared = None
     if official is not None:
         declared = _declared(structure, contest, *official)
-        if status in (ContestStatus.POSTPONED, ContestStatus.SUSPENDED, ContestStatus.FINAL):
+        if status in _STANDING:
             declared = _with_status(declared, status, reason)
     return ContestView(computed, declared)
+
+
+_STANDING = (  # ordered statuses a declared result shows in place of "provisional"
+    ContestStatus.POSTPONED,
+    ContestStatus.SUSPENDED,
+    ContestStatus.FINAL,
+    ContestStatus.VACATED,
+)
 
 
 def _ordered(order: StatusOrder) -> tuple[ContestStatus, str]:
@@ -909,10 +947,10 @@ class _Tally:
         eid = self.structure.election.id
         forms = reader.official_counts_since(eid, self.size, size)
         others: list[tuple[int, Callable[[Any], None], Any]] = [
-            (d.seq, apply, d)
-            for kind, apply in (("declaration", self._declaration), ("status", self._order))
-            for d in reader.document_rows(kind, eid, size, self.size)
+            (d.seq, self._declaration, d)
+            for d in reader.document_rows("declaration", eid, size, self.size)
         ]
+        others += [(d.seq, self._order, d) for d in status_documents(reader, eid, size, self.size)]
         marks: list[tuple[int, Callable[[Any], None], Any]] = [
             (mark, self._keep, mark) for mark in reader.checkpoint_sizes(self.size, size)
         ]
@@ -1100,7 +1138,7 @@ def _contest_view(
         state.add_form(row)
     for doc in reader.document_rows("declaration", eid, size, contest=contest.code):
         state.add_declaration(doc)
-    for doc in reader.document_rows("status", eid, size):
+    for doc in status_documents(reader, eid, size):
         state.order(status_order(doc))
     return state.view(structure)
 
@@ -1138,7 +1176,7 @@ class Timeline:
             (doc.seq, "declaration", doc)
             for doc in reader.document_rows("declaration", eid, size, contest=contest.code)
         ]
-        statuses = reader.document_rows("status", eid, size)
+        statuses = status_documents(reader, eid, size)
         served = set(structure.stations_of(contest.code)) if statuses else set()
         for doc in statuses:
             order = status_order(doc)

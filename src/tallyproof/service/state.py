@@ -24,6 +24,7 @@ _INDEX_TABLES = (
     "forms",
     "declarations",
     "status_orders",
+    "events",
 )  # election, station ("" for declarations), contest, chain
 
 
@@ -53,6 +54,7 @@ class LedgerState:
     station_status: dict[tuple[str, str], tuple[StationStatus, str, int]] = field(
         default_factory=dict
     )
+    events: list[Any] = field(default_factory=list)  # EventIndex rows, in log order
     last_received_at: str = ""
     _seen: dict[str, int] = field(default_factory=dict)  # index table -> last seq loaded
 
@@ -82,6 +84,7 @@ class LedgerState:
             "forms": self._load_form,
             "declarations": self._load_declaration,
             "status_orders": self._load_status,
+            "events": self.events.append,
         }
         for name, load in loaders.items():
             rows = reader.index_since(name, self._seen.get(name, -1))

@@ -40,6 +40,7 @@ from tallyproof.store.records import (
     DeclarationIndex,
     DocumentRow,
     ElectionIndex,
+    EventIndex,
     FormIndex,
     FormRow,
     IndexRecord,
@@ -170,6 +171,7 @@ INDEX_TABLES: dict[type, Table] = {  # where each record the writer adds is kept
     StatusIndex: schema.status_orders,
     ReportIndex: schema.claim_reports,
     ClaimIndex: schema.claims,
+    EventIndex: schema.events,
 }
 _BY_NAME = {table.name: kind for kind, table in INDEX_TABLES.items()}
 

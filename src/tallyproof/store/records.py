@@ -219,6 +219,21 @@ class ClaimIndex:
     doc: Mapping[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class EventIndex:
+    """A logged event (domain/events.py): what the rules of later events consult."""
+
+    event_id: str
+    seq: int
+    election_id: str
+    contest: str
+    type: str
+    candidate: str | None
+    party: str | None
+    complaint: str | None
+    status: str | None
+
+
 FORM_COLUMNS = tuple(f.name for f in fields(FormIndex))  # FormRow's order, but received_at
 
 IndexRecord = (
@@ -230,5 +245,6 @@ IndexRecord = (
     | StatusIndex
     | ReportIndex
     | ClaimIndex
+    | EventIndex
 )
 JSON_FIELDS = {"stations", "contests", "votes", "doc"}  # kept as JSON text
