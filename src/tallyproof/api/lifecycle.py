@@ -1,7 +1,7 @@
 """Event routes: POST signed events (a concession, a renunciation, a complaint or petition
-and its tribunal's moves, a joining) and GET an election's events as of a tree size. A
-contest's history (GET .../contests/{code}/history, api/reads.py) shows them among its other
-changes."""
+and its tribunal's moves, a joining) to /v1/contest-events (GET /v1/events is the live
+feed), and GET an election's events as of a tree size. A contest's history (GET
+.../contests/{code}/history, api/reads.py) shows them among its other changes."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def _rt(request: Request) -> Runtime:
 
 
 @router.post(
-    "/events",
+    "/contest-events",
     summary="Record an event: concession, renunciation, joining and a complaint's moves are "
     "signed by the election's admin key; a complaint or petition by a key covering the contest",
     status_code=201,
