@@ -20,12 +20,18 @@ def test_events_are_posted_and_read_back(served):
     posted = http.post("/v1/forms", json={"forms": forms})
     form_id = posted.json()["outcomes"][0]["id"]
     concession = event("concession", candidate="NA-1/b", statement="I accept")
-    by_agent = http.post("/v1/contest-events", json=sign(EntryKind.EVENT, concession, e.agent).envelope())
+    by_agent = http.post(
+        "/v1/contest-events", json=sign(EntryKind.EVENT, concession, e.agent).envelope()
+    )
     assert by_agent.status_code == 403 and by_agent.json()["code"] == "signature.not_admin"
-    done = http.post("/v1/contest-events", json=sign(EntryKind.EVENT, concession, e.admin).envelope())
+    done = http.post(
+        "/v1/contest-events", json=sign(EntryKind.EVENT, concession, e.admin).envelope()
+    )
     assert done.status_code == 201 and done.json()["receipt"]["leaf_index"] > 0
     missing = event("complaint", source="agent:PTI", summary="s", evidence=["e" * 64])
-    refused = http.post("/v1/contest-events", json=sign(EntryKind.EVENT, missing, e.agent).envelope())
+    refused = http.post(
+        "/v1/contest-events", json=sign(EntryKind.EVENT, missing, e.agent).envelope()
+    )
     assert refused.status_code == 422 and refused.json()["code"] == "event.unknown_evidence"
     filed = event("complaint", source="agent:PTI", summary="s", evidence=[form_id])
     batch = {"events": [sign(EntryKind.EVENT, filed, e.agent).envelope()]}
