@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import cache
-from operator import attrgetter, itemgetter
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
@@ -37,6 +37,7 @@ from tallyproof.domain.consolidation import (
     superseded,
 )
 from tallyproof.domain.declarations import parse_declaration
+from tallyproof.domain.events import parse_event
 from tallyproof.domain.events import summary as event_summary
 from tallyproof.domain.fields import is_timestamp
 from tallyproof.domain.findings import Finding, by_severity, finding_key
@@ -287,18 +288,7 @@ class ReadModel:
             replayed = Timeline.replay(
                 reader, structure, contest_of(structure, contest), size, keep_changes=True
             )
-            events = {e.seq: e for e in logged_events(reader, structure, size, contest)}
-            changes = [  # a renunciation replays as the contest's vacating: named an event
-                replace(c, kind="event", summary=event_summary(events.pop(c.seq).event))
-                if c.seq in events
-                else c
-                for c in replayed.changes
-            ]
-            changes += [
-                Change(e.seq, e.seq + 1, e.received_at, "event", e.entry_id, event_summary(e.event))
-                for e in events.values()
-            ]
-            return sorted(changes, key=attrgetter("seq"))
+            return replayed.changes
 
         return self._ask(("history", election, contest), as_of, compute)
 
@@ -494,6 +484,8 @@ class KeptTimelines:
             order = status_order(doc)
             for code in ordered_contests(self.structure, order.scope, order.target):
                 entries.append((doc.seq, code, "status", (doc, order)))
+        for doc in reader.document_rows("event", eid, size, self.size):
+            entries.append((doc.seq, leaf_body(doc.leaf_data).get("contest", ""), "event", doc))
         entries.sort(key=lambda e: e[0])
         for seq, code, kind, item in entries:
             timeline = self.kept.get(code)
@@ -1176,7 +1168,7 @@ class Timeline:
             (doc.seq, "declaration", doc)
             for doc in reader.document_rows("declaration", eid, size, contest=contest.code)
         ]
-        statuses = status_documents(reader, eid, size)
+        statuses = reader.document_rows("status", eid, size)
         served = set(structure.stations_of(contest.code)) if statuses else set()
         for doc in statuses:
             order = status_order(doc)
@@ -1184,6 +1176,9 @@ class Timeline:
                 order.scope == "station" and order.target in served
             ):
                 entries.append((doc.seq, "status", (doc, order)))
+        for doc in reader.document_rows("event", eid, size):
+            if leaf_body(doc.leaf_data).get("contest") == contest.code:
+                entries.append((doc.seq, "event", doc))
         entries.sort(key=itemgetter(0))
         for seq, kind, item in entries:
             timeline.apply(seq, kind, item)
@@ -1207,6 +1202,11 @@ class Timeline:
                 self.station_findings[station] = found
         elif kind == "declaration":
             item = (item, self.state.add_declaration(item))
+        elif kind == "event":  # only a renunciation changes the contest: it is vacated
+            item = (item, parse_event(leaf_body(item.leaf_data), self.structure))
+            vacated = vacating(leaf_body(item[0].leaf_data))
+            if vacated is not None:
+                self.state.order(vacated)
         else:
             self.state.order(item[1])
         found = self.state.declaration_findings()
@@ -1303,6 +1303,8 @@ def _summary(kind: str, item: Any) -> str:
     """An entry's effect on a contest, in words, for its history."""
     if kind == "form":
         return _form_summary(item)
+    if kind == "event":
+        return event_summary(item[1])
     if kind == "declaration":
         return _declaration_summary(item[1])
     order: StatusOrder = item[1]
