@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from tallyproof.ledger.entries import EntryKind, sign
+from tests.api.test_events import read_events
 from tests.helpers import ELECTION, form_doc
 
 
@@ -50,3 +51,12 @@ def test_events_are_posted_and_read_back(served):
     assert earlier["events"] == []
     unknown = http.get(f"/v1/elections/{ELECTION}/events", params={"contest": "NA-9"})
     assert unknown.status_code == 404
+
+
+def test_an_event_is_on_the_live_feed(served_sqlite):
+    e, http = served_sqlite.election, served_sqlite.http
+    concession = event("concession", candidate="NA-1/b")
+    envelope = sign(EntryKind.EVENT, concession, e.admin).envelope()
+    leaf = http.post("/v1/contest-events", json=envelope).json()["receipt"]["leaf_index"]
+    (got,) = read_events(served_sqlite.url, 1, headers={"Last-Event-ID": str(leaf - 1)})
+    assert got["event"] == "event" and got["data"]["type"] == "concession"
