@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from tallyproof import __version__
-from tallyproof.api import delay, events, exports, government, log, reads, writes
+from tallyproof.api import delay, events, exports, government, lifecycle, log, reads, writes
 from tallyproof.api.events import Broadcaster
 from tallyproof.api.limits import RateLimited
 from tallyproof.api.problems import from_error, problem_response
@@ -48,7 +48,7 @@ def create_app(settings: ServeSettings) -> FastAPI:
         description=DESCRIPTION,
         lifespan=_lifespan(settings),
     )
-    for module in (writes, reads, delay, exports, log, events, government):
+    for module in (writes, reads, delay, exports, log, events, government, lifecycle):
         app.include_router(module.router)
     # the hottest route, also served by a plain Starlette route ahead of FastAPI's: the same
     # function (its FastAPI route still describes it in the OpenAPI document), without the

@@ -10,6 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from tallyproof.audit.events import EventLog, replay_event
 from tallyproof.audit.words import listing, named, text, words
 
 OFFICIAL = ("presiding_officer", "returning_officer")
@@ -140,6 +141,7 @@ class Replay:
     accounts: dict[tuple[str, str, str], tuple[str, int]] = field(default_factory=dict)
     copies: dict[tuple[str, str, str, str], tuple[str, list[str]]] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    lifecycle: EventLog = field(default_factory=EventLog)  # audit/events.py
     message: bytes = b""  # canonical bytes of the body of the entry being applied
     _applying: tuple[int, dict[str, Any]] | None = None  # its seq and leaf
     _entry: Entry | None = None  # what it is named as in an issue, once one is found
@@ -207,6 +209,7 @@ class Replay:
             s["id"]: (set(s["contests"]), s["registered_voters"]) for s in body.get("stations", [])
         }
         self.elections[eid] = Election(admin, contests, stations)
+        self.lifecycle.structure(eid, body)
         return admin
 
     def _key_registration(self, seq: int, body: dict[str, Any], key_id: str) -> bytes | None:
@@ -239,6 +242,9 @@ class Replay:
         else:
             self.station_status[target] = (body["status"], seq)
         return admin
+
+    def _event(self, seq: int, body: dict[str, Any], key_id: str) -> bytes | None:
+        return replay_event(self, seq, body, key_id)
 
     def _signer(
         self, seq: int, body: dict[str, Any], key_id: str, station: str | None
@@ -660,7 +666,9 @@ class Replay:
         if declared is None:
             return computed | {"computed": computed, "declared": None, "winner_differs": False}
         doc_id, doc = declared
-        status = ordered if ordered in ("postponed", "suspended", "final") else "provisional"
+        status = (
+            ordered if ordered in ("postponed", "suspended", "final", "vacated") else "provisional"
+        )
         official = _record(code, roster, "declared", status, [doc], 0, total)
         differs = bool(forms) and _leader(roster, official["votes"]) != _leader(
             roster, computed["votes"]

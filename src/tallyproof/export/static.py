@@ -418,8 +418,9 @@ class _ElectionRun:
         """The contests and stations the entries in [since, size) are about."""
         rows = reader.form_rows(self.eid, self.size, since=self.since, timed=False)
         contests = {r.contest for r in rows}
-        for doc in reader.document_rows("declaration", self.eid, self.size, self.since):
-            contests.add(leaf_body(doc.leaf_data).get("contest", ""))
+        for kind in ("declaration", "event"):  # an event changes its contest's history
+            for doc in reader.document_rows(kind, self.eid, self.size, self.since):
+                contests.add(leaf_body(doc.leaf_data).get("contest", ""))
         for doc in reader.document_rows("status", self.eid, self.size, self.since):
             order = status_order(doc)
             contests.update(ordered_contests(self.structure, order.scope, order.target))

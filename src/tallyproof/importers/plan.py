@@ -10,7 +10,7 @@ from typing import Any
 
 from tallyproof.ledger.entries import EntryKind, sign
 from tallyproof.ledger.keys import Signer
-from tallyproof.service import admin, submission
+from tallyproof.service import admin, events, submission
 from tallyproof.service.outcomes import Outcome
 from tallyproof.service.writer import LedgerWriter
 
@@ -24,6 +24,7 @@ _BATCH: dict[str, Callable[[LedgerWriter, list[object]], list[Outcome]]] = {
     "forms": submission.submit_forms,  # type: ignore[dict-item]
     "declarations": submission.submit_declarations,  # type: ignore[dict-item]
     "claims": submission.submit_claim_reports,  # type: ignore[dict-item]
+    "events": events.submit_events,  # type: ignore[dict-item]
 }
 _KIND = {
     "structure": EntryKind.STRUCTURE,
@@ -33,6 +34,7 @@ _KIND = {
     "forms": EntryKind.FORM,
     "declarations": EntryKind.DECLARATION,
     "claims": EntryKind.CLAIM,
+    "events": EntryKind.EVENT,
 }
 
 

@@ -27,6 +27,7 @@ class EntryKind(StrEnum):
     STATUS = "status"
     CLAIM = "claim"
     BALLOT_ACCOUNT = "ballot_account"  # Form 46, the ballot paper account
+    EVENT = "event"  # concession, renunciation, complaint, petition, joining (domain/events.py)
 
 
 class EnvelopeError(ValueError):

@@ -82,6 +82,7 @@ class _ElectionBuilder:
         self._re_polls()
         self._declarations()
         self._news()
+        self._events()
 
     def _news(self) -> None:
         """News reports as a media source: each outlet's key registered by the admin, each
@@ -98,6 +99,38 @@ class _ElectionBuilder:
                 self._add("register_key", f"{self.eid}: key {key_name}", [reg], self.admin)
             bodies = report_documents(read, self.eid)
             self._add("claims", f"{self.eid}: {read.outlet}", bodies, _key(self.sample, key_name))
+
+    def _events(self) -> None:
+        """The stories' events in order (docs/sample.md): each recorded by the admin key, but
+        a complaint or petition, filed by its source's key (registered here, scoped to the
+        contest) citing the first polling-day forms of the contest's stations, and moved
+        through the tribunal by the updates that follow it."""
+        for spec in self.story.get("events", []):
+            fields = {k: v for k, v in spec.items() if k not in ("evidence_stations", "updates")}
+            body = {"election": self.eid, **fields}
+            signer = self.admin
+            if spec["type"] in ("complaint", "petition"):
+                stations = list(self.counts[spec["contest"]])[: spec["evidence_stations"]]
+                body["evidence"] = [self.polling_day_forms[sid] for sid in stations]
+                signer = self._filer(spec["source"], spec["contest"])
+            self._add("events", f"{self.eid}: {spec['contest']} {spec['type']}", [body], signer)
+            for update in spec.get("updates", []):
+                move = {
+                    "election": self.eid,
+                    "type": "complaint_update",
+                    "contest": spec["contest"],
+                    "complaint": content_id(body),
+                    **update,
+                }
+                title = f"{self.eid}: {spec['contest']} {spec['type']} {update['status']}"
+                self._add("events", title, [move], self.admin)
+
+    def _filer(self, source: str, contest: str) -> Signer:
+        name = f"{self.eid}/{source}/{contest}"
+        if name not in self.sample.keys:
+            reg = self._registration(name, source, contests=[contest])
+            self._add("register_key", f"{self.eid}: key {name}", [reg], self.admin)
+        return _key(self.sample, name)
 
     def _add(
         self,

@@ -126,10 +126,10 @@ class Feed:
         if row.kind == "form":
             form = leaves.forms[row.seq]
             touched.append((form.contest, "form", form))
-        elif row.kind == "declaration":
+        elif row.kind in ("declaration", "event"):
             doc = leaves.documents[row.seq]
             contest = leaf_body(doc.leaf_data).get("contest", "")
-            touched.append((contest, "declaration", doc))
+            touched.append((contest, row.kind, doc))
         elif row.kind == "ballot_account":
             account = leaves.accounts[row.seq]
             touched.append((account.account.contest, "ballot_account", account))
@@ -181,7 +181,7 @@ def _read(reader: Reader, start: int, end: int) -> _Leaves:
         if "form" in present:
             for form in reader.form_rows(election, end, since=start, timed=False):
                 forms[form.seq] = form
-        for kind in ("declaration", "status", "claim"):
+        for kind in ("declaration", "status", "claim", "event"):
             if kind in present:
                 for doc in reader.document_rows(kind, election, end, start):
                     documents[doc.seq] = doc
@@ -227,6 +227,8 @@ def _detail(row: Any, leaves: _Leaves) -> dict[str, Any]:
         return {"contest": body.get("contest"), "source": body.get("source")}
     if row.kind == "status":
         return {k: body.get(k) for k in ("scope", "target", "status", "reason")}
+    if row.kind == "event":
+        return {k: body.get(k) for k in ("contest", "type", "candidate", "status") if k in body}
     claims = body.get("claims")
     return {"outlet": _outlet(body), "claims": len(claims) if isinstance(claims, list) else 0}
 

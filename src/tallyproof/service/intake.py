@@ -14,7 +14,7 @@ from itertools import groupby
 from typing import Any
 
 from tallyproof.ledger.entries import EntryKind
-from tallyproof.service import admin, submission
+from tallyproof.service import admin, events, submission
 from tallyproof.service.outcomes import Outcome
 from tallyproof.service.writer import LedgerWriter
 
@@ -43,6 +43,7 @@ USE_CASES: dict[EntryKind, Commit] = {
     EntryKind.KEY_REGISTRATION: admin.register_keys,
     EntryKind.KEY_REVOCATION: lambda w, envelopes: [admin.revoke_key(w, e) for e in envelopes],
     EntryKind.STATUS: lambda w, envelopes: [admin.order_status(w, e) for e in envelopes],
+    EntryKind.EVENT: events.submit_events,
 }
 # the kinds that arrive prepared; documents of these from many requests share a transaction
 # (each is judged alone against everything before it, so a refused one sinks no other)

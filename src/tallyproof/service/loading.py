@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from tallyproof.ledger.entries import EntryKind
-from tallyproof.service import admin, submission
+from tallyproof.service import admin, events, submission
 from tallyproof.service.outcomes import Outcome
 from tallyproof.service.writer import LedgerWriter
 
@@ -21,6 +21,7 @@ _ADMIN: dict[EntryKind, Callable[[LedgerWriter, object], Outcome]] = {
     EntryKind.STRUCTURE: admin.import_structure,
     EntryKind.KEY_REVOCATION: admin.revoke_key,
     EntryKind.STATUS: admin.order_status,
+    EntryKind.EVENT: events.submit_event,
 }
 
 

@@ -38,6 +38,8 @@ from tallyproof.domain.consolidation import (
 )
 from tallyproof.domain.declarations import parse_declaration
 from tallyproof.domain.delay import ElectionDelay
+from tallyproof.domain.events import parse_event
+from tallyproof.domain.events import summary as event_summary
 from tallyproof.domain.fields import is_timestamp
 from tallyproof.domain.findings import Finding, by_severity, finding_key
 from tallyproof.domain.forms import ResultForm, SupersedeReason
@@ -60,6 +62,7 @@ from tallyproof.domain.validation import copy_findings
 from tallyproof.ledger.entries import leaf_body
 from tallyproof.service.ballots import AccountEntry, account_entries, station_account_findings
 from tallyproof.service.delay import results_delay
+from tallyproof.service.events import LoggedEvent, logged_events, status_documents, vacating
 from tallyproof.service.queries import UnknownElection
 from tallyproof.service.settings import Settings
 from tallyproof.service.writer import NotInitialised
@@ -307,6 +310,19 @@ class ReadModel:
 
         return self._ask(("history", election, contest), as_of, compute)
 
+    def events(
+        self, election: str | None, contest: str | None = None, as_of: AsOf = None
+    ) -> Answer[list[LoggedEvent]]:
+        """Concessions, renunciations, complaints (with their status by then) and joinings."""
+
+        def compute(reader: Reader, size: int) -> list[LoggedEvent]:
+            structure = self._structure(reader, election, size)
+            if contest is not None:
+                contest_of(structure, contest)
+            return logged_events(reader, structure, size, contest)
+
+        return self._ask(("events", election, contest), as_of, compute)
+
     def claims(
         self, election: str | None, contest: str | None = None, as_of: AsOf = None
     ) -> Answer[list[StoredClaim]]:
@@ -499,6 +515,8 @@ class KeptTimelines:
                 entries.append((doc.seq, code, "status", (doc, order)))
         for acc in reader.ballot_accounts(eid, size, self.size):
             entries.append((acc.account.seq, acc.account.contest, "ballot_account", acc))
+        for doc in reader.document_rows("event", eid, size, self.size):
+            entries.append((doc.seq, leaf_body(doc.leaf_data).get("contest", ""), "event", doc))
         entries.sort(key=lambda e: e[0])
         for seq, code, kind, item in entries:
             timeline = self.kept.get(code)
@@ -602,6 +620,10 @@ def _declaration(doc: DocumentRow) -> DeclarationRecord:
 
 def status_order(doc: DocumentRow) -> StatusOrder:
     b = leaf_body(doc.leaf_data)
+    if doc.kind == "event":  # a renunciation: the contest vacated (service/events.py)
+        vacated = vacating(b)
+        assert vacated is not None
+        return vacated
     return StatusOrder(
         b["election"], b["scope"], b["target"], b["status"], b.get("reason", ""), b["time"]
     )
@@ -632,9 +654,17 @@ def _render(
     declared = None
     if official is not None:
         declared = _declared(structure, contest, *official)
-        if status in (ContestStatus.POSTPONED, ContestStatus.SUSPENDED, ContestStatus.FINAL):
+        if status in _STANDING:
             declared = _with_status(declared, status, reason)
     return ContestView(computed, declared)
+
+
+_STANDING = (  # ordered statuses a declared result shows in place of "provisional"
+    ContestStatus.POSTPONED,
+    ContestStatus.SUSPENDED,
+    ContestStatus.FINAL,
+    ContestStatus.VACATED,
+)
 
 
 def _ordered(order: StatusOrder) -> tuple[ContestStatus, str]:
@@ -940,10 +970,10 @@ class _Tally:
         eid = self.structure.election.id
         forms = reader.official_counts_since(eid, self.size, size)
         others: list[tuple[int, Callable[[Any], None], Any]] = [
-            (d.seq, apply, d)
-            for kind, apply in (("declaration", self._declaration), ("status", self._order))
-            for d in reader.document_rows(kind, eid, size, self.size)
+            (d.seq, self._declaration, d)
+            for d in reader.document_rows("declaration", eid, size, self.size)
         ]
+        others += [(d.seq, self._order, d) for d in status_documents(reader, eid, size, self.size)]
         marks: list[tuple[int, Callable[[Any], None], Any]] = [
             (mark, self._keep, mark) for mark in reader.checkpoint_sizes(self.size, size)
         ]
@@ -1131,7 +1161,7 @@ def _contest_view(
         state.add_form(row)
     for doc in reader.document_rows("declaration", eid, size, contest=contest.code):
         state.add_declaration(doc)
-    for doc in reader.document_rows("status", eid, size):
+    for doc in status_documents(reader, eid, size):
         state.order(status_order(doc))
     return state.view(structure)
 
@@ -1181,6 +1211,9 @@ class Timeline:
                 entries.append((doc.seq, "status", (doc, order)))
         accounts = reader.ballot_accounts(eid, size, contest=contest.code)
         entries += [(acc.account.seq, "ballot_account", acc) for acc in accounts]
+        for doc in reader.document_rows("event", eid, size):
+            if leaf_body(doc.leaf_data).get("contest") == contest.code:
+                entries.append((doc.seq, "event", doc))
         entries.sort(key=itemgetter(0))
         for seq, kind, item in entries:
             timeline.apply(seq, kind, item)
@@ -1200,6 +1233,11 @@ class Timeline:
                 self.station_findings[station] = found
         elif kind == "declaration":
             item = (item, self.state.add_declaration(item))
+        elif kind == "event":  # only a renunciation changes the contest: it is vacated
+            item = (item, parse_event(leaf_body(item.leaf_data), self.structure))
+            vacated = vacating(leaf_body(item[0].leaf_data))
+            if vacated is not None:
+                self.state.order(vacated)
         else:
             self.state.order(item[1])
         found = self.state.declaration_findings()
@@ -1341,6 +1379,8 @@ def _summary(kind: str, item: Any) -> str:
             f"ballot paper account (Form 46) at {a.station}: received {a.received:,}, "
             f"issued {a.issued:,}, spoilt {a.spoilt:,}, unused {a.unused:,}"
         )
+    if kind == "event":
+        return event_summary(item[1])
     if kind == "declaration":
         return _declaration_summary(item[1])
     order: StatusOrder = item[1]

@@ -26,6 +26,7 @@ _INDEX_TABLES = (
     "declarations",
     "status_orders",
     "ballot_accounts",
+    "events",
 )  # election, station ("" for declarations), contest, chain
 
 
@@ -56,6 +57,7 @@ class LedgerState:
     station_status: dict[tuple[str, str], tuple[StationStatus, str, int]] = field(
         default_factory=dict
     )
+    events: list[Any] = field(default_factory=list)  # EventIndex rows, in log order
     last_received_at: str = ""
     _seen: dict[str, int] = field(default_factory=dict)  # index table -> last seq loaded
 
@@ -86,6 +88,7 @@ class LedgerState:
             "declarations": self._load_declaration,
             "status_orders": self._load_status,
             "ballot_accounts": self._load_ballot_account,
+            "events": self.events.append,
         }
         for name, load in loaders.items():
             rows = reader.index_since(name, self._seen.get(name, -1))

@@ -42,6 +42,7 @@ from tallyproof.store.records import (
     DeclarationIndex,
     DocumentRow,
     ElectionIndex,
+    EventIndex,
     FormIndex,
     FormRow,
     IndexRecord,
@@ -173,6 +174,7 @@ INDEX_TABLES: dict[type, Table] = {  # where each record the writer adds is kept
     ReportIndex: schema.claim_reports,
     ClaimIndex: schema.claims,
     BallotAccountIndex: schema.ballot_accounts,
+    EventIndex: schema.events,
 }
 _BY_NAME = {table.name: kind for kind, table in INDEX_TABLES.items()}
 

@@ -250,6 +250,21 @@ class ClaimIndex:
     doc: Mapping[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class EventIndex:
+    """A logged event (domain/events.py): what the rules of later events consult."""
+
+    event_id: str
+    seq: int
+    election_id: str
+    contest: str
+    type: str
+    candidate: str | None
+    party: str | None
+    complaint: str | None
+    status: str | None
+
+
 FORM_COLUMNS = tuple(f.name for f in fields(FormIndex))  # FormRow's order, but received_at
 
 IndexRecord = (
@@ -262,5 +277,6 @@ IndexRecord = (
     | ReportIndex
     | ClaimIndex
     | BallotAccountIndex
+    | EventIndex
 )
 JSON_FIELDS = {"stations", "contests", "votes", "doc", "evidence"}  # kept as JSON text

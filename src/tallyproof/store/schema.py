@@ -17,7 +17,7 @@ from sqlalchemy import (
     text,
 )
 
-REVISION = "0007"  # the Alembic head these tables describe (a test holds them equal)
+REVISION = "0008"  # the Alembic head these tables describe (a test holds them equal)
 metadata = MetaData()
 
 ledger_entries = Table(
@@ -202,6 +202,21 @@ ballot_accounts = Table(  # Form 46, a presiding officer's ballot paper account 
         sqlite_where=text("supersedes IS NOT NULL"),
         postgresql_where=text("supersedes IS NOT NULL"),
     ),
+)
+
+events = Table(  # concessions, renunciations, complaints, petitions, joinings (0008)
+    "events",
+    metadata,
+    Column("event_id", String(64), primary_key=True),
+    Column("seq", Integer, nullable=False, unique=True),
+    Column("election_id", String(64), nullable=False),
+    Column("contest", String(64), nullable=False),
+    Column("type", String(32), nullable=False),
+    Column("candidate", String(100)),
+    Column("party", String(32)),
+    Column("complaint", String(64)),  # the complaint an update moves
+    Column("status", String(32)),  # a complaint's status after this event
+    Index("ix_events_contest", "election_id", "contest", "seq"),
 )
 
 checkpoints = Table(

@@ -4,6 +4,7 @@
 import { api, current, link, onFeed } from "./app.js";
 import { hemicycle, reportingCurve } from "./charts.js";
 import { colour, fmt, h, pct, person, progress, swatch, table, when } from "./dom.js";
+import { eventsList, historyList } from "./history.js";
 
 const enc = encodeURIComponent;
 const E = () => `/elections/${enc(current().election)}`;
@@ -25,7 +26,7 @@ const sourceName = (s) => s === "presiding_officer" ? "Presiding officer (Form 4
 function statusBadge(c) {
   const declared = c.declared && (typeof c.declared === "object" || c.declared === true);
   if (c.winner_differs) return h("span", { class: "badge bad", "data-testid": "winner-differs" }, "Form 47 winner differs from the forms");
-  if (c.status === "postponed" || c.status === "suspended") return h("span", { class: "badge warn" }, c.status);
+  if (c.status === "postponed" || c.status === "suspended" || c.status === "vacated") return h("span", { class: "badge warn" }, c.status);
   if (declared) return h("span", { class: "badge ok" }, "declared");
   return h("span", { class: "badge" }, c.status);
 }
@@ -189,9 +190,9 @@ async function assembly(route) {
 async function contest(route) {
   const code = route.id;
   const base = `${E()}/contests/${enc(code)}`;
-  const [page, history, findings, claims] = await Promise.all([
+  const [page, history, findings, claims, events] = await Promise.all([
     api(base), api(`${base}/history`), api(`${E()}/findings`, { contest: code, state: "all" }),
-    api(`${E()}/claims`, { contest: code }),
+    api(`${E()}/claims`, { contest: code }), api(`${E()}/events`, { contest: code }),
   ]);
   const c = page.contest;
   const size = page.tree_size;
@@ -206,9 +207,9 @@ async function contest(route) {
     h("p", {}, statusBadge(c), " ", c.status_reason || "", " ",
       h("a", { href: link("assembly", c.assembly) }, c.assembly)),
     c.winner_differs ? h("p", { class: "banner bad", role: "alert", "data-testid": "disagreement" },
-      `The returning officer's declaration (Form 47) names ${names[c.declared.winner]?.name || c.declared.winner}; the polling-station forms (Form 45) give ${names[c.computed.winner]?.name || c.computed.winner}.`) : null,
+      `The returning officer's declaration (Form 47) names ${nameOf(names, c.declared)}; the polling-station forms (Form 45) give ${nameOf(names, c.computed)}.`) : null,
     h("div", { class: "tiles" },
-      tile(c.basis === "declared" ? "Winner (declared)" : "Leading (forms counted)", first ? person(first.name, names[first.candidate]?.name_ur) : "—", "winner"),
+      tile(c.status === "vacated" ? "Declared winner (seat vacated)" : c.basis === "declared" ? "Winner (declared)" : "Leading (forms counted)", first ? person(first.name, names[first.candidate]?.name_ur) : "—", "winner"),
       tile("Runner-up", second ? person(second.name, names[second.candidate]?.name_ur) : "—"),
       tile("Margin", num(c.margin, size, marginProof), "margin"),
       tile("Turnout (forms)", pct(c.computed.turnout)),
@@ -221,7 +222,9 @@ async function contest(route) {
     h("div", { class: "grid" },
       h("section", { class: "card" }, h("h2", {}, "Findings"), findingsList(findings.findings)),
       h("section", { class: "card" }, h("h2", {}, "News claims about it"), claimsList(claims.claims, names))),
-    h("section", { class: "card" }, h("h2", {}, "History"), historyList(history.history)),
+    h("section", { class: "card" }, h("h2", {}, "History"),
+      h("h3", {}, "Events"), eventsList(events.events, names),
+      h("h3", {}, "Every change"), historyList(history.history)),
     h("section", { class: "card" }, h("h2", {}, "Embed this contest"),
       h("p", {}, "Paste this into a web page: a live box with this contest's numbers, each with its proof on this site."),
       h("code", { class: "snippet", "data-testid": "embed-snippet" },
@@ -318,11 +321,10 @@ function claimsList(claims, names) {
       c.value !== undefined ? ` — ${c.kind} ${fmt(c.value)}${c.candidate_id && names[c.candidate_id] ? " for " + names[c.candidate_id].name : ""}` : "")));
 }
 
-function historyList(history) {
-  return h("ol", { class: "changes", reversed: true, tabindex: "0", "aria-label": "History of the contest" }, [...history].reverse().map((x) =>
-    h("li", {}, h("span", { class: "label" }, `#${fmt(x.leaf_index)} ${when(x.received_at)} `), x.summary,
-      x.opened.length ? h("span", { class: "badge bad" }, ` opened ${x.opened.map((f) => f.code).join(", ")}`) : null,
-      x.resolved.length ? h("span", { class: "badge ok" }, ` resolved ${x.resolved.map((f) => f.code).join(", ")}`) : null)));
+// The candidate a result names: its winner, or its leader where none won (a vacated seat).
+function nameOf(names, result) {
+  const id = result.winner || result.leader;
+  return names[id]?.name || id;
 }
 
 // ---- station -------------------------------------------------------------------------
