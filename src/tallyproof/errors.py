@@ -17,6 +17,7 @@ from tallyproof.api.limits import (
 )
 from tallyproof.domain.problems import Rejected
 from tallyproof.formats.structure import FileFormatError
+from tallyproof.importers.catalogue import DatasetError
 from tallyproof.importers.stations import MappingError
 from tallyproof.ledger.cosignature import PolicyError, WitnessRefusal
 from tallyproof.ledger.entries import EnvelopeError
@@ -61,6 +62,7 @@ TABLE: tuple[tuple[type[BaseException], ErrorRule], ...] = (
     (UnknownElection, ErrorRule("form.unknown_election", ExitCode.NOT_READY, 404)),
     (FilingError, ErrorRule("claims.not_filed", ExitCode.NOT_READY, 422)),
     (FileFormatError, ErrorRule("input.unreadable", ExitCode.NOT_READY, 400)),
+    (DatasetError, ErrorRule("dataset.invalid", ExitCode.NOT_READY, 400)),
     (MappingError, ErrorRule("mapping.invalid", ExitCode.NOT_READY, 400)),
     (KeyTextError, ErrorRule("key.invalid", ExitCode.NOT_READY, 400)),
     (PolicyError, ErrorRule("witness.policy", ExitCode.NOT_READY, 400)),

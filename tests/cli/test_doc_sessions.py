@@ -189,6 +189,7 @@ SHOWS: dict[str, tuple[str, ...]] = {
     "tallyproof audit bundle/ --receipts": ("checks out",),
     "tallyproof verify-receipt": ("ok: form",),
     "tallyproof import-stations russia-2018": ("97,699",),
+    "tallyproof import-dataset pk-2018": ("840", "contest.rejected_exceed_margin"),
     "tallyproof forensics report/": ("report/index.html",),
     "tallyproof forensics report/ --contest": ('"RU-PRES-2018"',),
     "tallyproof claims extract": ("512",),

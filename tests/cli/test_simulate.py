@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 import tallyproof.cli.simulating  # noqa: F401 - registers `simulate` until cli/__init__ does
 from tallyproof.cli import app
-from tallyproof.cli.simulating import batches
+from tallyproof.cli.simulating import UNJUDGED, batches
 from tallyproof.sample.night import Event
 from tallyproof.service.settings import Settings
 from tallyproof.service.writer import LedgerWriter
@@ -22,6 +22,11 @@ RUNNER = CliRunner()
 SMALL = ["--stations", "600", "--seed", "4"]
 FAULTS = ["--forged", "0.01", "--wrong-station", "0.01", "--duplicate", "0.02",
           "--declaration-flip", "0.03", "--agent-conflict", "0.3", "--re-poll", "0.01"]  # fmt: skip
+
+
+def judged(found: dict[str, int]) -> dict[str, int]:
+    """The findings the night has an expectation of: not the Pakistan checks'."""
+    return {code: n for code, n in found.items() if code not in UNJUDGED}
 
 
 def simulate(home: Path, *args: str, code: int = 0):
@@ -73,7 +78,7 @@ def test_into_the_store_every_document_and_finding_as_meant(tmp_path):
     assert done["outcomes"]["refused:signature.invalid"] >= 5
     assert done["outcomes"]["refused:signature.out_of_scope"] >= 5
     assert done["outcomes"]["duplicate"] >= 10
-    assert done["findings_found"] == done["findings_expected"]
+    assert judged(done["findings_found"]) == done["findings_expected"]
     assert done["findings_expected"]["consolidation.winner_differs"] >= 5
     other = simulate(home, "--stations", "600", "--seed", "5", "--into-store", code=1)
     assert "election.exists" in other.output and "nothing else was sent" in other.output
@@ -89,7 +94,7 @@ def test_into_a_running_server(tmp_path):
     assert done["as_meant"] == done["sent"] and done["unexpected"] == []
     assert done["outcomes"]["refused:signature.invalid"] >= 5
     assert done["outcomes"]["duplicate"] >= 10
-    assert done["findings_found"] == done["findings_expected"]
+    assert judged(done["findings_found"]) == done["findings_expected"]
 
 
 def test_a_server_that_is_not_there(tmp_path):

@@ -51,8 +51,16 @@ def test_2018_every_seat_whose_numbers_do_not_add_up(tmp_path):
             ("votes.sum_mismatch", False): 103,
             ("ballots.accounting_mismatch", True): 19,
             ("ballots.accounting_mismatch", False): 37,
+            ("contest.rejected_exceed_margin", True): 50,
+            ("contest.rejected_exceed_margin", False): 120,
         }
-        assert len({f.contest for f in findings}) == 171
+        arithmetic = [f for f in findings if f.code != "contest.rejected_exceed_margin"]
+        assert len({f.contest for f in arithmetic}) == 171
+        close = {f.contest: f.evidence for f in findings if f.code.startswith("contest.")}
+        assert all(e["basis"] == "declared" and e["rejected"] > e["margin"] for e in close.values())
+        # Lahore's NA-131: won by 680 votes, with 3,835 ballots rejected
+        assert (close["NA-131"]["margin"], close["NA-131"]["rejected"]) == (680, 3835)
+        assert "NA-53" not in close  # 1,480 rejected against a 48,577 lead
         na102 = next(
             f for f in findings if f.contest == "NA-102" and f.code == "ballots.accounting_mismatch"
         )

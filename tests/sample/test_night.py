@@ -91,12 +91,20 @@ def test_every_document_does_what_it_was_meant_to(loaded):
         assert stories[(story, ("accepted", None))] > 0, story
 
 
+CHECKS = {"contest.rejected_exceed_margin", "station.na_pa_polled_differ"}
+
+
 def test_the_faults_leave_exactly_the_findings_they_should(loaded, events):
     _, findings = loaded
     expected = Counter(
         (f.code, f.contest, f.station, f.candidate) for e in events for f in e.expect.findings
     )
-    found = Counter((f.code, f.contest, f.station, f.candidate) for f in findings)
+    # the Pakistan checks (domain/checks.py) are left out: the simulator draws a station's NA
+    # and PA counts apart, and its margins without regard to rejected votes, so it has no
+    # expectation of them
+    found = Counter(
+        (f.code, f.contest, f.station, f.candidate) for f in findings if f.code not in CHECKS
+    )
     assert found == expected
     codes = Counter(code for code, *_ in expected)
     assert codes["consolidation.winner_differs"] >= 5

@@ -23,6 +23,7 @@ from rich.table import Table
 from tallyproof import __version__
 from tallyproof.cli.common import JsonOpt, app, err, fail, known_errors, open_writer, out
 from tallyproof.client.sync import Missed, RetryPolicy, outcomes_of, retry_after
+from tallyproof.domain.checks import NA_PA_POLLED_DIFFER, REJECTED_EXCEED_MARGIN
 from tallyproof.errors import ExitCode
 from tallyproof.ledger.entries import EntryKind
 from tallyproof.sample.national import ELECTION_ID, NATIONAL_STATIONS, build_national
@@ -31,6 +32,8 @@ from tallyproof.service import queries
 from tallyproof.service.loading import Run, submit_runs
 from tallyproof.service.outcomes import Outcome
 from tallyproof.service.writer import LedgerWriter
+
+UNJUDGED = {NA_PA_POLLED_DIFFER, REJECTED_EXCEED_MARGIN}
 
 MAX_BATCH = 2000  # the server's default --batch-documents
 TICK = 0.25  # seconds: a paced batch takes what falls due this soon after its first event
@@ -266,7 +269,12 @@ class Tally:
 
     @property
     def findings_as_meant(self) -> bool:
-        return self.findings_found is None or self.findings_found == self.findings_expected
+        """The Pakistan checks (domain/checks.py) are shown but not judged: the night draws
+        a station's NA and PA counts, and its margins, with no expectation of them."""
+        if self.findings_found is None:
+            return True
+        judged = Counter({c: n for c, n in self.findings_found.items() if c not in UNJUDGED})
+        return judged == self.findings_expected
 
     def as_dict(self) -> dict[str, Any]:
         def rows(counts: Counter[Result]) -> dict[str, int]:

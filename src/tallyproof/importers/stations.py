@@ -47,8 +47,13 @@ class Mapping:
                 .joinpath(f"{name_or_path}.toml")
                 .read_text("utf-8")
             )
-        else:
+        elif Path(name_or_path).is_file() or name_or_path.endswith(".toml"):
             text = Path(name_or_path).read_text("utf-8")
+        else:
+            raise MappingError(
+                f"no mapping {name_or_path!r}; shipped mappings: {', '.join(SHIPPED)} "
+                "(or give a .toml file of your own)"
+            )
         doc = tomllib.loads(text)
         missing = {"election", "contest", "file", "columns"} - set(doc)
         if missing:

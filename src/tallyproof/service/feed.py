@@ -13,6 +13,7 @@ from typing import Any
 from tallyproof.domain.findings import Finding
 from tallyproof.domain.structure import ElectionStructure, logged_structure
 from tallyproof.ledger.entries import leaf_body
+from tallyproof.service.checking import Pairs
 from tallyproof.service.reading import Timeline, ordered_contests, status_order
 from tallyproof.store.database import Reader, Store
 from tallyproof.store.records import BallotAccountRow, DocumentRow, FormRow
@@ -60,6 +61,7 @@ class _Election:
     def __init__(self, structure: ElectionStructure) -> None:
         self.structure = structure
         self.timelines: dict[str, Timeline] = {}
+        self.pairs = Pairs(structure)
 
     def timeline(self, code: str) -> Timeline | None:
         found = self.timelines.get(code)
@@ -126,6 +128,9 @@ class Feed:
         if row.kind == "form":
             form = leaves.forms[row.seq]
             touched.append((form.contest, "form", form))
+            national = election.pairs.national_for(form)  # the NA/PA check's provincial form
+            if national is not None:
+                touched.append((national, "pair", form))
         elif row.kind in ("declaration", "event"):
             doc = leaves.documents[row.seq]
             contest = leaf_body(doc.leaf_data).get("contest", "")

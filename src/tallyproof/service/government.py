@@ -17,6 +17,7 @@ from tallyproof.domain.government import (
 )
 from tallyproof.domain.problems import Problem, Rejected
 from tallyproof.domain.structure import AssemblyLevel, ElectionStructure
+from tallyproof.service.events import joinings
 from tallyproof.service.reading import Answer, AsOf, ReadModel
 
 BACKED = "backed:"  # a what-if key naming every independent backed by a party
@@ -56,17 +57,21 @@ def government_answer(
 
 
 def _joinings(model: ReadModel, structure: ElectionStructure, size: int) -> list[Joining]:
-    """Every independent's joining of a party known at `size`. Today the structure's `joined`
-    field, whose date is unknown; the ledger's joining events extend this one place."""
-    del model, size  # the ledger's events will be read here
+    """Every independent's joining of a party known at `size`: the structure's `joined` field
+    (date unknown), overridden by a joining event logged for the same candidate (dated)."""
     national = {a.code for a in structure.assemblies if a.level is AssemblyLevel.NATIONAL}
-    return [
-        Joining(k.id, c.code, k.joined)
+    found = {
+        k.id: Joining(k.id, c.code, k.joined)
         for c in structure.contests
         if c.assembly in national
         for k in c.candidates
         if k.independent and k.joined
-    ]
+    }
+    for j in joinings(model, structure.election.id, as_of=size):
+        contest = structure.contest(j.contest)
+        if contest is not None and contest.assembly in national:
+            found[j.candidate] = Joining(j.candidate, j.contest, j.party, j.date)
+    return list(found.values())
 
 
 def hypothetical_joinings(

@@ -6,6 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from functools import cache
 
+from tallyproof.domain.checks import contest_checks
 from tallyproof.domain.claims import StoredClaim, parse_claim, reconcile_claims
 from tallyproof.domain.consolidation import (
     ContestResult,
@@ -32,6 +33,7 @@ from tallyproof.domain.structure import Contest, ElectionStructure
 from tallyproof.domain.validation import copy_findings
 from tallyproof.ledger.entries import parse_leaf
 from tallyproof.service.ballots import current_accounts, station_account_findings
+from tallyproof.service.checking import polled_findings
 from tallyproof.service.state import LedgerState
 from tallyproof.service.writer import LedgerWriter
 from tallyproof.store.database import Reader
@@ -230,6 +232,11 @@ def findings(
         official = {s: h["official"] for s, h in stations.items() if "official" in h}
         computed = consolidate(structure, c, official)
         out += declaration_reconciliation(c, computed, official, declared.get(c.code, []))
+        out += contest_checks(c, computed, declared.get(c.code, []))
+    if contest is not None:  # the NA/PA check needs the provincial forms too
+        with writer.read() as reader:
+            records = form_records(reader, eid)
+    out += _polled_findings(structure, records, contest)
     return by_severity(out)
 
 
@@ -248,6 +255,19 @@ def _copies_and_account(
     official = heads.get("official")
     counted = (official.form_id, official.form.polled) if official else None
     return out + station_account_findings(contest.code, station, account, counted)
+
+
+def _polled_findings(
+    structure: ElectionStructure, records: Sequence[FormRecord], contest: str | None
+) -> list[Finding]:
+    """Each station's NA/PA finding; with `contest`, those naming it."""
+    official = {
+        (station, code): record
+        for (station, code, chain), record in latest_forms(records).items()
+        if chain == "official"
+    }
+    found = polled_findings(structure, official)
+    return [f for f in found if contest is None or contest in f.evidence["contests"]]
 
 
 def stored_claims(writer: LedgerWriter, election: str | None = None) -> list[StoredClaim]:

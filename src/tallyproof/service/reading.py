@@ -22,6 +22,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from tallyproof.domain.checks import contest_checks
 from tallyproof.domain.claims import StoredClaim, parse_claim, reconcile_claims
 from tallyproof.domain.consolidation import (
     Consolidation,
@@ -61,6 +62,7 @@ from tallyproof.domain.structure import Contest, ElectionStructure, logged_struc
 from tallyproof.domain.validation import copy_findings
 from tallyproof.ledger.entries import leaf_body
 from tallyproof.service.ballots import AccountEntry, account_entries, station_account_findings
+from tallyproof.service.checking import Pairs, PolledPairs
 from tallyproof.service.delay import results_delay
 from tallyproof.service.events import LoggedEvent, logged_events, status_documents, vacating
 from tallyproof.service.queries import UnknownElection
@@ -482,6 +484,7 @@ class KeptTimelines:
         self.keep_changes = keep_changes
         self.size = 0
         self.kept: dict[str, Timeline] = {}
+        self.pairs = Pairs(structure)
 
     def at(self, reader: Reader, size: int, codes: Sequence[str]) -> dict[str, Timeline]:
         """The timelines of `codes` at `size` (never earlier than the size kept)."""
@@ -505,6 +508,10 @@ class KeptTimelines:
         eid = self.structure.election.id
         forms = reader.form_rows(eid, size, since=self.size, timed=self.keep_changes)
         entries: list[tuple[int, str, str, Any]] = [(f.seq, f.contest, "form", f) for f in forms]
+        for f in forms:  # a provincial form is also its station's NA contest's (the NA/PA check)
+            national = self.pairs.national_for(f)
+            if national is not None:
+                entries.append((f.seq, national, "pair", f))
         for doc in reader.document_rows("declaration", eid, size, self.size):
             entries.append(
                 (doc.seq, leaf_body(doc.leaf_data).get("contest", ""), "declaration", doc)
@@ -926,13 +933,15 @@ class _ContestState:
         They depend on the declarations and the official forms alone, so they are worked
         out again only after one of those (not after a copy or a status order): each time
         reads back a form for every station a declaration names."""
-        if not self.declarations:
+        complete = len(self.official) >= len(self.structure.stations_of(self.contest.code))
+        if not self.declarations and not (complete and self.official):
             return []
         if self._declared is None:
             records = [r for r, _ in self.declarations.values()]
             computed = self.total.consolidation()
             official = _Records(self)
             self._declared = declaration_reconciliation(self.contest, computed, official, records)
+            self._declared += contest_checks(self.contest, computed, records)  # Pakistan checks
         return self._declared
 
 
@@ -1182,6 +1191,7 @@ class Timeline:
         self.contest_findings: list[Finding] = []
         self.copies: dict[str, dict[str, list[Finding]]] = {}  # station -> chain -> findings
         self.accounts: dict[str, BallotAccountRow] = {}  # station -> current Form 46
+        self.polled = PolledPairs(structure, contest)
 
     @classmethod
     def replay(
@@ -1197,6 +1207,9 @@ class Timeline:
         eid = structure.election.id
         forms = reader.form_rows(eid, size, contest=contest.code, timed=keep_changes)
         entries: list[tuple[int, str, Any]] = [(row.seq, "form", row) for row in forms]
+        for code in sorted(timeline.polled.contests()):  # the NA/PA check's provincial forms
+            rows = reader.form_rows(eid, size, contest=code, official=True, timed=keep_changes)
+            entries += [(row.seq, "pair", row) for row in rows]
         entries += [
             (doc.seq, "declaration", doc)
             for doc in reader.document_rows("declaration", eid, size, contest=contest.code)
@@ -1224,8 +1237,13 @@ class Timeline:
         order as (document row, order). Returns the findings it opened and resolved."""
         opened: list[Finding] = []
         resolved: list[Finding] = []
-        if kind in ("form", "ballot_account"):
-            station = self._take(item) if kind == "form" else self._account(item)
+        if kind in ("form", "ballot_account", "pair"):
+            if kind == "pair":
+                station = self.polled.note(item)
+                if station is None:
+                    return opened, resolved
+            else:
+                station = self._take(item) if kind == "form" else self._account(item)
             found = self._station_findings(station)
             before = self.station_findings.get(station, [])
             if found or before:
@@ -1244,16 +1262,19 @@ class Timeline:
         if found or self.contest_findings:
             self._update(seq, self.contest_findings, found, opened, resolved)
             self.contest_findings = found
+        if kind == "pair" and not (opened or resolved):
+            return opened, resolved  # another contest's form: history only when it mattered
         if self.keep_changes:  # findings alone need no summaries (a third of a replay)
-            if kind == "form":
+            if kind in ("form", "pair"):
                 received, entry_id = item.received_at, item.form_id
             elif kind == "ballot_account":
                 received, entry_id = item.received_at, item.account.account_id
             else:
                 received, entry_id = item[0].received_at, item[0].entry_id
-            summary = _summary(kind, item)
+            shown = "form" if kind == "pair" else kind  # a provincial form, in NA's history
+            summary = _summary(shown, item)
             change = Change(
-                seq, seq + 1, received, kind, entry_id, summary, (*opened,), (*resolved,)
+                seq, seq + 1, received, shown, entry_id, summary, (*opened,), (*resolved,)
             )
             self.changes.append(change)
         return opened, resolved
@@ -1284,6 +1305,8 @@ class Timeline:
             found = reconcile_station(station, self.state.contest, heads)
         for copy in self.copies.get(station, {}).values():
             found += copy
+        if self.polled.partner(station) is not None:
+            found += self._polled(station)
         acc = self.accounts.get(station)
         if acc is not None:
             official = self.state.official.get(station)
@@ -1294,6 +1317,13 @@ class Timeline:
             code = self.state.contest.code
             found += station_account_findings(code, station, acc.account, counted)
         return found
+
+    def _polled(self, station: str) -> list[Finding]:
+        """The station's NA/PA finding from its current official forms of both contests."""
+        kept = self.state.official.get(station)
+        eid = self.structure.election.id
+        national = kept.record(eid, station, self.state.contest) if kept is not None else None
+        return self.polled.findings(station, national)
 
     def _update(
         self,
