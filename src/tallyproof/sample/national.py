@@ -658,15 +658,23 @@ class National:
                 out[code].append(s.id)
         return {code: tuple(ids) for code, ids in out.items()}
 
-    def count(self, station: str, contest: str, round_: int = 0) -> Count:
-        """The count of `contest` at `station`, drawn from the station's own seed: turnout
-        about the station's expected turnout, shares about the contest's with local noise,
-        1-4 % of ballots rejected. `round_` > 0 is a later poll (a re-poll) at the station."""
+    def _polled(self, station: str, round_: int) -> int:
+        """The voters who came to the station: one draw for all its contests, since each
+        voter takes one ballot for every contest the station serves."""
         s = self.station_index[station]
+        rng = random.Random(f"{self.secret}:turnout:{station}:{round_}")
+        turnout = min(0.95, max(0.03, s.turnout * math.exp(rng.gauss(0.0, 0.06))))
+        return min(s.registered, round(s.registered * turnout))
+
+    def count(self, station: str, contest: str, round_: int = 0) -> Count:
+        """The count of `contest` at `station`, drawn from the station's own seed: ballots
+        polled about the station's expected turnout (the same voters for each of its
+        contests, a few apart), shares about the contest's with local noise, 1-4 % of
+        ballots rejected. `round_` > 0 is a later poll (a re-poll) at the station."""
         plan = self.contests[contest]
         rng = random.Random(f"{self.secret}:count:{station}:{contest}:{round_}")
-        turnout = min(0.95, max(0.03, s.turnout * math.exp(rng.gauss(0.0, 0.06))))
-        polled = min(s.registered, round(s.registered * turnout))
+        polled = self._polled(station, round_)
+        polled -= rng.randint(0, polled // 500)  # a voter or two left with one ballot
         rejected = round(polled * rng.uniform(0.01, 0.04))
         weights = [w * math.exp(rng.gauss(0.0, 0.35)) for w in plan.shares]
         votes = split_total(polled - rejected, weights)

@@ -4,7 +4,6 @@ its own so it can compare each station's ballots polled for the two contests."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 
 from tallyproof.domain.checks import (
@@ -19,14 +18,11 @@ from tallyproof.domain.findings import Finding
 from tallyproof.domain.structure import Contest, ElectionStructure
 from tallyproof.store.records import FormRow
 
-TOLERANCE_ENV = "TALLYPROOF_POLLED_TOLERANCE"
-
 
 def configured_tolerance() -> PolledTolerance:
-    """TALLYPROOF_POLLED_TOLERANCE="ABSOLUTE,RELATIVE" (default 10,0.01): every reader of a
-    deployment must use the same, or their findings differ."""
-    text = os.environ.get(TOLERANCE_ENV, "").strip()
-    return PolledTolerance.parse(text) if text else DEFAULT_TOLERANCE
+    """The rule's tolerance (10 ballots and 1 %). Fixed, not a setting: a finding every
+    reader publishes must come out the same from every reader and from the audit."""
+    return DEFAULT_TOLERANCE
 
 
 class Pairs:

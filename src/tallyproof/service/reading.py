@@ -1189,7 +1189,6 @@ class Timeline:
         self.changes: list[Change] = []
         self.station_findings: dict[str, list[Finding]] = {}
         self.contest_findings: list[Finding] = []
-        self.copies: dict[str, dict[str, list[Finding]]] = {}  # station -> chain -> findings
         self.accounts: dict[str, BallotAccountRow] = {}  # station -> current Form 46
         self.polled = PolledPairs(structure, contest)
 
@@ -1243,7 +1242,7 @@ class Timeline:
                 if station is None:
                     return opened, resolved
             else:
-                station = self._take(item) if kind == "form" else self._account(item)
+                station = self.state.add_form(item) if kind == "form" else self._account(item)
             found = self._station_findings(station)
             before = self.station_findings.get(station, [])
             if found or before:
@@ -1279,15 +1278,6 @@ class Timeline:
             self.changes.append(change)
         return opened, resolved
 
-    def _take(self, row: FormRow) -> str:
-        """Keep a form; an unofficial copy's own findings replace its chain's earlier ones."""
-        station = self.state.add_form(row)
-        if not row.official:
-            counts = (row.votes, row.rejected, row.polled, row.valid)
-            found = copy_findings(self.state.contest, station, row.form_id, row.source, counts)
-            self.copies.setdefault(station, {})[row.chain] = found
-        return station
-
     def _account(self, acc: BallotAccountRow) -> str:
         """Keep a station's Form 46: a correction supersedes the one before, so the latest
         logged is the current one."""
@@ -1300,11 +1290,11 @@ class Timeline:
         """A station's findings: its sources against each other, each unofficial copy's own,
         and its ballot paper account against its counted form."""
         found: list[Finding] = []
-        if self.state.sources(station) > 1:
+        if self.state.others.get(station):  # copies from other sources: worked out anew
             heads = self.state.heads(station)
-            found = reconcile_station(station, self.state.contest, heads)
-        for copy in self.copies.get(station, {}).values():
-            found += copy
+            if len(heads) > 1:
+                found = reconcile_station(station, self.state.contest, heads)
+            found += _copy_findings(self.state.contest, station, heads)
         if self.polled.partner(station) is not None:
             found += self._polled(station)
         acc = self.accounts.get(station)
@@ -1397,6 +1387,19 @@ def _differences(a: FormRow, b: FormRow) -> tuple[str, ...]:
     fields = [c for c in sorted(set(a.votes) & set(b.votes)) if a.votes[c] != b.votes[c]]
     fields += [k for k in ("rejected", "polled") if getattr(a, k) != getattr(b, k)]
     return tuple(fields)
+
+
+def _copy_findings(
+    contest: Contest, station: str, heads: Mapping[str, FormRecord]
+) -> list[Finding]:
+    """Each unofficial copy's own findings (partial, or not adding up), from the current
+    copies: kept nowhere, so a whole copy costs the live feed nothing."""
+    found: list[Finding] = []
+    for chain, r in heads.items():
+        if chain != "official":
+            counts = (r.form.votes, r.form.rejected, r.form.polled, r.form.valid)
+            found += copy_findings(contest, station, r.form_id, r.form.source.label, counts)
+    return found
 
 
 def _summary(kind: str, item: Any) -> str:
