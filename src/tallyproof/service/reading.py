@@ -31,6 +31,7 @@ from tallyproof.domain.consolidation import (
     FormRecord,
     ResultBasis,
     RunningTotal,
+    StationOrders,
     ahead_of,
     contest_result,
     declared_consolidation,
@@ -697,6 +698,19 @@ class _Counted(RunningTotal):
         self._put(form, 1)
         counted[station] = form
 
+    def remove(self, station: str) -> Any:
+        """`RunningTotal.remove`, for a kept form: returns the form."""
+        counted: dict[str, _Form] = self.counted  # type: ignore[assignment]
+        old = counted.pop(station, None)
+        if old is not None:
+            self._put(old, -1)
+            known = self._structure.station(station)
+            self.registered -= known.registered_voters if known else 0
+        return old
+
+    def restore(self, station: str, counted: Any) -> None:
+        self.put(station, counted)
+
     def _put(self, form: _Form, sign: int) -> None:
         counts = form.counts
         if form.votes is not None:
@@ -795,6 +809,7 @@ class _ContestState:
         "official",
         "ordered",
         "others",
+        "stations",
         "structure",
         "total",
     )
@@ -809,6 +824,7 @@ class _ContestState:
         self.declarations: dict[str, tuple[DeclarationRecord, str]] = {}
         self.ordered: tuple[ContestStatus, str] = (ContestStatus.SCHEDULED, "")
         self._declared: list[Finding] | None = None  # the declarations' findings, while valid
+        self.stations = StationOrders(structure)  # what station orders hold out of the total
 
     def add_form(self, row: FormRow) -> str:
         """Keep `row` as its station's current form of its chain (a form is official when
@@ -816,6 +832,10 @@ class _ContestState:
         known = self.structure.station(row.station)
         station = known.id if known is not None else row.station  # not the row's copy
         form = _Form(row, self.contest)
+        if row.official and station in self.stations.suspended:
+            self.stations.hold(self.contest.code, station, form)
+            self._declared = None
+            return station
         if row.official:
             self.total.put(station, form)
             self._declared = None
@@ -850,10 +870,27 @@ class _ContestState:
         self._declared = None
         return record
 
-    def order(self, order: StatusOrder) -> None:
-        """A status order of this contest stands until the next one."""
+    def order(self, order: StatusOrder, seq: int) -> bool:
+        """A status order of this contest stands until the next one; an order of one of its
+        stations holds that station's form out of the total, or counts it again. Returns
+        whether the order was of one of its stations."""
         if order.scope == "contest" and order.target == self.contest.code:
             self.ordered = _ordered(order)
+        elif order.scope == "station":
+            totals = {self.contest.code: self.total}
+            if self.stations.order(seq, order.target, order.status, totals):
+                self._declared = None
+                return True
+        return False
+
+    def exclusions(self, station: str) -> list[Finding]:
+        """Why the station's official form does not count here, while it does not."""
+        code = self.contest.code
+        form = self.stations.held.get((code, station)) or self.stations.before.get((code, station))
+        if form is None:
+            return []
+        form_id = form.form_id if isinstance(form.form_id, str) else form.form_id.hex()
+        return self.stations.findings(code, station, station in self.official, form_id)
 
     def view(self, structure: ElectionStructure) -> ContestView:
         cons = self.total.consolidation()
@@ -898,6 +935,7 @@ class _Tally:
         self._kept: dict[str, array[int]] = {c.code: array("q") for c in structure.contests}
         self._dirty: set[str] = set()  # changed since the last checkpoint's figures were kept
         self._seats = {joined: _Seats(structure, joined) for joined in (False, True)}
+        self.stations = StationOrders(structure)  # what station orders hold out of the totals
 
     def advance(self, reader: Reader, size: int) -> None:
         """Apply the entries logged in [self.size, size), keeping figures at each checkpoint.
@@ -922,6 +960,7 @@ class _Tally:
         between = sorted([(n - 0.5, k, x) for n, k, x in marks] + others, key=itemgetter(0))
         between.append((float("inf"), _no_entry, None))
         totals, changed, dirty = self.totals, self.changed, self._dirty
+        suspended = self.stations.suspended  # the writer refuses their forms; held if any
         at, (upto, apply, item) = 0, between[0]
         for seq, station, contest, votes, rejected, polled in forms:
             while upto < seq:
@@ -929,7 +968,9 @@ class _Tally:
                 at += 1
                 upto, apply, item = between[at]
             total = totals.get(contest)
-            if total is not None:
+            if suspended and station in suspended and total is not None:
+                self.stations.hold(contest, station, (votes, rejected, polled))
+            elif total is not None:
                 total.add(station, votes, rejected, polled)
                 changed[contest] = seq
                 dirty.add(contest)
@@ -949,6 +990,9 @@ class _Tally:
         if order.scope == "contest" and order.target in self.totals:
             self.ordered[order.target].append((doc.seq, _ordered(order)))
             self._touch(order.target, doc.seq)
+        elif order.scope == "station":
+            for code in self.stations.order(doc.seq, order.target, order.status, self.totals):
+                self._touch(code, doc.seq)
 
     def _touch(self, code: str, seq: int) -> None:
         self.changed[code] = seq
@@ -1096,12 +1140,17 @@ def _contest_view(
 ) -> ContestView:
     state = _ContestState(structure, contest)
     eid = structure.election.id
-    for row in reader.form_rows(eid, size, contest=contest.code, official=True, timed=False):
-        state.add_form(row)
+    rows = reader.form_rows(eid, size, contest=contest.code, official=True, timed=False)
+    orders = reader.document_rows("status", eid, size)
+    entries: list[tuple[int, Any]] = [(row.seq, row) for row in rows]
+    entries += [(doc.seq, doc) for doc in orders]  # a station order acts on the forms before it
+    for seq, item in sorted(entries, key=itemgetter(0)) if orders else entries:
+        if isinstance(item, DocumentRow):
+            state.order(status_order(item), seq)
+        else:
+            state.add_form(item)
     for doc in reader.document_rows("declaration", eid, size, contest=contest.code):
         state.add_declaration(doc)
-    for doc in reader.document_rows("status", eid, size):
-        state.order(status_order(doc))
     return state.view(structure)
 
 
@@ -1158,19 +1207,12 @@ class Timeline:
         resolved: list[Finding] = []
         if kind == "form":
             row: FormRow = item
-            station = self.state.add_form(row)
-            found = []
-            if self.state.sources(station) > 1:
-                heads = self.state.heads(station)
-                found = reconcile_station(row.station, self.state.contest, heads)
-            before = self.station_findings.get(station, [])
-            if found or before:
-                self._update(seq, before, found, opened, resolved)
-                self.station_findings[station] = found
+            self._station(seq, self.state.add_form(row), opened, resolved)
         elif kind == "declaration":
             item = (item, self.state.add_declaration(item))
-        else:
-            self.state.order(item[1])
+        elif self.state.order(item[1], seq):
+            known = self.structure.station(item[1].target)
+            self._station(seq, known.id if known else item[1].target, opened, resolved)
         found = self.state.declaration_findings()
         if found or self.contest_findings:
             self._update(seq, self.contest_findings, found, opened, resolved)
@@ -1186,6 +1228,21 @@ class Timeline:
             )
             self.changes.append(change)
         return opened, resolved
+
+    def _station(
+        self, seq: int, station: str, opened: list[Finding], resolved: list[Finding]
+    ) -> None:
+        """The station's findings again after entry `seq`: its sources against each other,
+        and why its official form does not count, if it does not."""
+        found = []
+        if self.state.sources(station) > 1:
+            heads = self.state.heads(station)
+            found = reconcile_station(station, self.state.contest, heads)
+        found += self.state.exclusions(station)
+        before = self.station_findings.get(station, [])
+        if found or before:
+            self._update(seq, before, found, opened, resolved)
+            self.station_findings[station] = found
 
     def _update(
         self,
