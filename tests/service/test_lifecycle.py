@@ -264,3 +264,46 @@ def test_a_by_election_fills_only_a_seat_the_ledger_made_vacated(e, tmp_path):
     assert structure.contest("NA-1").replaces == (ELECTION, "NA-1")
     assert structure.document()["contests"][0]["replaces"] == seat  # round-trips
     audited(e, tmp_path / "bundle")  # the audit agrees the seat was vacated first
+
+
+def test_a_contest_shows_its_totals_before_and_after_the_re_poll_side_by_side(e):
+    from tallyproof.formats.answers import view_dict
+
+    na1 = e.submit_one(form_doc(station="S1", votes=(500, 100, 10)))
+    e.submit_one(form_doc(station="S2", votes=(40, 60, 5)))
+    assert e.order("station", "S1", "re_poll_ordered", "ballot boxes snatched").accepted
+    assert e.order("station", "S3", "re_poll_ordered", "polling never started").accepted
+    ordered = e.ctx.state.size
+    again = form_doc(station="S1", votes=(200, 300, 10), supersedes=na1.entry_id, reason="re_poll")
+    assert e.submit_one(again).accepted
+    model = ReadModel.open(e.ctx.settings)
+    for fresh in (True, False):  # from the contest's own rows, and from a kept tally
+        if not fresh:
+            model.results(ELECTION, e.ctx.state.size)
+        view = model.contest(ELECTION, "NA-1", e.ctx.state.size).value
+        r = view.re_polls
+        assert r is not None
+        assert r.before == {"NA-1/a": 540, "NA-1/b": 160, "NA-1/c": 15}
+        assert r.after == {"NA-1/a": 240, "NA-1/b": 360, "NA-1/c": 15} == dict(view.computed.votes)
+        assert r.change == {"NA-1/a": -300, "NA-1/b": 200, "NA-1/c": 0}
+        s1, s3 = r.stations
+        assert (s1.station, s1.before, s1.after) == (
+            "S1",
+            {"NA-1/a": 500, "NA-1/b": 100, "NA-1/c": 10},
+            {"NA-1/a": 200, "NA-1/b": 300, "NA-1/c": 10},
+        )
+        assert (s3.station, s3.before, s3.after) == ("S3", {}, None)  # not yet re-polled
+        model = ReadModel.open(e.ctx.settings)
+    # before the re-poll form came, the after side is the polling-day total minus S1
+    earlier = ReadModel.open(e.ctx.settings).contest(ELECTION, "NA-1", ordered).value
+    assert earlier.re_polls.after == {"NA-1/a": 40, "NA-1/b": 60, "NA-1/c": 5}
+    assert earlier.re_polls.stations[0].after is None
+    record = view_dict(view)["re_polls"]
+    assert record["stations"][0]["after"] == {"NA-1/a": 200, "NA-1/b": 300, "NA-1/c": 10}
+    assert record["before"]["NA-1/a"] == 540
+    pp1 = ReadModel.open(e.ctx.settings).contest(ELECTION, "PP-1", e.ctx.state.size).value
+    assert pp1.re_polls is not None and pp1.re_polls.after == {"PP-1/x": 0, "PP-1/y": 0}
+    untouched = make_election(e.ctx.settings.home.parent / "other")
+    untouched.submit_one(form_doc())
+    plain = ReadModel.open(untouched.ctx.settings).contest(ELECTION, "NA-1").value
+    assert plain.re_polls is None

@@ -404,13 +404,57 @@ class Declared:
 
 
 @dataclass(frozen=True)
+class RePolledStation:
+    """One re-polled station of a contest: its polling-day votes (empty if it never reported
+    before the order) and the re-poll's (None until the re-poll's form has come)."""
+
+    station: str
+    before: Mapping[str, int]
+    after: Mapping[str, int] | None
+
+
+@dataclass(frozen=True)
+class RePolls:
+    """A contest's totals before its stations' re-polls (their polling-day forms counted) and
+    after (the re-poll forms counted instead), side by side, and station by station."""
+
+    before: Mapping[str, int]
+    after: Mapping[str, int]
+    stations: tuple[RePolledStation, ...]
+
+    @property
+    def change(self) -> dict[str, int]:
+        """After minus before, per candidate."""
+        return {c: n - self.before.get(c, 0) for c, n in self.after.items()}
+
+
+def re_poll_totals(
+    after: Mapping[str, int],
+    stations: Iterable[tuple[str, Mapping[str, int] | None, Mapping[str, int] | None]],
+) -> RePolls | None:
+    """Before and after from the contest's current votes and each re-polled station's
+    (polling-day votes, re-poll votes now counted); None without re-polled stations."""
+    before = dict(after)
+    rows = []
+    for station, then, now in stations:
+        for candidate, n in (now or {}).items():
+            before[candidate] = before.get(candidate, 0) - n
+        for candidate, n in (then or {}).items():
+            before[candidate] = before.get(candidate, 0) + n
+        rows.append(RePolledStation(station, dict(then or {}), dict(now) if now else None))
+    return RePolls(before, dict(after), tuple(rows)) if rows else None
+
+
+@dataclass(frozen=True)
 class ContestView:
     """Both halves of a contest's result: the consolidation computed from the current station
     forms (Form 45), and the declared one (Form 47) once there is one. Neither hides the other;
-    the official result is the declared one once declared."""
+    the official result is the declared one once declared. `re_polls`: the computed totals
+    before and after the re-polls of its stations, where there were any."""
 
     computed: ContestResult
     declared: Declared | None = None
+    re_polls: RePolls | None = None
 
     @property
     def official(self) -> ContestResult:

@@ -29,12 +29,14 @@ from tallyproof.domain.consolidation import (
     ContestView,
     Declared,
     FormRecord,
+    RePolls,
     ResultBasis,
     RunningTotal,
     StationOrders,
     ahead_of,
     contest_result,
     declared_consolidation,
+    re_poll_totals,
     superseded,
 )
 from tallyproof.domain.declarations import parse_declaration
@@ -384,9 +386,11 @@ class ReadModel:
         contest = contest_of(structure, code)
         tally = self._tallies.get(structure.election.id)
         if tally is None or tally.structure is not structure:
-            return _contest_view(reader, structure, contest, size)
-        tally.advance(reader, size)  # a kept tally answers from figures it has
-        return tally.view(code, size)
+            view = _contest_view(reader, structure, contest, size)
+        else:
+            tally.advance(reader, size)  # a kept tally answers from figures it has
+            view = tally.view(code, size)
+        return _with_re_polls(reader, structure, view, size)
 
     def _all_structures(self, reader: Reader, size: int) -> list[ElectionStructure]:
         return [self._structure(reader, eid, size) for eid in reader.election_ids(size)]
@@ -883,6 +887,23 @@ class _ContestState:
                 return True
         return False
 
+    def re_polls(self) -> RePolls | None:
+        """The totals before and after the re-polls of the contest's stations."""
+        code, ids, orders = self.contest.code, self.contest.candidate_ids, self.stations
+        rows = []
+        for station in self.structure.stations_of(code):
+            if station not in orders.re_polled_at:
+                continue
+            then, now = orders.before.get((code, station)), self.official.get(station)
+            rows.append(
+                (
+                    station,
+                    then.figures(ids)[0] if then is not None else None,
+                    now.figures(ids)[0] if now is not None else None,
+                )
+            )
+        return re_poll_totals(self.total.votes, rows)
+
     def exclusions(self, station: str) -> list[Finding]:
         """Why the station's official form does not count here, while it does not."""
         code = self.contest.code
@@ -1138,6 +1159,32 @@ def _last_before(entries: Sequence[tuple[Any, ...]], size: int) -> tuple[Any, ..
 def _contest_view(
     reader: Reader, structure: ElectionStructure, contest: Contest, size: int
 ) -> ContestView:
+    return _contest_state(reader, structure, contest, size).view(structure)
+
+
+def _with_re_polls(
+    reader: Reader, structure: ElectionStructure, view: ContestView, size: int
+) -> ContestView:
+    """The view with its totals before and after the re-polls of its stations, if any were
+    ordered by `size` (replayed from the contest's own rows: re-polls are few)."""
+    code = view.computed.contest
+    served = set(structure.stations_of(code))
+    orders = reader.document_rows("status", structure.election.id, size)
+    if not any(
+        (o := status_order(d)).scope == "station"
+        and o.status == "re_poll_ordered"
+        and o.target in served
+        for d in orders
+    ):
+        return view
+    state = _contest_state(reader, structure, contest_of(structure, code), size)
+    return replace(view, re_polls=state.re_polls())
+
+
+def _contest_state(
+    reader: Reader, structure: ElectionStructure, contest: Contest, size: int
+) -> _ContestState:
+    """A contest's state from its own rows, in log order."""
     state = _ContestState(structure, contest)
     eid = structure.election.id
     rows = reader.form_rows(eid, size, contest=contest.code, official=True, timed=False)
@@ -1151,7 +1198,7 @@ def _contest_view(
             state.add_form(item)
     for doc in reader.document_rows("declaration", eid, size, contest=contest.code):
         state.add_declaration(doc)
-    return state.view(structure)
+    return state
 
 
 class Timeline:
