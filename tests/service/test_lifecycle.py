@@ -8,6 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tallyproof.audit.run import audit_bundle
 from tallyproof.domain.status import (
@@ -307,3 +309,66 @@ def test_a_contest_shows_its_totals_before_and_after_the_re_poll_side_by_side(e)
     untouched.submit_one(form_doc())
     plain = ReadModel.open(untouched.ctx.settings).contest(ELECTION, "NA-1").value
     assert plain.re_polls is None
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.tuples(
+                st.just("form"),
+                st.sampled_from(["S1", "S2", "S3"]),
+                st.sampled_from(["NA-1", "PP-1"]),
+                st.integers(0, 300),
+            ),
+            st.tuples(
+                st.just("order"),
+                st.sampled_from(["S1", "S2"]),
+                st.sampled_from(["suspended", "re_poll_ordered", "open"]),
+            ),
+        ),
+        min_size=1,
+        max_size=14,
+    )
+)
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_every_reader_counts_what_the_station_orders_leave_counting(tmp_path_factory, steps):
+    """Forms and station orders in any order: the writer's results, the read model's kept
+    tally and its replay from the contest's rows all give the sum of each station's current
+    official form, leaving out a suspended station's and any logged before the station's
+    latest re-poll order."""
+    e = make_election(tmp_path_factory.mktemp("orders"))
+    heads: dict[tuple[str, str], tuple[str, int, tuple[int, ...]]] = {}  # -> id, seq, votes
+    status: dict[str, str] = {}
+    re_polled: dict[str, int] = {}
+    for step in steps:
+        if step[0] == "order":
+            _, station, new = step
+            if e.order("station", station, new, "ordered").accepted:
+                status[station] = new
+                if new == "re_poll_ordered":
+                    re_polled[station] = e.ctx.state.size - 1
+            continue
+        _, station, contest, n = step
+        votes = (n, 7, 1) if contest == "NA-1" else (n, 7)
+        extra = {}
+        if (station, contest) in heads:
+            form_id, seq, _ = heads[(station, contest)]
+            pre_order = status.get(station) == "re_poll_ordered" and seq < re_polled[station]
+            extra = {"supersedes": form_id, "reason": "re_poll" if pre_order else "correction"}
+        outcome = e.submit_one(form_doc(station=station, contest=contest, votes=votes, **extra))
+        if outcome.accepted:
+            heads[(station, contest)] = (outcome.entry_id, e.ctx.state.size - 1, votes)
+    size = e.ctx.state.size
+    kept, by_rows = ReadModel.open(e.ctx.settings), ReadModel.open(e.ctx.settings)
+    views = {v.computed.contest: v for v in kept.results(ELECTION, size).value}
+    for contest, ids in (("NA-1", ("NA-1/a", "NA-1/b", "NA-1/c")), ("PP-1", ("PP-1/x", "PP-1/y"))):
+        expected = dict.fromkeys(ids, 0)
+        for (station, code), (_, seq, votes) in heads.items():
+            counts = status.get(station) != "suspended" and seq > re_polled.get(station, -1)
+            if code == contest and counts:
+                for candidate, n in zip(ids, votes, strict=True):
+                    expected[candidate] += n
+        assert dict(views[contest].computed.votes) == expected
+        assert dict(kept.contest(ELECTION, contest, size).value.computed.votes) == expected
+        assert dict(by_rows.contest(ELECTION, contest, size).value.computed.votes) == expected
+        assert writer_votes(e, contest) == expected
