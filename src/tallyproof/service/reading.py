@@ -163,6 +163,7 @@ class ReadModel:
         self._tallies: dict[str, _Tally] = {}
         self._reports: dict[str, _FirstReports] = {}
         self._findings: dict[str, KeptTimelines] = {}
+        self._re_polled: dict[str, _RePolledStations] = {}
 
     @classmethod
     def open(cls, settings: Settings) -> ReadModel:
@@ -390,6 +391,11 @@ class ReadModel:
         else:
             tally.advance(reader, size)  # a kept tally answers from figures it has
             view = tally.view(code, size)
+        eid = structure.election.id
+        re_polled = self._re_polled.setdefault(eid, _RePolledStations())
+        re_polled.advance(reader, eid, size)
+        if not re_polled.any_in(structure, code, size):
+            return view
         return _with_re_polls(reader, structure, view, size)
 
     def _all_structures(self, reader: Reader, size: int) -> list[ElectionStructure]:
@@ -1162,21 +1168,38 @@ def _contest_view(
     return _contest_state(reader, structure, contest, size).view(structure)
 
 
+class _RePolledStations:
+    """An election's stations with a re-poll order, each with the leaf of its first, read as
+    the log grows: whether a contest's view needs its before and after."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.first: dict[str, int] = {}
+
+    def advance(self, reader: Reader, election: str, size: int) -> None:
+        if size <= self.size:
+            return
+        for doc in reader.document_rows("status", election, size, self.size):
+            order = status_order(doc)
+            if order.scope == "station" and order.status == "re_poll_ordered":
+                self.first.setdefault(order.target, doc.seq)
+        self.size = size
+
+    def any_in(self, structure: ElectionStructure, code: str, size: int) -> bool:
+        """Some station of contest `code` had a re-poll ordered before `size`."""
+        for station, seq in self.first.items():
+            known = structure.station(station)
+            if seq < size and known is not None and code in known.contests:
+                return True
+        return False
+
+
 def _with_re_polls(
     reader: Reader, structure: ElectionStructure, view: ContestView, size: int
 ) -> ContestView:
-    """The view with its totals before and after the re-polls of its stations, if any were
-    ordered by `size` (replayed from the contest's own rows: re-polls are few)."""
+    """The view with its totals before and after the re-polls of its stations (replayed from
+    the contest's own rows: re-polls are few)."""
     code = view.computed.contest
-    served = set(structure.stations_of(code))
-    orders = reader.document_rows("status", structure.election.id, size)
-    if not any(
-        (o := status_order(d)).scope == "station"
-        and o.status == "re_poll_ordered"
-        and o.target in served
-        for d in orders
-    ):
-        return view
     state = _contest_state(reader, structure, contest_of(structure, code), size)
     return replace(view, re_polls=state.re_polls())
 
