@@ -212,7 +212,14 @@ class ReadModel:
     def results(self, election: str | None, as_of: AsOf = None) -> Answer[list[ContestView]]:
         def compute(reader: Reader, size: int) -> list[ContestView]:
             structure = self._structure(reader, election, size)
-            return self._tally(reader, structure, size).views(size)
+            views = self._tally(reader, structure, size).views(size)
+            re_polled = self._re_polled_contests(reader, structure, size)
+            if not re_polled:
+                return views
+            return [
+                _with_re_polls(reader, structure, v, size) if v.computed.contest in re_polled else v
+                for v in views
+            ]
 
         return self._ask(("results", election), as_of, compute)
 
@@ -391,12 +398,18 @@ class ReadModel:
         else:
             tally.advance(reader, size)  # a kept tally answers from figures it has
             view = tally.view(code, size)
+        if code not in self._re_polled_contests(reader, structure, size):
+            return view
+        return _with_re_polls(reader, structure, view, size)
+
+    def _re_polled_contests(
+        self, reader: Reader, structure: ElectionStructure, size: int
+    ) -> set[str]:
+        """The contests with a station whose re-poll was ordered before `size`."""
         eid = structure.election.id
         re_polled = self._re_polled.setdefault(eid, _RePolledStations())
         re_polled.advance(reader, eid, size)
-        if not re_polled.any_in(structure, code, size):
-            return view
-        return _with_re_polls(reader, structure, view, size)
+        return re_polled.contests(structure, size)
 
     def _all_structures(self, reader: Reader, size: int) -> list[ElectionStructure]:
         return [self._structure(reader, eid, size) for eid in reader.election_ids(size)]
@@ -1185,13 +1198,14 @@ class _RePolledStations:
                 self.first.setdefault(order.target, doc.seq)
         self.size = size
 
-    def any_in(self, structure: ElectionStructure, code: str, size: int) -> bool:
-        """Some station of contest `code` had a re-poll ordered before `size`."""
+    def contests(self, structure: ElectionStructure, size: int) -> set[str]:
+        """The contests of the stations whose re-poll was ordered before `size`."""
+        codes: set[str] = set()
         for station, seq in self.first.items():
             known = structure.station(station)
-            if seq < size and known is not None and code in known.contests:
-                return True
-        return False
+            if seq < size and known is not None:
+                codes.update(known.contests)
+        return codes
 
 
 def _with_re_polls(
