@@ -401,6 +401,36 @@ def contest_view_table(view: ContestView, size: int) -> Table:
     return _unclipped(table)
 
 
+def re_polls_table(view: ContestView) -> Table | None:
+    """The forms' totals before the re-polls (polling-day forms) and after, candidate by
+    candidate, then each re-polled station before and after; None without re-polls."""
+    r = view.re_polls
+    if r is None:
+        return None
+    table = Table(
+        title=f"{view.computed.contest}: before and after the re-poll", title_justify="left"
+    )
+    _column(table, "candidate")
+    for name in ("before", "after", "change"):
+        _column(table, name, number=True)
+    for k in view.computed.candidates:
+        change = r.change.get(k.id, 0)
+        table.add_row(
+            k.name, f"{r.before.get(k.id, 0):,}", f"{r.after.get(k.id, 0):,}", f"{change:+,}"
+        )
+    lines = []
+    for st in r.stations:
+        then = ", ".join(f"{c.split('/')[-1]} {n:,}" for c, n in st.before.items()) or "no form"
+        now = (
+            ", ".join(f"{c.split('/')[-1]} {n:,}" for c, n in st.after.items())
+            if st.after is not None
+            else "re-poll form not yet in"
+        )
+        lines.append(f"{st.station}: before {then}; after {now}")
+    table.caption = "\n".join(lines)
+    return _unclipped(table)
+
+
 def standings_pair_table(
     structure: ElectionStructure, official: Sequence[StandingRow], forms: Sequence[StandingRow]
 ) -> Table:

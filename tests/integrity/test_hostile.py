@@ -1375,6 +1375,8 @@ class Order(Shown):
             verdict &= refuse("no such target")
         if self.status not in statuses:
             verdict &= refuse("no such status")
+        elif self.status in ("scheduled", "open"):  # the world's status: no move at all
+            verdict &= refuse("an illegal transition")
         if self.status in NEEDS_REASON and not self.reason.strip():
             verdict &= refuse("no reason given")
         if CONTROL.search(self.reason) or len(self.reason) > 500:

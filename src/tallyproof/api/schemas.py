@@ -177,6 +177,11 @@ DOCUMENTS: dict[str, dict[str, Any]] = {
             "status": {"type": "string"},
             "reason": {"type": "string"},
             "time": _TIME,
+            "re_poll_date": {
+                "type": "string",
+                "format": "date",
+                "description": "a station's re-poll day, on a re_poll_ordered or suspended order",
+            },
         },
     },
 }

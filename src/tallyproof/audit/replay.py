@@ -15,6 +15,26 @@ from tallyproof.audit.words import listing, named, text, words
 
 OFFICIAL = ("presiding_officer", "returning_officer")
 PROGRESS = ("scheduled", "polling", "counting", "provisional")
+# The status state machine (docs/rules.md), written out again here so the audit does not take
+# the writer's word for it: from each status, the statuses an order may move to.
+_FORWARD = ("polling", "counting", "provisional", "final")
+TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
+    "contest": {
+        "scheduled": frozenset({*_FORWARD, "postponed", "suspended"}),
+        "polling": frozenset({*_FORWARD[1:], "postponed", "suspended"}),
+        "counting": frozenset({*_FORWARD[2:], "postponed", "suspended"}),
+        "provisional": frozenset({"final", "vacated", "postponed", "suspended"}),
+        "postponed": frozenset({"scheduled", "polling", "suspended"}),
+        "suspended": frozenset({"scheduled", "polling", "postponed"}),
+        "final": frozenset({"vacated"}),
+        "vacated": frozenset(),
+    },
+    "station": {
+        "open": frozenset({"suspended", "re_poll_ordered"}),
+        "suspended": frozenset({"open", "re_poll_ordered"}),
+        "re_poll_ordered": frozenset({"open", "suspended"}),
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -134,6 +154,7 @@ class Replay:
     revoked: set[str] = field(default_factory=set)
     contest_status: dict[tuple[str, str], str] = field(default_factory=dict)
     station_status: dict[tuple[str, str], tuple[str, int]] = field(default_factory=dict)
+    re_polled_at: dict[tuple[str, str], int] = field(default_factory=dict)  # latest re-poll order
     docs: dict[str, Doc] = field(default_factory=dict)
     heads: dict[tuple[str, str, str, str], str] = field(default_factory=dict)
     signatures: list[Signature] = field(default_factory=list)
@@ -205,6 +226,20 @@ class Replay:
                 seq, "audit.key", f"structure of {eid} is not signed by the admin key it names"
             )
         contests = {c["code"]: [k["id"] for k in c.get("candidates", [])] for c in body["contests"]}
+        for c in body["contests"]:
+            replaced = c.get("replaces")
+            if (
+                replaced
+                and self.contest_status.get((replaced.get("election"), replaced.get("contest")))
+                != "vacated"
+            ):
+                self.fail(
+                    seq,
+                    "audit.rule",
+                    f"by-election contest {named(c['code'])} replaces "
+                    f"{named(replaced.get('contest'))}, which the ledger has not made vacated",
+                    contest=text(c["code"]),
+                )
         stations = {
             s["id"]: (set(s["contests"]), s["registered_voters"]) for s in body.get("stations", [])
         }
@@ -237,14 +272,47 @@ class Replay:
     def _status(self, seq: int, body: dict[str, Any], key_id: str) -> bytes | None:
         admin = self._admin_of(seq, body, key_id)
         target = (body["election"], body["target"])
+        current = self._status_now(body["scope"], target)
+        if body["status"] not in TRANSITIONS[body["scope"]].get(current, ()):
+            self.fail(
+                seq,
+                "audit.rule",
+                f"an illegal transition: the {body['scope']} was {text(current)}, "
+                f"ordered {named(body['status'])}",
+                field="status",
+                expected=sorted(TRANSITIONS[body["scope"]].get(current, ())),
+                found=body["status"],
+            )
         if body["scope"] == "contest":
             self.contest_status[target] = body["status"]
         else:
             self.station_status[target] = (body["status"], seq)
+            if body["status"] == "re_poll_ordered":
+                self.re_polled_at[target] = seq
         return admin
 
     def _event(self, seq: int, body: dict[str, Any], key_id: str) -> bytes | None:
         return replay_event(self, seq, body, key_id)
+    def _status_now(self, scope: str, target: tuple[str, str]) -> str:
+        """A station's ordered status; a contest's, moved forward by its official forms (and
+        made provisional by an official declaration) as the published results show it."""
+        if scope != "contest":
+            return self.station_status.get(target, ("open", -1))[0]
+        eid, code = target
+        ordered = self.contest_status.get(target, "scheduled")
+        election = self.elections.get(eid)
+        stations = [s for s, (c, _) in election.stations.items() if code in c] if election else []
+        reported = sum((eid, s, code, "official") in self.heads for s in stations)
+        declared = (eid, "", code, "official") in self.heads
+        status = _status(ordered, "declared" if declared else "stations", reported, len(stations))
+        return status
+
+    def counts_now(self, doc: Doc) -> bool:
+        """Whether a station's official form counts: not while its station is suspended, and
+        never one logged before the station's latest re-poll order, in any contest."""
+        place = (doc.election, doc.station)
+        status = self.station_status.get(place, ("open", -1))[0]
+        return status != "suspended" and doc.seq > self.re_polled_at.get(place, -1)
 
     def _signer(
         self, seq: int, body: dict[str, Any], key_id: str, station: str | None
@@ -631,7 +699,8 @@ class Replay:
         declared: dict[tuple[str, str], tuple[str, Doc]] = {}
         for (eid, station, code, chain), doc_id in self.heads.items():
             if chain == "official" and station:
-                forms[(eid, code)].append(self.docs[doc_id])
+                if self.counts_now(self.docs[doc_id]):
+                    forms[(eid, code)].append(self.docs[doc_id])
             elif chain == "official":
                 declared[(eid, code)] = (doc_id, self.docs[doc_id])
         out: dict[str, dict[str, dict[str, Any]]] = {}

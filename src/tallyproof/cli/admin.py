@@ -291,10 +291,15 @@ def status(
         bool, typer.Option("--station", help="TARGET is a polling station.")
     ] = False,
     election: AdminElectionOpt = None,
+    re_poll_date: Annotated[
+        str | None,
+        typer.Option(help="The re-poll's day (YYYY-MM-DD), for a station's re-poll order."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Order a status change: postpone or suspend a contest, suspend a station, order a
-    re-poll, or declare a contest's result final."""
+    re-poll, or declare a contest's result final. A move the status state machine does not
+    allow (docs/rules.md) is refused as status.illegal_transition."""
     signer = read_signer(admin_key)
     body = {
         "election": _election_id(ctx, election, signer.public),
@@ -304,4 +309,6 @@ def status(
         "reason": reason,
         "time": utc_now(),
     }
+    if re_poll_date is not None:
+        body["re_poll_date"] = re_poll_date
     _admin_submit(ctx, EntryKind.STATUS, body, signer, admin.order_status, as_json)

@@ -102,6 +102,9 @@ def results(
     else:
         if contest:
             out.print(render.contest_view_table(views[0], answer.tree_size))
+            re_polls = render.re_polls_table(views[0])
+            if re_polls is not None:
+                out.print(re_polls)
         else:
             out.print(render.views_table(structure, views, answer.tree_size))
         if not any(v.declared or v.computed.stations_reported for v in views):

@@ -6,10 +6,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
+from typing import Any
 
 from tallyproof.domain.declarations import DeclaredResult
+from tallyproof.domain.findings import Finding, Severity
 from tallyproof.domain.forms import ResultForm
-from tallyproof.domain.status import ContestStatus, effective_contest_status
+from tallyproof.domain.status import ContestStatus, StationStatus, effective_contest_status
 from tallyproof.domain.structure import Candidate, Contest, ElectionStructure
 
 
@@ -102,6 +104,19 @@ class RunningTotal:
         self._add(votes, rejected, polled, 1)
         self.counted[station] = (votes, rejected, polled)
 
+    def remove(self, station: str) -> Any:
+        """Stop counting the station (a station order): returns what was counted, to restore."""
+        old = self.counted.pop(station, None)
+        if old is not None:
+            self._add(*old, -1)
+            known = self._structure.station(station)
+            self.registered -= known.registered_voters if known else 0
+        return old
+
+    def restore(self, station: str, counted: Any) -> None:
+        """Count again what `remove` returned (a suspension lifted)."""
+        self.add(station, *counted)
+
     def _add(self, votes: Mapping[str, int], rejected: int, polled: int, sign: int) -> None:
         mine = self.votes
         if votes.keys() <= mine.keys():  # the roster's candidates: every official form
@@ -129,6 +144,92 @@ class RunningTotal:
             registered_reported=self.registered,
             registered_total=self._structure.registered_voters(code),
         )
+
+
+class StationOrders:
+    """What station orders do to the contests' running totals: a suspended station's forms
+    stop counting (in every contest it serves) until the suspension is lifted; a re-poll
+    order stops its polling-day forms counting for good (the re-poll's forms count instead).
+    The forms stay stored; only the totals change. `held` keeps a suspended station's
+    counted figures to restore; `before` the polling-day figures a re-poll replaced."""
+
+    __slots__ = ("before", "held", "re_polled_at", "structure", "suspended")
+
+    def __init__(self, structure: ElectionStructure) -> None:
+        self.structure = structure
+        self.suspended: set[str] = set()
+        self.re_polled_at: dict[str, int] = {}  # station -> leaf index of its latest re-poll order
+        self.held: dict[tuple[str, str], Any] = {}  # (contest, station) -> figures held
+        self.before: dict[tuple[str, str], Any] = {}  # (contest, station) -> polling-day figures
+
+    def order(
+        self, seq: int, station: str, status: str, totals: Mapping[str, RunningTotal]
+    ) -> list[str]:
+        """Apply a station's order to the totals of the contests given; returns the contests
+        it served among them."""
+        known = self.structure.station(station)
+        codes = [c for c in (known.contests if known else ()) if c in totals]
+        if status == StationStatus.SUSPENDED:
+            self.suspended.add(station)
+            for code in codes:
+                counted = totals[code].remove(station)
+                if counted is not None:
+                    self.held[(code, station)] = counted
+        elif status == StationStatus.RE_POLL_ORDERED:
+            self.suspended.discard(station)
+            self.re_polled_at[station] = seq
+            for code in codes:
+                counted = totals[code].remove(station)
+                counted = self.held.pop((code, station), counted)
+                if counted is not None:
+                    self.before.setdefault((code, station), counted)
+        else:
+            self.suspended.discard(station)
+            for code in codes:
+                counted = self.held.pop((code, station), None)
+                if counted is not None:
+                    totals[code].restore(station, counted)
+        return codes
+
+    def counts(self, station: str, seq: int) -> bool:
+        """Whether an official form logged at `seq` counts now."""
+        return station not in self.suspended and seq > self.re_polled_at.get(station, -1)
+
+    def hold(self, code: str, station: str, counted: Any) -> None:
+        """A form for a suspended station (the writer refuses them): held, not counted."""
+        self.held[(code, station)] = counted
+
+    def findings(
+        self, code: str, station: str, counted: bool, form_id: str | None
+    ) -> list[Finding]:
+        """Why the station's form no longer counts in contest `code`, while it does not
+        (`counted`: a form of the station counts there now)."""
+        if counted:
+            return []
+        if (code, station) in self.held:
+            return [
+                Finding(
+                    "station.suspended_forms_excluded",
+                    Severity.MEDIUM,
+                    f"polling at {station} is suspended: its form no longer counts in {code}",
+                    contest=code,
+                    station=station,
+                    evidence={"forms": [form_id] if form_id else []},
+                )
+            ]
+        if (code, station) in self.before and station in self.re_polled_at:
+            return [
+                Finding(
+                    "station.re_poll_pending",
+                    Severity.MEDIUM,
+                    f"a re-poll is ordered at {station}: its polling-day form no longer counts "
+                    f"in {code}, and the re-poll's form has not come",
+                    contest=code,
+                    station=station,
+                    evidence={"forms": [form_id] if form_id else []},
+                )
+            ]
+        return []
 
 
 def consolidate(
@@ -303,13 +404,57 @@ class Declared:
 
 
 @dataclass(frozen=True)
+class RePolledStation:
+    """One re-polled station of a contest: its polling-day votes (empty if it never reported
+    before the order) and the re-poll's (None until the re-poll's form has come)."""
+
+    station: str
+    before: Mapping[str, int]
+    after: Mapping[str, int] | None
+
+
+@dataclass(frozen=True)
+class RePolls:
+    """A contest's totals before its stations' re-polls (their polling-day forms counted) and
+    after (the re-poll forms counted instead), side by side, and station by station."""
+
+    before: Mapping[str, int]
+    after: Mapping[str, int]
+    stations: tuple[RePolledStation, ...]
+
+    @property
+    def change(self) -> dict[str, int]:
+        """After minus before, per candidate."""
+        return {c: n - self.before.get(c, 0) for c, n in self.after.items()}
+
+
+def re_poll_totals(
+    after: Mapping[str, int],
+    stations: Iterable[tuple[str, Mapping[str, int] | None, Mapping[str, int] | None]],
+) -> RePolls | None:
+    """Before and after from the contest's current votes and each re-polled station's
+    (polling-day votes, re-poll votes now counted); None without re-polled stations."""
+    before = dict(after)
+    rows = []
+    for station, then, now in stations:
+        for candidate, n in (now or {}).items():
+            before[candidate] = before.get(candidate, 0) - n
+        for candidate, n in (then or {}).items():
+            before[candidate] = before.get(candidate, 0) + n
+        rows.append(RePolledStation(station, dict(then or {}), dict(now) if now else None))
+    return RePolls(before, dict(after), tuple(rows)) if rows else None
+
+
+@dataclass(frozen=True)
 class ContestView:
     """Both halves of a contest's result: the consolidation computed from the current station
     forms (Form 45), and the declared one (Form 47) once there is one. Neither hides the other;
-    the official result is the declared one once declared."""
+    the official result is the declared one once declared. `re_polls`: the computed totals
+    before and after the re-polls of its stations, where there were any."""
 
     computed: ContestResult
     declared: Declared | None = None
+    re_polls: RePolls | None = None
 
     @property
     def official(self) -> ContestResult:

@@ -73,6 +73,13 @@ class Candidate:
         return f"IND ({self.backed_by}-backed)" if self.backed_by else "IND"
 
 
+class Replaces(NamedTuple):
+    """The contest of an earlier election whose vacated seat a by-election contest fills."""
+
+    election: str
+    contest: str
+
+
 @dataclass(frozen=True)
 class Contest:
     """One seat being decided, e.g. `NA-122` or `DIK-mayor`."""
@@ -81,6 +88,7 @@ class Contest:
     assembly: str
     name: str
     candidates: tuple[Candidate, ...]
+    replaces: Replaces | None = None  # a by-election's contest: the vacated seat it fills
     candidate_ids: tuple[str, ...] = field(init=False, repr=False, compare=False)
     roster: frozenset[str] = field(init=False, repr=False, compare=False)
 
@@ -195,12 +203,15 @@ def _station_doc(station: PollingStation) -> dict[str, Any]:
 
 
 def _contest_doc(contest: Contest) -> dict[str, Any]:
-    return {
+    doc: dict[str, Any] = {
         "code": contest.code,
         "assembly": contest.assembly,
         "name": contest.name,
         "candidates": [_candidate_doc(k) for k in contest.candidates],
     }
+    if contest.replaces is not None:
+        doc["replaces"] = contest.replaces._asdict()
+    return doc
 
 
 def _candidate_doc(candidate: Candidate) -> dict[str, Any]:
@@ -223,6 +234,16 @@ def parse_structure(doc: object) -> ElectionStructure:
     party_codes = {p.code for p in parties}
     assembly_codes = {a.code for a in assemblies}
     contests = _parse_contests(top.items("contests"), party_codes, assembly_codes, problems)
+    if election is not None and election.kind is not ElectionKind.BY_ELECTION:
+        for i, c in enumerate(contests):
+            if c.replaces is not None:
+                problems.append(
+                    Problem(
+                        "structure.replaces_needs_by_election",
+                        f"contests[{i}].replaces",
+                        "only a by-election's contest replaces a vacated one",
+                    )
+                )
     stations = _parse_stations(top.items("stations", required=False), contests, problems)
     admin_key = top.text("admin_key", required=False, max_len=100)
     if problems or election is None:
@@ -257,6 +278,7 @@ def logged_structure(doc: Mapping[str, Any]) -> ElectionStructure:
                     )
                     for k in c.get("candidates", ())
                 ),
+                Replaces(**c["replaces"]) if "replaces" in c else None,
             )
             for c in doc["contests"]
         ),
@@ -324,7 +346,7 @@ def _parse_contests(
     seen_candidates: set[str] = set()
     for i, item in enumerate(items):
         r = FieldReader(item, f"contests[{i}]", problems)
-        r.reject_unknown({"code", "assembly", "name", "candidates"})
+        r.reject_unknown({"code", "assembly", "name", "candidates", "replaces"})
         code, assembly, name = r.ident("code"), r.ident("assembly"), r.text("name")
         if assembly is not None and assembly not in assemblies:
             r.fail("structure.unknown_assembly", r.at("assembly"), f"no assembly {assembly!r}")
@@ -335,12 +357,24 @@ def _parse_contests(
             if (k := _parse_candidate(item_k, f"{r.at('candidates')}[{j}]", parties, problems))
             and not _duplicate(k.id, seen_candidates, f"{r.at('candidates')}[{j}].id", problems)
         )
+        replaces = _parse_replaces(r) if isinstance(item, dict) and "replaces" in item else None
         if code is None or assembly is None or name is None:
             continue
         if _duplicate(code, seen_contests, r.at("code"), problems):
             continue
-        contests.append(Contest(code, assembly, name, candidates))
+        contests.append(Contest(code, assembly, name, candidates, replaces))
     return tuple(contests)
+
+
+def _parse_replaces(contest: FieldReader) -> Replaces | None:
+    """`replaces: {election, contest}`: the vacated seat a by-election contest fills (whether
+    it is vacated is the ledger's to say, when the structure is logged)."""
+    r = FieldReader(contest.mapping("replaces"), contest.at("replaces"), contest.problems)
+    r.reject_unknown({"election", "contest"})
+    election, code = r.ident("election"), r.ident("contest")
+    if election is None or code is None:
+        return None
+    return Replaces(election, code)
 
 
 def _parse_candidate(

@@ -10,7 +10,7 @@ from dataclasses import asdict
 from typing import Any
 
 from tallyproof.domain.claims import StoredClaim
-from tallyproof.domain.consolidation import ContestResult, ContestView
+from tallyproof.domain.consolidation import ContestResult, ContestView, RePolls
 from tallyproof.domain.structure import Candidate, ElectionStructure, PollingStation
 from tallyproof.service.log import Proven
 from tallyproof.service.reading import Answer, Change, FindingLife, FormEntry, Standings
@@ -84,6 +84,22 @@ def view_dict(v: ContestView) -> dict[str, Any]:
         "computed": result_dict(v.computed),
         "differences": v.differences,
         "winner_differs": v.winner_differs,
+        "re_polls": re_polls_dict(v.re_polls),
+    }
+
+
+def re_polls_dict(r: RePolls | None) -> dict[str, Any] | None:
+    """The computed totals before the re-polls (polling-day forms) and after, per candidate
+    and per re-polled station; None for a contest with no re-poll ordered."""
+    if r is None:
+        return None
+    return {
+        "before": dict(r.before),
+        "after": dict(r.after),
+        "change": r.change,
+        "stations": [
+            {"station": s.station, "before": dict(s.before), "after": s.after} for s in r.stations
+        ],
     }
 
 

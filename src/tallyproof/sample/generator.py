@@ -160,14 +160,15 @@ class _ElectionBuilder:
             registered = math.ceil(polled / self.rng.uniform(low, high))
             sid = f"{code}-S{i + 1:03d}"
             stations[sid] = {**votes, ":rejected": rejected, ":polled": polled}
-            self.stations.append(
-                {
-                    "id": sid,
-                    "name": f"{contest['name']}, polling station {i + 1}",
-                    "contests": [code],
-                    "registered_voters": registered,
-                }
-            )
+            station = {
+                "id": sid,
+                "name": f"{contest['name']}, polling station {i + 1}",
+                "contests": [code],
+                "registered_voters": registered,
+            }
+            if "district" in contest:  # what per-region reading groups by
+                station["region"] = contest["district"]
+            self.stations.append(station)
         self.counts[code] = stations
 
     def _structure(self) -> dict[str, Any]:
@@ -233,7 +234,9 @@ class _ElectionBuilder:
                 self.admin,
             )
 
-    def _order(self, scope: str, target: str, status: str, reason: str, when: str) -> None:
+    def _order(
+        self, scope: str, target: str, status: str, reason: str, when: str, **extra: str
+    ) -> None:
         body = {
             "election": self.eid,
             "scope": scope,
@@ -241,6 +244,7 @@ class _ElectionBuilder:
             "status": status,
             "reason": reason,
             "time": when,
+            **extra,
         }
         self._add("status", f"{self.eid}: {target} {status}", [body], self.admin)
 
@@ -330,14 +334,17 @@ class _ElectionBuilder:
             )
 
     def _re_polls(self) -> None:
+        """Each contest's re-poll, district by district: the orders (naming the re-poll's
+        day), then the re-poll forms, the recounted stations' superseding their first."""
         when = self.story.get("re_poll_close", "")
         for c in self.story["contests"]:
             suspended, recounted = self._re_poll_stations(c)
             if not suspended and not recounted:
                 continue
-            reason = c["re_poll"]["reason"]
+            reason, day = c["re_poll"]["reason"], when[:10]
             for sid in suspended + recounted:
-                self._order("station", sid, "re_poll_ordered", reason, _at(when, -7 * 24 * 60))
+                ordered = _at(when, -7 * 24 * 60)
+                self._order("station", sid, "re_poll_ordered", reason, ordered, re_poll_date=day)
             bodies, signers = [], []
             for sid in suspended + recounted:
                 extra: dict[str, str] = {}

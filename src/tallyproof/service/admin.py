@@ -12,7 +12,7 @@ from tallyproof.domain.authority import (
     parse_key_revocation,
 )
 from tallyproof.domain.problems import Problem, Rejected
-from tallyproof.domain.status import parse_status_order
+from tallyproof.domain.status import ContestStatus, check_transition, parse_status_order
 from tallyproof.domain.structure import ElectionStructure, parse_structure
 from tallyproof.ledger.entries import EntryKind, Signed
 from tallyproof.ledger.keys import KeyTextError, PublicKey
@@ -198,6 +198,9 @@ def _apply_structure(
         return [Problem("key.invalid", "admin_key", str(err))]
     if election in batch.state.elections:
         return [Problem("election.exists", "election.id", f"election {election!r} exists")]
+    problems = _replaced_seats(batch, structure)
+    if problems:
+        return problems
     if signed.key_id != admin.key_id or not admin.verify(signed.message, signed.signature):
         return [
             Problem(
@@ -209,6 +212,27 @@ def _apply_structure(
     batch.state.admin_keys[election] = admin
     batch.add(ElectionIndex(election, appended.seq))
     return []
+
+
+def _replaced_seats(batch: Batch, structure: ElectionStructure) -> list[Problem]:
+    """A by-election's contest may replace only a contest the ledger has made vacated."""
+    problems = []
+    for i, contest in enumerate(structure.contests):
+        if contest.replaces is None:
+            continue
+        election, code = contest.replaces
+        known = batch.state.elections.get(election)
+        status = batch.state.contest_status_of(election, code)[0]
+        if known is None or known.contest(code) is None:
+            message = f"no contest {code!r} in election {election!r} to replace"
+        elif status is not ContestStatus.VACATED:
+            message = f"{election} {code} is {status}, not vacated: there is no seat to fill"
+        else:
+            continue
+        problems.append(
+            Problem("structure.replaces_not_vacated", f"contests[{i}].replaces", message)
+        )
+    return problems
 
 
 def _apply_registration(
@@ -272,6 +296,10 @@ def _apply_status(
     if problems or structure is None:
         return problems
     order = parse_status_order(signed.body, structure)
+    current = batch.state.status_now(election, order.scope, order.target)
+    illegal = check_transition(order.scope, current, order.status)
+    if illegal is not None:
+        return [illegal]
     appended = batch.append(signed, election, entry_id)
     batch.state.set_status(
         election, order.scope, order.target, order.status, order.reason, appended.seq

@@ -79,7 +79,7 @@ def results_in(
     """`results` from one snapshot, with the ledger state caught up to that same snapshot."""
     eid = structure.election.id
     contests = _contests(structure, contest)
-    totals = _running_totals(reader, structure, contest)
+    totals = _running_totals(reader, structure, contest, state)
     declared = _official_declarations(reader, eid, contest)
     out = []
     for c in contests:
@@ -128,11 +128,15 @@ def current_official_counts(
 
 
 def _running_totals(
-    reader: Reader, structure: ElectionStructure, contest: str | None
+    reader: Reader, structure: ElectionStructure, contest: str | None, state: LedgerState
 ) -> dict[str, RunningTotal]:
-    """Per contest with forms: the one consolidation, fed each station's current form."""
+    """Per contest with forms: the one consolidation, fed each station's current form that
+    counts (not a suspended station's, nor one from before the station's re-poll order)."""
     totals: dict[str, RunningTotal] = {}
-    for r in current_official_counts(reader, structure.election.id, contest):
+    eid = structure.election.id
+    for r in current_official_counts(reader, eid, contest):
+        if not state.form_counts(eid, r.station, r.form_id):
+            continue
         total = totals.get(r.contest)
         if total is None:
             known = structure.contest(r.contest)

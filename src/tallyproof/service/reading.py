@@ -30,11 +30,14 @@ from tallyproof.domain.consolidation import (
     ContestView,
     Declared,
     FormRecord,
+    RePolls,
     ResultBasis,
     RunningTotal,
+    StationOrders,
     ahead_of,
     contest_result,
     declared_consolidation,
+    re_poll_totals,
     superseded,
 )
 from tallyproof.domain.declarations import parse_declaration
@@ -169,6 +172,7 @@ class ReadModel:
         self._tallies: dict[str, _Tally] = {}
         self._reports: dict[str, _FirstReports] = {}
         self._findings: dict[str, KeptTimelines] = {}
+        self._re_polled: dict[str, _RePolledStations] = {}
 
     @classmethod
     def open(cls, settings: Settings) -> ReadModel:
@@ -217,7 +221,14 @@ class ReadModel:
     def results(self, election: str | None, as_of: AsOf = None) -> Answer[list[ContestView]]:
         def compute(reader: Reader, size: int) -> list[ContestView]:
             structure = self._structure(reader, election, size)
-            return self._tally(reader, structure, size).views(size)
+            views = self._tally(reader, structure, size).views(size)
+            re_polled = self._re_polled_contests(reader, structure, size)
+            if not re_polled:
+                return views
+            return [
+                _with_re_polls(reader, structure, v, size) if v.computed.contest in re_polled else v
+                for v in views
+            ]
 
         return self._ask(("results", election), as_of, compute)
 
@@ -430,9 +441,22 @@ class ReadModel:
         contest = contest_of(structure, code)
         tally = self._tallies.get(structure.election.id)
         if tally is None or tally.structure is not structure:
-            return _contest_view(reader, structure, contest, size)
-        tally.advance(reader, size)  # a kept tally answers from figures it has
-        return tally.view(code, size)
+            view = _contest_view(reader, structure, contest, size)
+        else:
+            tally.advance(reader, size)  # a kept tally answers from figures it has
+            view = tally.view(code, size)
+        if code not in self._re_polled_contests(reader, structure, size):
+            return view
+        return _with_re_polls(reader, structure, view, size)
+
+    def _re_polled_contests(
+        self, reader: Reader, structure: ElectionStructure, size: int
+    ) -> set[str]:
+        """The contests with a station whose re-poll was ordered before `size`."""
+        eid = structure.election.id
+        re_polled = self._re_polled.setdefault(eid, _RePolledStations())
+        re_polled.advance(reader, eid, size)
+        return re_polled.contests(structure, size)
 
     def _all_structures(self, reader: Reader, size: int) -> list[ElectionStructure]:
         return [self._structure(reader, eid, size) for eid in reader.election_ids(size)]
@@ -765,6 +789,19 @@ class _Counted(RunningTotal):
         self._put(form, 1)
         counted[station] = form
 
+    def remove(self, station: str) -> Any:
+        """`RunningTotal.remove`, for a kept form: returns the form."""
+        counted: dict[str, _Form] = self.counted  # type: ignore[assignment]
+        old = counted.pop(station, None)
+        if old is not None:
+            self._put(old, -1)
+            known = self._structure.station(station)
+            self.registered -= known.registered_voters if known else 0
+        return old
+
+    def restore(self, station: str, counted: Any) -> None:
+        self.put(station, counted)
+
     def _put(self, form: _Form, sign: int) -> None:
         counts = form.counts
         if form.votes is not None:
@@ -863,6 +900,7 @@ class _ContestState:
         "official",
         "ordered",
         "others",
+        "stations",
         "structure",
         "total",
     )
@@ -877,6 +915,7 @@ class _ContestState:
         self.declarations: dict[str, tuple[DeclarationRecord, str]] = {}
         self.ordered: tuple[ContestStatus, str] = (ContestStatus.SCHEDULED, "")
         self._declared: list[Finding] | None = None  # the declarations' findings, while valid
+        self.stations = StationOrders(structure)  # what station orders hold out of the total
 
     def add_form(self, row: FormRow) -> str:
         """Keep `row` as its station's current form of its chain (a form is official when
@@ -884,6 +923,10 @@ class _ContestState:
         known = self.structure.station(row.station)
         station = known.id if known is not None else row.station  # not the row's copy
         form = _Form(row, self.contest)
+        if row.official and station in self.stations.suspended:
+            self.stations.hold(self.contest.code, station, form)
+            self._declared = None
+            return station
         if row.official:
             self.total.put(station, form)
             self._declared = None
@@ -918,10 +961,44 @@ class _ContestState:
         self._declared = None
         return record
 
-    def order(self, order: StatusOrder) -> None:
-        """A status order of this contest stands until the next one."""
+    def order(self, order: StatusOrder, seq: int) -> bool:
+        """A status order of this contest stands until the next one; an order of one of its
+        stations holds that station's form out of the total, or counts it again. Returns
+        whether the order was of one of its stations."""
         if order.scope == "contest" and order.target == self.contest.code:
             self.ordered = _ordered(order)
+        elif order.scope == "station":
+            totals = {self.contest.code: self.total}
+            if self.stations.order(seq, order.target, order.status, totals):
+                self._declared = None
+                return True
+        return False
+
+    def re_polls(self) -> RePolls | None:
+        """The totals before and after the re-polls of the contest's stations."""
+        code, ids, orders = self.contest.code, self.contest.candidate_ids, self.stations
+        rows = []
+        for station in self.structure.stations_of(code):
+            if station not in orders.re_polled_at:
+                continue
+            then, now = orders.before.get((code, station)), self.official.get(station)
+            rows.append(
+                (
+                    station,
+                    then.figures(ids)[0] if then is not None else None,
+                    now.figures(ids)[0] if now is not None else None,
+                )
+            )
+        return re_poll_totals(self.total.votes, rows)
+
+    def exclusions(self, station: str) -> list[Finding]:
+        """Why the station's official form does not count here, while it does not."""
+        code = self.contest.code
+        form = self.stations.held.get((code, station)) or self.stations.before.get((code, station))
+        if form is None:
+            return []
+        form_id = form.form_id if isinstance(form.form_id, str) else form.form_id.hex()
+        return self.stations.findings(code, station, station in self.official, form_id)
 
     def view(self, structure: ElectionStructure) -> ContestView:
         cons = self.total.consolidation()
@@ -968,6 +1045,7 @@ class _Tally:
         self._kept: dict[str, array[int]] = {c.code: array("q") for c in structure.contests}
         self._dirty: set[str] = set()  # changed since the last checkpoint's figures were kept
         self._seats = {joined: _Seats(structure, joined) for joined in (False, True)}
+        self.stations = StationOrders(structure)  # what station orders hold out of the totals
 
     def advance(self, reader: Reader, size: int) -> None:
         """Apply the entries logged in [self.size, size), keeping figures at each checkpoint.
@@ -992,6 +1070,7 @@ class _Tally:
         between = sorted([(n - 0.5, k, x) for n, k, x in marks] + others, key=itemgetter(0))
         between.append((float("inf"), _no_entry, None))
         totals, changed, dirty = self.totals, self.changed, self._dirty
+        suspended = self.stations.suspended  # the writer refuses their forms; held if any
         at, (upto, apply, item) = 0, between[0]
         for seq, station, contest, votes, rejected, polled in forms:
             while upto < seq:
@@ -999,7 +1078,9 @@ class _Tally:
                 at += 1
                 upto, apply, item = between[at]
             total = totals.get(contest)
-            if total is not None:
+            if suspended and station in suspended and total is not None:
+                self.stations.hold(contest, station, (votes, rejected, polled))
+            elif total is not None:
                 total.add(station, votes, rejected, polled)
                 changed[contest] = seq
                 dirty.add(contest)
@@ -1019,6 +1100,9 @@ class _Tally:
         if order.scope == "contest" and order.target in self.totals:
             self.ordered[order.target].append((doc.seq, _ordered(order)))
             self._touch(order.target, doc.seq)
+        elif order.scope == "station":
+            for code in self.stations.order(doc.seq, order.target, order.status, self.totals):
+                self._touch(code, doc.seq)
 
     def _touch(self, code: str, seq: int) -> None:
         self.changed[code] = seq
@@ -1164,15 +1248,64 @@ def _last_before(entries: Sequence[tuple[Any, ...]], size: int) -> tuple[Any, ..
 def _contest_view(
     reader: Reader, structure: ElectionStructure, contest: Contest, size: int
 ) -> ContestView:
+    return _contest_state(reader, structure, contest, size).view(structure)
+
+
+class _RePolledStations:
+    """An election's stations with a re-poll order, each with the leaf of its first, read as
+    the log grows: whether a contest's view needs its before and after."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.first: dict[str, int] = {}
+
+    def advance(self, reader: Reader, election: str, size: int) -> None:
+        if size <= self.size:
+            return
+        for doc in reader.document_rows("status", election, size, self.size):
+            order = status_order(doc)
+            if order.scope == "station" and order.status == "re_poll_ordered":
+                self.first.setdefault(order.target, doc.seq)
+        self.size = size
+
+    def contests(self, structure: ElectionStructure, size: int) -> set[str]:
+        """The contests of the stations whose re-poll was ordered before `size`."""
+        codes: set[str] = set()
+        for station, seq in self.first.items():
+            known = structure.station(station)
+            if seq < size and known is not None:
+                codes.update(known.contests)
+        return codes
+
+
+def _with_re_polls(
+    reader: Reader, structure: ElectionStructure, view: ContestView, size: int
+) -> ContestView:
+    """The view with its totals before and after the re-polls of its stations (replayed from
+    the contest's own rows: re-polls are few)."""
+    code = view.computed.contest
+    state = _contest_state(reader, structure, contest_of(structure, code), size)
+    return replace(view, re_polls=state.re_polls())
+
+
+def _contest_state(
+    reader: Reader, structure: ElectionStructure, contest: Contest, size: int
+) -> _ContestState:
+    """A contest's state from its own rows, in log order."""
     state = _ContestState(structure, contest)
     eid = structure.election.id
-    for row in reader.form_rows(eid, size, contest=contest.code, official=True, timed=False):
-        state.add_form(row)
+    rows = reader.form_rows(eid, size, contest=contest.code, official=True, timed=False)
+    orders = status_documents(reader, eid, size)  # the orders, and renunciations vacating
+    entries: list[tuple[int, Any]] = [(row.seq, row) for row in rows]
+    entries += [(doc.seq, doc) for doc in orders]  # a station order acts on the forms before it
+    for seq, item in sorted(entries, key=itemgetter(0)) if orders else entries:
+        if isinstance(item, DocumentRow):
+            state.order(status_order(item), seq)
+        else:
+            state.add_form(item)
     for doc in reader.document_rows("declaration", eid, size, contest=contest.code):
         state.add_declaration(doc)
-    for doc in status_documents(reader, eid, size):
-        state.order(status_order(doc))
-    return state.view(structure)
+    return state
 
 
 class Timeline:
@@ -1243,20 +1376,17 @@ class Timeline:
                     return opened, resolved
             else:
                 station = self.state.add_form(item) if kind == "form" else self._account(item)
-            found = self._station_findings(station)
-            before = self.station_findings.get(station, [])
-            if found or before:
-                self._update(seq, before, found, opened, resolved)
-                self.station_findings[station] = found
+            self._station(seq, station, opened, resolved)
         elif kind == "declaration":
             item = (item, self.state.add_declaration(item))
         elif kind == "event":  # only a renunciation changes the contest: it is vacated
             item = (item, parse_event(leaf_body(item.leaf_data), self.structure))
             vacated = vacating(leaf_body(item[0].leaf_data))
             if vacated is not None:
-                self.state.order(vacated)
-        else:
-            self.state.order(item[1])
+                self.state.order(vacated, seq)
+        elif self.state.order(item[1], seq):
+            known = self.structure.station(item[1].target)
+            self._station(seq, known.id if known else item[1].target, opened, resolved)
         found = self.state.declaration_findings()
         if found or self.contest_findings:
             self._update(seq, self.contest_findings, found, opened, resolved)
@@ -1277,6 +1407,17 @@ class Timeline:
             )
             self.changes.append(change)
         return opened, resolved
+
+    def _station(
+        self, seq: int, station: str, opened: list[Finding], resolved: list[Finding]
+    ) -> None:
+        """The station's findings again after entry `seq`: its own (`_station_findings`), and
+        why its official form does not count, if it does not."""
+        found = self._station_findings(station) + self.state.exclusions(station)
+        before = self.station_findings.get(station, [])
+        if found or before:
+            self._update(seq, before, found, opened, resolved)
+            self.station_findings[station] = found
 
     def _account(self, acc: BallotAccountRow) -> str:
         """Keep a station's Form 46: a correction supersedes the one before, so the latest

@@ -10,7 +10,7 @@ from typing import Any
 from tallyproof.domain.authority import KeyGrant
 from tallyproof.domain.ballots import CHAIN
 from tallyproof.domain.sources import parse_source
-from tallyproof.domain.status import ContestStatus, StationStatus
+from tallyproof.domain.status import ContestStatus, StationStatus, current_contest_status
 from tallyproof.domain.structure import ElectionStructure, parse_structure
 from tallyproof.domain.validation import StoredForm
 from tallyproof.ledger.entries import parse_leaf
@@ -58,6 +58,7 @@ class LedgerState:
         default_factory=dict
     )
     events: list[Any] = field(default_factory=list)  # EventIndex rows, in log order
+    re_polled_at: dict[tuple[str, str], int] = field(default_factory=dict)  # latest re-poll order
     last_received_at: str = ""
     _seen: dict[str, int] = field(default_factory=dict)  # index table -> last seq loaded
 
@@ -186,6 +187,8 @@ class LedgerState:
             self.contest_status[(election, target)] = (ContestStatus(status), reason)
         else:
             self.station_status[(election, target)] = (StationStatus(status), reason, seq)
+            if status == StationStatus.RE_POLL_ORDERED:
+                self.re_polled_at[(election, target)] = seq
 
     def head(self, index: dict[str, StoredForm], chain: ChainKey) -> StoredForm | None:
         form_id = self.heads.get(chain)
@@ -196,3 +199,27 @@ class LedgerState:
 
     def station_status_of(self, election: str, station: str) -> tuple[StationStatus, str, int]:
         return self.station_status.get((election, station), (StationStatus.OPEN, "", -1))
+
+    def status_now(self, election: str, scope: str, target: str) -> str:
+        """The status a new order of a contest or station is judged from (`check_transition`):
+        a station's as ordered; a contest's as ordered, moved forward by its official forms
+        and declaration as the read model does."""
+        if scope != "contest":
+            return self.station_status_of(election, target)[0]
+        ordered, _ = self.contest_status_of(election, target)
+        structure = self.elections.get(election)
+        stations = structure.stations_of(target) if structure else ()
+        reported = sum((election, s, target, "official") in self.heads for s in stations)
+        declared = (election, "", target, "official") in self.heads
+        return current_contest_status(ordered, reported, len(stations), declared)
+
+    def form_counts(self, election: str, station: str, form_id: str) -> bool:
+        """Whether the station's official form counts: not while the station is suspended,
+        never one logged before its latest re-poll order (in any contest)."""
+        if not self.station_status:
+            return True
+        if self.station_status_of(election, station)[0] is StationStatus.SUSPENDED:
+            return False
+        stored = self.forms.get(form_id)
+        re_polled_at = self.re_polled_at.get((election, station), -1)
+        return stored is None or stored.seq > re_polled_at

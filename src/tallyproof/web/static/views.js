@@ -5,6 +5,7 @@ import { api, current, link, onFeed } from "./app.js";
 import { hemicycle, reportingCurve } from "./charts.js";
 import { colour, fmt, h, pct, person, progress, swatch, table, when } from "./dom.js";
 import { eventsList, historyList } from "./history.js";
+import { rePollSection } from "./repolls.js";
 
 const enc = encodeURIComponent;
 const E = () => `/elections/${enc(current().election)}`;
@@ -216,6 +217,7 @@ async function contest(route) {
       tile("Stations reported", h("span", {}, num(c.computed.stations_reported, size, proof), ` of ${fmt(c.computed.stations_total)}`), "contest-reported")),
     h("h2", {}, "Declared beside computed"),
     resultTable(c, names, size, code),
+    rePollSection(c, names),
     h("h2", {}, "Polling stations, source by source"),
     h("p", {}, "Each source's copy of each station's count, side by side; a cell that differs from the presiding officer's official form is marked. Columns show the two candidates ahead on the forms and ballots polled."),
     stationTable(c, c.forms, declaredBreakdown, ranking.slice(0, 2), size),
