@@ -293,6 +293,7 @@ class Replay:
 
     def _event(self, seq: int, body: dict[str, Any], key_id: str) -> bytes | None:
         return replay_event(self, seq, body, key_id)
+
     def _status_now(self, scope: str, target: tuple[str, str]) -> str:
         """A station's ordered status; a contest's, moved forward by its official forms (and
         made provisional by an official declaration) as the published results show it."""
