@@ -114,6 +114,8 @@ def test_renunciation_by_the_declared_winner_vacates_the_contest(
     assert (str(status), said in reason) == ("vacated", True)
     again = event("renunciation", candidate="NA-1/a", time="2024-02-12T12:00:00+05:00")
     assert codes(submit(election, again)) == ["event.already_vacated"]
+    late = election.submit_one(form_doc("S4", votes=(9, 8, 7)))  # the seat is no longer polled
+    assert [p.code for p in late.problems] == ["contest.vacated"]
     election.ctx.publish_checkpoint()
     model = ReadModel(Store(election.ctx.settings.database_url))
     view = model.contest(ELECTION, "NA-1").value

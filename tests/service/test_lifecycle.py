@@ -91,7 +91,7 @@ def test_a_re_poll_in_one_contest_stops_the_stations_other_contest_counting(e, t
 
 def test_a_suspended_stations_forms_stop_counting_until_lifted(e, tmp_path):
     e.submit_one(form_doc(station="S1", votes=(500, 100, 10)))
-    e.submit_one(form_doc(station="S1", contest="PP-1", votes=(40, 20)))
+    e.submit_one(form_doc(station="S1", contest="PP-1", votes=(400, 200)))  # NA polled 620, PA 610
     e.submit_one(form_doc(station="S2", votes=(1, 2, 3)))
     assert e.order("station", "S1", "suspended", "riots at the counting hall").accepted
     assert computed(e, "NA-1") == {"NA-1/a": 1, "NA-1/b": 2, "NA-1/c": 3}
@@ -105,7 +105,7 @@ def test_a_suspended_stations_forms_stop_counting_until_lifted(e, tmp_path):
 
     assert e.order("station", "S1", "open", "order lifted").accepted
     assert computed(e, "NA-1") == {"NA-1/a": 501, "NA-1/b": 102, "NA-1/c": 13}
-    assert computed(e, "PP-1") == {"PP-1/x": 40, "PP-1/y": 20}
+    assert computed(e, "PP-1") == {"PP-1/x": 400, "PP-1/y": 200}
     assert not open_codes(e, "NA-1")
     assert audited(e, tmp_path / "b2")["NA-1"]["votes"]["NA-1/a"] == 501
 

@@ -582,7 +582,7 @@ class Replay:
         station, ordered_at = self.station_status.get(
             (body["election"], body["station"]), ("open", -1)
         )
-        if contest in ("postponed", "suspended") or (contest == "final" and official):
+        if contest in ("postponed", "suspended") or (contest in ("final", "vacated") and official):
             self.fail(seq, "audit.rule", f"logged while the contest was {text(contest)}")
         if station == "suspended":
             self.fail(seq, "audit.rule", "logged while the station was suspended")

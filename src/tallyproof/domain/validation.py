@@ -210,7 +210,8 @@ def _check_issued(form: ResultForm, registered_voters: int) -> list[Problem]:
 def check_status(
     form: ResultForm, contest_status: ContestStatus, station_status: StationStatus
 ) -> list[Problem]:
-    """Forms are refused for postponed or suspended polls; official ones after `final`."""
+    """Forms are refused for postponed or suspended polls; official ones after `final` or
+    once the seat is vacated."""
     if contest_status in (ContestStatus.POSTPONED, ContestStatus.SUSPENDED):
         return [
             Problem(
@@ -223,6 +224,14 @@ def check_status(
         return [
             Problem(
                 "contest.final", "contest", f"{form.contest} is final; no official form changes it"
+            )
+        ]
+    if contest_status is ContestStatus.VACATED and form.source.official:
+        return [
+            Problem(
+                "contest.vacated",
+                "contest",
+                f"{form.contest} is vacated; a by-election decides the seat, not a new form",
             )
         ]
     if station_status is StationStatus.SUSPENDED:
