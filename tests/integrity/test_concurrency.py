@@ -367,7 +367,7 @@ def run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
         *admin,
     )
     jobs["status-na"] = ("status", "NA-1", "counting", *admin)
-    jobs["status-s3"] = ("status", "S3", "open", "--station", *admin)
+    jobs["status-pp"] = ("status", "PP-1", "polling", *admin)  # on the chain: either order
     finished = run_together(env, jobs, tmp / "processes")
 
     log_key = subprocess.Popen(command("log-key"), stdout=subprocess.PIPE, text=True, env=env)

@@ -176,21 +176,25 @@ def test_an_illegal_order_is_refused_naming_both_statuses_and_changes_nothing(e)
     assert station.problems[0].code == "status.illegal_transition"
 
 
-def test_a_contest_order_is_judged_from_the_status_reporting_gives_it(e):
-    """Nothing ordered, every station reported: the contest is provisional by its forms, so
-    'final' is a step forward and 'counting' or 'polling' a step back."""
+def test_a_step_on_the_chain_is_judged_from_the_order_before_it_not_from_reporting(e):
+    """Every station reported: the contest shows provisional by its forms. A step on the
+    progress chain is judged from what was last ordered, so a late 'counting' order is kept
+    (and changes nothing shown) whether it reached the log before the forms or after them;
+    a step back from what was ordered is refused."""
     assert e.order("contest", "NA-1", "polling").accepted  # scheduled -> polling, ordered
     for i in range(1, 5):
         assert e.submit_one(form_doc(station=f"S{i}", votes=(i, 2, 3))).accepted
     assert e.ctx.state.status_now(ELECTION, "contest", "NA-1") == "provisional"
-    for back in ("counting", "polling", "scheduled"):
+    assert e.order("contest", "NA-1", "counting", "late").accepted
+    assert e.ctx.state.status_now(ELECTION, "contest", "NA-1") == "provisional"  # still shown
+    for back in ("counting", "polling", "scheduled"):  # counting is now what was ordered
         refused = e.order("contest", "NA-1", back, "back")
         assert [p.code for p in refused.problems] == ["status.illegal_transition"]
     assert e.order("contest", "NA-1", "final").accepted
-    # PP-1 has one station reported of four: counting by its forms, though never ordered
+    # PP-1: one station of four reported, counting by its forms, nothing ordered
     e.submit_one(form_doc(station="S1", contest="PP-1", votes=(1, 1)))
     assert e.ctx.state.status_now(ELECTION, "contest", "PP-1") == "counting"
-    assert e.order("contest", "PP-1", "polling").problems[0].code == "status.illegal_transition"
+    assert e.order("contest", "PP-1", "polling").accepted  # scheduled -> polling, as ordered
     assert e.order("contest", "PP-1", "suspended", "law and order").accepted
     assert e.order("contest", "PP-1", "polling", "lifted").accepted
 
@@ -200,8 +204,9 @@ def test_a_returning_officers_declaration_makes_the_contest_provisional_for_orde
     votes = {"NA-1/a": 10, "NA-1/b": 20, "NA-1/c": 5}
     assert e.declare(body | {"votes": votes, "time": "2024-02-09T10:00:00Z"}).accepted
     assert e.ctx.state.status_now(ELECTION, "contest", "NA-1") == "provisional"
-    assert e.order("contest", "NA-1", "counting").problems[0].code == "status.illegal_transition"
+    # vacated is judged from the status shown: a declared result may be vacated
     assert e.order("contest", "NA-1", "vacated", "winner disqualified").accepted
+    assert e.order("contest", "NA-1", "final").problems[0].code == "status.illegal_transition"
 
 
 def test_an_order_may_carry_the_re_poll_date_and_old_orders_stay_valid(e):

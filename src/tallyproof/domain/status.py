@@ -87,6 +87,20 @@ def check_transition(scope: str, current: str, new: str) -> Problem | None:
     )
 
 
+_PROGRESS_ORDERS = frozenset({"polling", "counting", "provisional", "final"})
+
+
+def judged_from(ordered: str, shown: str, new: str) -> str:
+    """The status a contest order to `new` is judged from. A step along the progress chain
+    is judged from the status last ordered: reporting moves the status shown on, and whether
+    a form or the order reached the log first is a race the rule must not turn on (a late
+    order is kept and changes nothing shown). Any other move is judged from the status shown:
+    a seat is vacated only once it has a result."""
+    if new in _PROGRESS_ORDERS and ordered in _PROGRESS:
+        return ordered
+    return shown
+
+
 def current_contest_status(
     ordered: ContestStatus, stations_reported: int, stations_total: int, declared: bool
 ) -> ContestStatus:

@@ -12,7 +12,12 @@ from tallyproof.domain.authority import (
     parse_key_revocation,
 )
 from tallyproof.domain.problems import Problem, Rejected
-from tallyproof.domain.status import ContestStatus, check_transition, parse_status_order
+from tallyproof.domain.status import (
+    ContestStatus,
+    check_transition,
+    judged_from,
+    parse_status_order,
+)
 from tallyproof.domain.structure import ElectionStructure, parse_structure
 from tallyproof.ledger.entries import EntryKind, Signed
 from tallyproof.ledger.keys import KeyTextError, PublicKey
@@ -297,6 +302,9 @@ def _apply_status(
         return problems
     order = parse_status_order(signed.body, structure)
     current = batch.state.status_now(election, order.scope, order.target)
+    if order.scope == "contest":
+        ordered, _ = batch.state.contest_status_of(election, order.target)
+        current = judged_from(ordered, current, order.status)
     illegal = check_transition(order.scope, current, order.status)
     if illegal is not None:
         return [illegal]
