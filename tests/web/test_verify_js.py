@@ -557,7 +557,7 @@ def verify(js: Script, evidence: dict[str, Any], vkey: str) -> dict[str, Any]:
 
 
 def test_honest_evidence_verifies_for_every_contest(js, vkey, evidences):
-    assert sum(len(e["forms"]) for e in evidences.values()) == 218  # twelve contests, four postponed
+    assert sum(len(e["forms"]) for e in evidences.values()) == 218  # 12 contests, 4 postponed
     for code, evidence in evidences.items():
         report = verify(js, evidence, vkey)
         assert report["ok"], (code, report["failures"])
