@@ -61,6 +61,20 @@ def test_a_time_is_the_log_as_it_stood_then(tmp_path):
     assert parse_as_of("2024-02-08T18:00:00+05:00") == "2024-02-08T13:00:00.000Z"
 
 
+def test_a_size_past_any_integer_a_store_keeps_is_the_newest_answer(tmp_path, store_url):
+    e = make_election(tmp_path / "h", store_url)
+    e.submit(form_doc(station="S1"))
+    e.ctx.publish_checkpoint()
+    model = ReadModel.open(e.ctx.settings)
+    newest = model.contest(ELECTION, "NA-1").tree_size
+    assert parse_as_of("0" * 40 + "7") == 7
+    for text in ("9" * 30, str(2**31), str(2**63), "9" * 5000):
+        as_of = parse_as_of(text)
+        assert as_of == 2**31 - 1
+        assert model.contest(ELECTION, "NA-1", as_of).tree_size == newest
+        assert model.claims(ELECTION, as_of=as_of).tree_size == newest
+
+
 def test_a_size_between_checkpoints_is_answered_at_the_checkpoint_before_it(tmp_path):
     e = make_election(tmp_path / "h")
     e.submit(form_doc(station="S1"), form_doc(station="S2"))  # one commit, two entries

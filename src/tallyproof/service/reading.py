@@ -150,12 +150,18 @@ class Standings:
     by_forms: list[StandingRow]  # what the polling-station forms alone would give
 
 
+MAX_TREE_SIZE = 2**31 - 1  # the largest size the stores' integer columns keep (PostgreSQL INTEGER)
+
+
 def parse_as_of(text: str | None) -> AsOf:
     """`--as-of`: a tree size (digits) or an RFC 3339 time, normalised to the log's UTC form."""
     if text is None or text == "":
         return None
     if text.isascii() and text.isdigit():
-        return int(text)
+        # a size past the log answers as of its newest checkpoint; one past what a store's
+        # integer holds is that largest integer, never a database overflow
+        digits = text.lstrip("0") or "0"
+        return MAX_TREE_SIZE if len(digits) > 10 else min(int(digits), MAX_TREE_SIZE)
     if not is_timestamp(text):
         raise ValueError(f"{text!r} is neither a tree size nor an RFC 3339 date-time")
     moment = datetime.fromisoformat(text).astimezone(UTC)
