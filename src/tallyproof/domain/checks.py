@@ -99,20 +99,6 @@ class PolledTolerance:
         gap = abs(a - b)
         return gap > self.absolute and gap > self.relative * max(a, b)
 
-    @classmethod
-    def parse(cls, text: str) -> PolledTolerance:
-        """`"10,0.01"`: absolute ballots, then the fraction of the larger count."""
-        absolute, _, relative = text.partition(",")
-        try:
-            made = cls(int(absolute), float(relative) if relative else 0.01)
-        except ValueError:
-            raise ValueError(
-                f"polled tolerance {text!r}: write ABSOLUTE,RELATIVE, e.g. 10,0.01"
-            ) from None
-        if made.absolute < 0 or not 0 <= made.relative < 1:
-            raise ValueError(f"polled tolerance {text!r}: absolute >= 0, 0 <= relative < 1")
-        return made
-
 
 DEFAULT_TOLERANCE = PolledTolerance()
 

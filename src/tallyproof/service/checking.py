@@ -19,12 +19,6 @@ from tallyproof.domain.structure import Contest, ElectionStructure
 from tallyproof.store.records import FormRow
 
 
-def configured_tolerance() -> PolledTolerance:
-    """The rule's tolerance (10 ballots and 1 %). Fixed, not a setting: a finding every
-    reader publishes must come out the same from every reader and from the audit."""
-    return DEFAULT_TOLERANCE
-
-
 class Pairs:
     """Each station's NA/PA pairing, worked out when asked (a few lookups; kept for every
     station of a night it would cost the live feed more memory than the forms)."""
@@ -49,7 +43,7 @@ class PolledPairs:
     two counts of ballots polled differ."""
 
     def __init__(self, structure: ElectionStructure, contest: Contest) -> None:
-        self.tolerance = configured_tolerance()
+        self.tolerance = DEFAULT_TOLERANCE  # the rule's, fixed: every reader and the audit agree
         self.pairs = Pairs(structure)
         self.contest = contest.code
         self.provincial: dict[str, tuple[bytes | str, str, int]] = {}
@@ -101,7 +95,7 @@ def polled_findings(
 ) -> list[Finding]:
     """Every station's NA/PA finding from the current official forms, keyed by (station,
     contest): what the writer's `queries.findings` reports beside the read model."""
-    tolerance = tolerance or configured_tolerance()
+    tolerance = tolerance or DEFAULT_TOLERANCE
     pairs = Pairs(structure)
     found: list[Finding] = []
     for (station, code), record in sorted(official.items()):

@@ -289,14 +289,6 @@ def _with_status(logged: LoggedEvent, update: Event | None) -> LoggedEvent:
     )
 
 
-def joinings_at(reader: Reader, structure: ElectionStructure, size: int) -> list[Joining]:
-    return [
-        Joining(e.event.candidate, e.event.contest, e.event.party, e.event.date, e.seq)
-        for e in logged_events(reader, structure, size)
-        if e.event.type == JOINING
-    ]
-
-
 def joinings(model: ReadModel, election: str | None, as_of: AsOf = None) -> list[Joining]:
     """The independents who joined a party, as of a tree size (or time): (candidate id,
     contest, party, date, leaf index), in log order."""
