@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import cache
 
 from tallyproof.domain.checks import contest_checks
@@ -251,14 +251,23 @@ def _copies_and_account(
     account: BallotAccountIndex | None,
 ) -> list[Finding]:
     """A station's unofficial copies' own findings, and its Form 46 against its Form 45."""
-    out: list[Finding] = []
+    official = heads.get("official")
+    counted = (official.form_id, official.form.polled) if official else None
+    found = copies_findings(contest, station, heads)
+    return found + station_account_findings(contest.code, station, account, counted)
+
+
+def copies_findings(
+    contest: Contest, station: str, heads: Mapping[str, FormRecord]
+) -> list[Finding]:
+    """Each current unofficial copy's own findings (partial, or not adding up): the writer's
+    queries and the read model's timelines both work them out from the copies, here."""
+    found: list[Finding] = []
     for chain, r in heads.items():
         if chain != "official":
             counts = (r.form.votes, r.form.rejected, r.form.polled, r.form.valid)
-            out += copy_findings(contest, station, r.form_id, r.form.source.label, counts)
-    official = heads.get("official")
-    counted = (official.form_id, official.form.polled) if official else None
-    return out + station_account_findings(contest.code, station, account, counted)
+            found += copy_findings(contest, station, r.form_id, r.form.source.label, counts)
+    return found
 
 
 def _polled_findings(

@@ -62,13 +62,12 @@ from tallyproof.domain.standings import (
 )
 from tallyproof.domain.status import ContestStatus, StatusOrder, effective_contest_status
 from tallyproof.domain.structure import Contest, ElectionStructure, logged_structure
-from tallyproof.domain.validation import copy_findings
 from tallyproof.ledger.entries import leaf_body
 from tallyproof.service.ballots import AccountEntry, account_entries, station_account_findings
 from tallyproof.service.checking import Pairs, PolledPairs
 from tallyproof.service.delay import results_delay
 from tallyproof.service.events import LoggedEvent, logged_events, status_documents, vacating
-from tallyproof.service.queries import UnknownElection
+from tallyproof.service.queries import UnknownElection, copies_findings
 from tallyproof.service.settings import Settings
 from tallyproof.service.writer import NotInitialised
 from tallyproof.store.database import Reader, Store
@@ -1441,7 +1440,7 @@ class Timeline:
             heads = self.state.heads(station)
             if len(heads) > 1:
                 found = reconcile_station(station, self.state.contest, heads)
-            found += _copy_findings(self.state.contest, station, heads)
+            found += copies_findings(self.state.contest, station, heads)
         if self.polled.partner(station) is not None:
             found += self._polled(station)
         acc = self.accounts.get(station)
@@ -1534,19 +1533,6 @@ def _differences(a: FormRow, b: FormRow) -> tuple[str, ...]:
     fields = [c for c in sorted(set(a.votes) & set(b.votes)) if a.votes[c] != b.votes[c]]
     fields += [k for k in ("rejected", "polled") if getattr(a, k) != getattr(b, k)]
     return tuple(fields)
-
-
-def _copy_findings(
-    contest: Contest, station: str, heads: Mapping[str, FormRecord]
-) -> list[Finding]:
-    """Each unofficial copy's own findings (partial, or not adding up), from the current
-    copies: kept nowhere, so a whole copy costs the live feed nothing."""
-    found: list[Finding] = []
-    for chain, r in heads.items():
-        if chain != "official":
-            counts = (r.form.votes, r.form.rejected, r.form.polled, r.form.valid)
-            found += copy_findings(contest, station, r.form_id, r.form.source.label, counts)
-    return found
 
 
 def _summary(kind: str, item: Any) -> str:
